@@ -1,0 +1,54 @@
+"""Aliases: the guide's `virtual_aliases` table, one row per (source, destination).
+
+Postfix asks `SELECT destination FROM virtual_aliases WHERE source='%s'`; several rows with
+one source are several destinations, and a source `@example.org` is the domain's catch-all.
+"""
+
+from django.db import models
+
+from users import addresses
+from users.models import Domain
+
+
+class AliasQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        if not user.is_staff:
+            return self.none()
+        return self.filter(domain__admin_grants__user=user)
+
+
+class Alias(models.Model):
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="aliases", db_column="domain_id"
+    )
+    source = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH)
+    destination = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH)
+
+    objects = AliasQuerySet.as_manager()
+
+    class Meta:
+        db_table = "virtual_aliases"
+        ordering = ["source", "destination"]
+        verbose_name_plural = "aliases"
+        constraints = [
+            # A repeated row would make Postfix deliver to the same destination twice over.
+            models.UniqueConstraint(
+                fields=["source", "destination"], name="virtual_aliases_source_destination_uniq"
+            ),
+        ]
+        indexes = [
+            # Postfix's virtual_alias_maps and sender-login queries: WHERE source='%s'
+            # (the unique key above serves it, as its leading column, on MariaDB and SQLite).
+            # The panel's "who forwards to this address" and the sender-login reverse view:
+            # WHERE destination = ...
+            models.Index(fields=["destination"], name="virtual_aliases_destination"),
+        ]
+
+    def __str__(self):
+        return f"{addresses.address_to_unicode(self.source)} → {addresses.address_to_unicode(self.destination)}"
+
+    @property
+    def is_catch_all(self):
+        return self.source.startswith("@")

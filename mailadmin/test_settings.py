@@ -1,0 +1,12 @@
+"""The production settings, with the few knobs the test suite needs set before they are read."""
+
+import os
+
+os.environ.setdefault("MAILADMIN_ALLOW_INSECURE_KEY", "1")
+os.environ.setdefault("MAILADMIN_SECURE", "0")
+# Cheap bcrypt keeps the suite fast; a test checks the real default of 12 on its own.
+os.environ.setdefault("MAILADMIN_BCRYPT_COST", "5")
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+
+from mailadmin.settings import *  # noqa: E402,F401,F403

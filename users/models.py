@@ -1,0 +1,142 @@
+"""Domains and mailboxes: the guide's `virtual_domains` and `virtual_users` tables.
+
+Postfix and Dovecot run their own SQL against these tables (see ISPMAIL.md), so table names,
+column names and types are the guide's, not Django's defaults.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+
+from users import addresses
+
+
+class DomainQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        if not user.is_staff:
+            return self.none()
+        return self.filter(admin_grants__user=user)
+
+    def with_counts(self):
+        return self.annotate(
+            mailbox_count=Count("mailboxes", distinct=True),
+            alias_count=Count("aliases", distinct=True),
+        )
+
+
+class Domain(models.Model):
+    name = models.CharField(max_length=addresses.DOMAIN_MAX_LENGTH)
+
+    objects = DomainQuerySet.as_manager()
+
+    class Meta:
+        db_table = "virtual_domains"
+        ordering = ["name"]
+        constraints = [
+            # The guide has no unique key here: two rows with one name would make Postfix's
+            # "SELECT 1 ... WHERE name='%s'" answer twice and the panel ambiguous.
+            models.UniqueConstraint(fields=["name"], name="virtual_domains_name_uniq"),
+        ]
+
+    def __str__(self):
+        return addresses.domain_to_unicode(self.name)
+
+    @property
+    def display_name(self):
+        return addresses.domain_to_unicode(self.name)
+
+
+class MailboxQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        if not user.is_staff:
+            return self.none()
+        return self.filter(domain__admin_grants__user=user)
+
+
+class Mailbox(models.Model):
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="mailboxes", db_column="domain_id"
+    )
+    email = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH, unique=True)
+    # Always "{SCHEME}hash" as Dovecot reads it; never a plaintext password written by the panel.
+    password = models.CharField(max_length=150)
+    # Bytes, 0 = unlimited (Dovecot's quota_rule = *:bytes=<quota>).
+    quota = models.BigIntegerField(default=0)
+
+    objects = MailboxQuerySet.as_manager()
+
+    class Meta:
+        db_table = "virtual_users"
+        ordering = ["email"]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self):
+        return addresses.address_to_unicode(self.email)
+
+    @property
+    def display_email(self):
+        return addresses.address_to_unicode(self.email)
+
+    @property
+    def local_part(self):
+        return self.email.rsplit("@", 1)[0]
+
+    @property
+    def maildir(self):
+        """Where the guide's Dovecot keeps this mailbox's mail: /var/vmail/%d/%n."""
+        domain = self.email.rsplit("@", 1)[1]
+        return f"{settings.MAILADMIN_VMAIL_ROOT}/{domain}/{self.local_part}"
+
+    def set_password(self, raw_password):
+        from users import passwords
+
+        self.password = passwords.hash_password(
+            raw_password,
+            settings.MAILADMIN_PASSWORD_SCHEME,
+            bcrypt_cost=settings.MAILADMIN_BCRYPT_COST,
+        )
+
+    def check_password(self, raw_password):
+        from users import passwords
+
+        return passwords.verify_password(
+            raw_password, self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME
+        )
+
+    @property
+    def password_scheme(self):
+        from users import passwords
+
+        try:
+            return passwords.scheme_of(
+                self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME
+            )
+        except ValueError:
+            return "UNKNOWN"
+
+
+class DomainAdminGrant(models.Model):
+    """A staff account that administers one domain (a panel-owned table)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="domain_grants"
+    )
+    # No database constraint towards the mail tables: the server's own scripts may still
+    # `DELETE FROM virtual_domains` without knowing about the panel's tables.
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="admin_grants", db_constraint=False
+    )
+
+    class Meta:
+        db_table = "mailadmin_domain_admin"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "domain"], name="domain_admin_grant_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} administers {self.domain}"
+
