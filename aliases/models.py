@@ -4,10 +4,11 @@ Postfix asks `SELECT destination FROM virtual_aliases WHERE source='%s'`; severa
 one source are several destinations, and a source `@example.org` is the domain's catch-all.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from users import addresses
-from users.models import Domain
+from users.models import Domain, domain_for_address
 
 
 class AliasQuerySet(models.QuerySet):
@@ -35,7 +36,9 @@ class Alias(models.Model):
         constraints = [
             # A repeated row would make Postfix deliver to the same destination twice over.
             models.UniqueConstraint(
-                fields=["source", "destination"], name="virtual_aliases_source_destination_uniq"
+                fields=["source", "destination"],
+                name="virtual_aliases_source_destination_uniq",
+                violation_error_message="This alias already exists.",
             ),
         ]
         indexes = [
@@ -52,3 +55,25 @@ class Alias(models.Model):
     @property
     def is_catch_all(self):
         return self.source.startswith("@")
+
+    def clean(self):
+        errors = {}
+        try:
+            self.source = addresses.normalize_alias_source(self.source)
+        except addresses.AddressError as error:
+            errors["source"] = str(error)
+        try:
+            self.destination = addresses.normalize_address(self.destination)
+        except addresses.AddressError as error:
+            errors["destination"] = str(error)
+        if errors:
+            raise ValidationError(errors)
+        source_domain = addresses.domain_of(self.source) if "@" in self.source else self.source[1:]
+        if self.domain_id is None:
+            self.domain = domain_for_address(self.source, "source")
+        elif source_domain != self.domain.name:
+            raise ValidationError(
+                {"source": f"The source must be an address at {self.domain.display_name}, this alias's domain."}
+            )
+        if self.source == self.destination:
+            raise ValidationError({"destination": "An alias cannot forward to its own address."})

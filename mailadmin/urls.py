@@ -1,22 +1,18 @@
-"""
-URL configuration for mailadmin project.
-
-The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
-Examples:
-Function views
-    1. Add an import:  from my_app import views
-    2. Add a URL to urlpatterns:  path('', views.home, name='home')
-Class-based views
-    1. Add an import:  from other_app.views import Home
-    2. Add a URL to urlpatterns:  path('', Home.as_view(), name='home')
-Including another URLconf
-    1. Import the include() function: from django.urls import include, path
-    2. Add a URL to urlpatterns:  path('blog/', include('blog.urls'))
-"""
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from mailadmin import views
 
 urlpatterns = [
-    path('admin/', admin.site.urls),
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("django-admin/", admin.site.urls),
+    # Each feature owns its URL module.
+    path("", include("users.urls")),  # dashboard, domains, mailboxes (staff)
+    path("", include("aliases.urls")),  # aliases (staff)
+    path("", include("aliases.sending_urls")),  # who may send as what
+    path("", include("users.account_urls")),  # mailbox users' own pages
+    path("", include("mailadmin.bulk_urls")),  # import, export, audit log
 ]

@@ -5,6 +5,7 @@ column names and types are the guide's, not Django's defaults.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 
@@ -26,8 +27,29 @@ class DomainQuerySet(models.QuerySet):
         )
 
 
+def _normalized(normalize, value, field):
+    try:
+        return normalize(value)
+    except addresses.AddressError as error:
+        raise ValidationError({field: str(error)})
+
+
+def domain_for_address(address, field):
+    """The Domain row an address belongs to, or a form error naming the missing domain."""
+    name = addresses.domain_of(address)
+    domain = Domain.objects.filter(name=name).first()
+    if domain is None:
+        raise ValidationError(
+            {field: f"There is no domain {addresses.domain_to_unicode(name)} in the panel; add the domain first."}
+        )
+    return domain
+
+
 class Domain(models.Model):
-    name = models.CharField(max_length=addresses.DOMAIN_MAX_LENGTH)
+    name = models.CharField(
+        max_length=addresses.DOMAIN_MAX_LENGTH,
+        error_messages={"unique": "This domain already exists."},
+    )
 
     objects = DomainQuerySet.as_manager()
 
@@ -47,6 +69,9 @@ class Domain(models.Model):
     def display_name(self):
         return addresses.domain_to_unicode(self.name)
 
+    def clean(self):
+        self.name = _normalized(addresses.normalize_domain, self.name, "name")
+
 
 class MailboxQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -61,7 +86,11 @@ class Mailbox(models.Model):
     domain = models.ForeignKey(
         Domain, on_delete=models.CASCADE, related_name="mailboxes", db_column="domain_id"
     )
-    email = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH, unique=True)
+    email = models.CharField(
+        max_length=addresses.ADDRESS_MAX_LENGTH,
+        unique=True,
+        error_messages={"unique": "A mailbox with this address already exists."},
+    )
     # Always "{SCHEME}hash" as Dovecot reads it; never a plaintext password written by the panel.
     password = models.CharField(max_length=150)
     # Bytes, 0 = unlimited (Dovecot's quota_rule = *:bytes=<quota>).
@@ -80,6 +109,27 @@ class Mailbox(models.Model):
     @property
     def display_email(self):
         return addresses.address_to_unicode(self.email)
+
+    def clean(self):
+        from users.schema import quota_column_max
+
+        self.email = _normalized(addresses.normalize_address, self.email, "email")
+        if self.domain_id is None:
+            self.domain = domain_for_address(self.email, "email")
+        elif addresses.domain_of(self.email) != self.domain.name:
+            raise ValidationError(
+                {"email": f"The address must end in @{self.domain.display_name}, this mailbox's domain."}
+            )
+        if self.quota is None or self.quota < 0:
+            raise ValidationError({"quota": "A quota is 0 (unlimited) or a positive size."})
+        limit = quota_column_max()
+        if self.quota > limit:
+            raise ValidationError(
+                {
+                    "quota": f"{addresses.format_quota(self.quota)} is more than this database's quota "
+                    f"column holds (at most {addresses.format_quota_human(limit)}, {limit} bytes)."
+                }
+            )
 
     @property
     def local_part(self):

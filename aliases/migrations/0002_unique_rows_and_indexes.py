@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='alias',
-            constraint=models.UniqueConstraint(fields=('source', 'destination'), name='virtual_aliases_source_destination_uniq'),
+            constraint=models.UniqueConstraint(fields=('source', 'destination'), name='virtual_aliases_source_destination_uniq', violation_error_message='This alias already exists.'),
         ),
     ]

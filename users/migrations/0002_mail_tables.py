@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                     name="Domain",
                     fields=[
                         ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                        ("name", models.CharField(max_length=50)),
+                        ("name", models.CharField(error_messages={"unique": "This domain already exists."}, max_length=50)),
                     ],
                     options={"db_table": "virtual_domains", "ordering": ["name"]},
                 ),
@@ -29,7 +29,14 @@ class Migration(migrations.Migration):
                     name="Mailbox",
                     fields=[
                         ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                        ("email", models.CharField(max_length=100, unique=True)),
+                        (
+                            "email",
+                            models.CharField(
+                                error_messages={"unique": "A mailbox with this address already exists."},
+                                max_length=100,
+                                unique=True,
+                            ),
+                        ),
                         ("password", models.CharField(max_length=150)),
                         ("quota", models.BigIntegerField(default=0)),
                         (

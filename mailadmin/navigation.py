@@ -1,0 +1,48 @@
+"""The top navigation: one list for the whole panel, each entry shown to the roles it serves.
+
+An entry whose page does not exist (its URL name does not resolve) is left out, so a feature's
+pages appear in the menu as soon as its URLs are included.
+"""
+
+from django.urls import NoReverseMatch, reverse
+
+STAFF, SUPERUSER, MAILBOX_USER = "staff", "superuser", "mailbox_user"
+
+NAV = [
+    ("Dashboard", "dashboard", STAFF),
+    ("Domains", "domain-list", STAFF),
+    ("Mailboxes", "mailbox-list", STAFF),
+    ("Aliases", "alias-list", STAFF),
+    ("Sending rights", "sending-lookup", STAFF),
+    ("Import / export", "bulk-import", STAFF),
+    ("Audit log", "audit-log", STAFF),
+    ("Server config", "postfix-config", SUPERUSER),
+    ("Domain admins", "domain-admins", SUPERUSER),
+    ("Django admin", "admin:index", SUPERUSER),
+    ("My mailbox", "account", MAILBOX_USER),
+]
+
+
+def _roles(user):
+    if not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return {STAFF, SUPERUSER}
+    if user.is_staff:
+        return {STAFF}
+    return {MAILBOX_USER}
+
+
+def nav_items(request):
+    roles = _roles(getattr(request, "user", None)) if hasattr(request, "user") else set()
+    items = []
+    for label, url_name, role in NAV:
+        if role not in roles:
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        active = request.path == url or (url != "/" and request.path.startswith(url))
+        items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items}
