@@ -1,0 +1,59 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from mailadmin.cli import confirm, validation_as_command_error
+from users import addresses, services
+from users.models import Domain
+
+
+def get_domain(name):
+    try:
+        normalized = addresses.normalize_domain(name)
+    except addresses.AddressError as error:
+        raise CommandError(str(error))
+    try:
+        return Domain.objects.get(name=normalized)
+    except Domain.DoesNotExist:
+        raise CommandError(f"There is no domain {name}.")
+
+
+class Command(BaseCommand):
+    help = "Add, list and delete virtual domains (the virtual_domains table Postfix reads)."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,list,delete}")
+        add = actions.add_parser("add", help="add a domain (international names are stored as punycode)")
+        add.add_argument("name")
+        actions.add_parser("list", help="list domains with their mailbox and alias counts")
+        delete = actions.add_parser("delete", help="delete a domain with all its mailboxes and aliases")
+        delete.add_argument("name")
+        delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    def handle(self, *args, action, **options):
+        getattr(self, f"handle_{action}")(**options)
+
+    def handle_add(self, name, **options):
+        with validation_as_command_error():
+            domain = services.create_domain(name)
+        shown = domain.display_name
+        suffix = f" (stored as {domain.name})" if shown != domain.name else ""
+        self.stdout.write(f"Added domain {shown}{suffix}.")
+
+    def handle_list(self, **options):
+        for domain in Domain.objects.with_counts().order_by("name"):
+            self.stdout.write(
+                f"{domain.display_name}\t{domain.mailbox_count} mailboxes\t{domain.alias_count} aliases"
+            )
+
+    def handle_delete(self, name, **options):
+        domain = get_domain(name)
+        summary = services.cascade_summary(domain)
+        what = (
+            f"Deleting {domain.display_name} also deletes its {summary['mailboxes']} mailbox(es) and "
+            f"{summary['aliases']} alias(es). Mail on disk is not removed."
+        )
+        self.stdout.write(what)
+        if not confirm("", options, options.get("stdin")):
+            raise CommandError("Not deleted.")
+        services.delete_domain(domain)
+        self.stdout.write(f"Deleted domain {domain.display_name}.")

@@ -1,0 +1,93 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mailadmin.cli import add_password_source, confirm, read_new_password, validation_as_command_error
+from users import addresses, services
+from users.management.commands.domain import get_domain
+from users.models import Mailbox
+
+
+def get_mailbox(email):
+    try:
+        normalized = addresses.normalize_address(email)
+    except addresses.AddressError as error:
+        raise CommandError(str(error))
+    try:
+        return Mailbox.objects.select_related("domain").get(email=normalized)
+    except Mailbox.DoesNotExist:
+        raise CommandError(f"There is no mailbox {email}.")
+
+
+class Command(BaseCommand):
+    help = "Add, change, list and delete mailboxes (the virtual_users table Dovecot and Postfix read)."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,passwd,quota,list,delete}")
+        add = actions.add_parser("add", help="add a mailbox; its domain must exist")
+        add.add_argument("email")
+        add.add_argument("--quota", default="0", help="size such as 500M or 2G (1024-based), or bytes; 0 = unlimited")
+        add_password_source(add)
+        passwd = actions.add_parser("passwd", help="set a mailbox's password")
+        passwd.add_argument("email")
+        add_password_source(passwd)
+        quota = actions.add_parser("quota", help="set a mailbox's quota")
+        quota.add_argument("email")
+        quota.add_argument("size", help="such as 500M or 2G (1024-based), or bytes; 0 = unlimited")
+        listing = actions.add_parser("list", help="list mailboxes with quota and password scheme")
+        listing.add_argument("--domain", help="only this domain's mailboxes")
+        delete = actions.add_parser("delete", help="delete a mailbox (mail on disk is not removed)")
+        delete.add_argument("email")
+        delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    def handle(self, *args, action, **options):
+        self.stdin = options.get("stdin") or sys.stdin
+        getattr(self, f"handle_{action}")(**options)
+
+    def _show_generated(self, email, password):
+        self.stdout.write(f"Generated password for {email} (shown only this once): {password}")
+
+    def handle_add(self, email, quota, **options):
+        with validation_as_command_error():
+            size = services.parse_quota(quota)
+        password, generated = read_new_password(options, self.stdin, self.stderr)
+        with validation_as_command_error():
+            mailbox = services.create_mailbox(email, password, quota=size)
+        self.stdout.write(f"Added mailbox {mailbox.display_email} (quota {addresses.format_quota(mailbox.quota)}).")
+        if generated:
+            self._show_generated(mailbox.display_email, password)
+
+    def handle_passwd(self, email, **options):
+        mailbox = get_mailbox(email)
+        password, generated = read_new_password(options, self.stdin, self.stderr)
+        with validation_as_command_error():
+            services.set_password(mailbox, password)
+        self.stdout.write(f"Password changed for {mailbox.display_email}.")
+        if generated:
+            self._show_generated(mailbox.display_email, password)
+
+    def handle_quota(self, email, size, **options):
+        mailbox = get_mailbox(email)
+        with validation_as_command_error():
+            services.set_quota(mailbox, size)
+        self.stdout.write(f"Quota of {mailbox.display_email} is now {addresses.format_quota(mailbox.quota)}.")
+
+    def handle_list(self, domain=None, **options):
+        mailboxes = Mailbox.objects.order_by("email")
+        if domain:
+            mailboxes = mailboxes.filter(domain=get_domain(domain))
+        for mailbox in mailboxes.only("email", "quota", "password").iterator(chunk_size=2000):
+            self.stdout.write(
+                f"{mailbox.display_email}\t{addresses.format_quota(mailbox.quota)}\t{mailbox.password_scheme}"
+            )
+
+    def handle_delete(self, email, **options):
+        mailbox = get_mailbox(email)
+        self.stdout.write(
+            f"Deleting {mailbox.display_email} removes its row; the mail on disk ({mailbox.maildir}) is not removed."
+        )
+        if not confirm("", options, self.stdin):
+            raise CommandError("Not deleted.")
+        mailbox.delete()
+        self.stdout.write(f"Deleted mailbox {mailbox.display_email}.")
