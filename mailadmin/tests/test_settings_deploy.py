@@ -1,0 +1,63 @@
+"""Production settings pass Django's deployment checks, and MariaDB runs in strict mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env_overrides):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MAILADMIN_", "DEBUG", "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL"))
+    }
+    env.update(env_overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "mailadmin.settings"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("x9!" * 20 + "production-key-from-a-file")
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY_FILE=str(key_file),
+        ALLOWED_HOSTS="mail.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = manage("check", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.mariadb
+def test_mariadb_connections_use_utf8mb4_and_strict_mode(mariadb):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@character_set_connection, @@sql_mode")
+        charset, sql_mode = cursor.fetchone()
+    assert charset == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in sql_mode
+
+
+@pytest.mark.mariadb
+def test_mariadb_has_no_strict_mode_warning(mariadb):
+    from django.core import checks
+
+    messages = checks.run_checks(databases=["default"])
+    assert [m.id for m in messages if m.id.startswith("mysql.")] == []
