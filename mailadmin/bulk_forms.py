@@ -1,0 +1,47 @@
+from django import forms
+
+from users.models import Domain
+
+# Large enough for 100,000 rows with hashes (about 15 MB).
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Mailboxes: email,password,quota (password in plaintext or as a {SCHEME} hash). "
+        "Aliases: source,destination. The first line names the columns.",
+    )
+    # The checksum of the file the dry run showed, so "apply" writes exactly what was checked.
+    checked = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("The file is larger than 50 MB; split it.")
+        return upload
+
+
+class ExportForm(forms.Form):
+    what = forms.ChoiceField(choices=[("mailboxes", "Mailboxes"), ("aliases", "Aliases")])
+    domain = forms.ModelChoiceField(
+        queryset=Domain.objects.none(), required=False, empty_label="All my domains", to_field_name="name"
+    )
+    hashes = forms.BooleanField(
+        required=False,
+        label="Include password hashes",
+        help_text="Only for moving mailboxes to another server; the file then needs the care a password does.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = Domain.objects.visible_to(user)
+        if not user.is_superuser:
+            del self.fields["hashes"]
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False)
+    object = forms.CharField(required=False, label="Object contains")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))

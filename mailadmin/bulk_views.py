@@ -1,0 +1,220 @@
+"""Import, export and the audit log pages (staff only; a domain admin's view is their domains)."""
+
+import csv
+import hashlib
+from datetime import datetime, time, timedelta
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from aliases.models import Alias
+from mailadmin import audit, csv_io
+from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
+from mailadmin.models import AuditEntry
+from users.models import Domain, Mailbox
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _checksum(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- Import ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def import_page(request):
+    """GET: the upload and export forms. POST: a dry run of the uploaded file."""
+    context = {"export_form": ExportForm(user=request.user)}
+    if request.method == "GET":
+        return render(request, "bulk/import.html", {**context, "form": ImportForm()})
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "bulk/import.html", {**context, "form": form}, status=400)
+    data = form.cleaned_data["file"].read()
+    try:
+        the_plan = csv_io.plan(data, user=request.user)
+    except csv_io.ImportFileError as error:
+        form.add_error("file", str(error))
+        return render(request, "bulk/import.html", {**context, "form": form}, status=400)
+    apply_form = ImportForm(initial={"checked": _checksum(data)})
+    return render(
+        request,
+        "bulk/dry_run.html",
+        {"plan": the_plan, "counts": the_plan.counts, "apply_form": apply_form,
+         "file_name": form.cleaned_data["file"].name},
+    )
+
+
+@require_POST
+@staff_required
+def import_apply(request):
+    """Applies a file the dry run showed; the page streams the progress of a long import."""
+    form = ImportForm(request.POST, request.FILES)
+    context = {"export_form": ExportForm(user=request.user)}
+    if not form.is_valid():
+        return render(request, "bulk/import.html", {**context, "form": form}, status=400)
+    data = form.cleaned_data["file"].read()
+    if form.cleaned_data["checked"] != _checksum(data):
+        form.add_error("file", "This is not the file the dry run checked. Run the dry run on it first.")
+        return render(request, "bulk/import.html", {**context, "form": form}, status=400)
+    try:
+        the_plan = csv_io.plan(data, user=request.user)
+    except csv_io.ImportFileError as error:
+        form.add_error("file", str(error))
+        return render(request, "bulk/import.html", {**context, "form": form}, status=400)
+    if the_plan.has_errors:
+        # The data changed since the dry run (someone deleted a domain...): show why.
+        apply_form = ImportForm(initial={"checked": _checksum(data)})
+        return render(
+            request, "bulk/dry_run.html",
+            {"plan": the_plan, "counts": the_plan.counts, "apply_form": apply_form, "changed_since": True},
+            status=409,
+        )
+    actor = (f"{request.user.get_username()}", request.META.get("REMOTE_ADDR"))
+    response = StreamingHttpResponse(_applying(request, the_plan, actor), content_type="text/html; charset=utf-8")
+    # Proxies (nginx) would hold the page back until the end otherwise.
+    response["X-Accel-Buffering"] = "no"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _applying(request, the_plan, actor):
+    head, tail = render_to_string("bulk/applying.html", {"plan": the_plan}, request=request).split("<!--progress-->")
+    # Browsers wait for about 1 KB before they show anything.
+    yield head + "<!--" + " " * 1024 + "-->\n"
+    last = {}
+    try:
+        # The request's middleware is done by the time this runs: name the actor here.
+        with audit.acting_as(actor[0], actor[1], via="import"):
+            for stage, done, total in csv_io.apply_steps(the_plan):
+                tenth = done * 10 // total
+                if last.get(stage) != tenth or done == total:
+                    last[stage] = tenth
+                    yield f'<li>{escape(stage)}: {done} of {total}</li>\n'
+    except csv_io.ImportFailed as error:
+        yield f'</ol><p class="error" role="alert">{escape(error)}</p>{tail}'
+        return
+    counts = the_plan.counts
+    yield (
+        f'</ol><p class="message success" role="status">Imported {counts["new"]} new and '
+        f'{counts["changed"]} changed {the_plan.kind}.</p>{tail}'
+    )
+
+
+# --- Export ------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required
+def export(request):
+    form = ExportForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return render(request, "bulk/import.html", {"export_form": form, "form": ImportForm()}, status=400)
+    domain, what = form.cleaned_data["domain"], form.cleaned_data["what"]
+    model = Mailbox if what == csv_io.MAILBOXES else Alias
+    rows = model.objects.visible_to(request.user)
+    if domain is not None:
+        rows = rows.filter(domain=domain)
+    if what == csv_io.MAILBOXES:
+        lines = csv_io.export_mailboxes(rows, with_hashes=form.cleaned_data.get("hashes", False))
+    else:
+        lines = csv_io.export_aliases(rows)
+    name = f"{what}-{domain.name if domain else 'all'}-{timezone.now():%Y%m%d}.csv"
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Audit log ---------------------------------------------------------------------------
+
+
+def visible_entries(user):
+    entries = AuditEntry.objects.all()
+    if user.is_superuser:
+        return entries
+    return entries.filter(domain__in=Domain.objects.visible_to(user).values("name"))
+
+
+def _filtered(request):
+    form = AuditFilterForm(request.GET)
+    entries = visible_entries(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["actor"]:
+            entries = entries.filter(actor=data["actor"].strip())
+        if data["object"]:
+            entries = entries.filter(object_repr__icontains=data["object"].strip())
+        zone = timezone.get_current_timezone()
+        if data["since"]:
+            entries = entries.filter(timestamp__gte=datetime.combine(data["since"], time.min, zone))
+        if data["until"]:
+            entries = entries.filter(timestamp__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone))
+    return form, entries
+
+
+@require_GET
+@staff_required
+def audit_log(request):
+    form, entries = _filtered(request)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.summary = describe_changes(entry.changes)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@require_GET
+@staff_required
+def audit_export(request):
+    _form, entries = _filtered(request)
+
+    def lines():
+        writer = csv.writer(csv_io._Echo())
+        yield writer.writerow(["time", "actor", "address", "via", "action", "type", "object", "domain", "changes"])
+        for entry in entries.iterator(chunk_size=2000):
+            yield writer.writerow([
+                entry.timestamp.isoformat(), entry.actor, entry.address or "", entry.via, entry.action,
+                entry.object_type, entry.object_repr, entry.domain, describe_changes(entry.changes),
+            ])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d}.csv"'
+    return response
+
+
+def describe_changes(changes):
+    parts = []
+    for field, change in changes.items():
+        if isinstance(change, str):
+            parts.append(change)
+        else:
+            before, after = change
+            parts.append(f"{field}: {'' if before is None else before} → {'' if after is None else after}")
+    return "; ".join(parts)
