@@ -1,0 +1,388 @@
+"""Django admin for bulk edits of domains and mailboxes.
+
+Every list is scoped with `.visible_to(user)`, so a staff account that is ever granted model
+permissions still sees only its own domains. Passwords are never shown or edited as text:
+a mailbox has a "set password" page, and bulk actions go through users.services.
+"""
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
+
+from mailadmin import csv_io
+from mailadmin.db import first_message
+from users import addresses, passwords, services
+from users.models import Domain, Mailbox
+
+# Offered by the hash scheme filter; matched on the stored "{SCHEME}" prefix.
+KNOWN_SCHEMES = ["BLF-CRYPT", "ARGON2ID", "ARGON2I", "SHA512-CRYPT", "SHA256-CRYPT", "MD5-CRYPT",
+                 "SSHA512", "SSHA256", "SSHA", "SHA512", "PLAIN-MD5", "PLAIN", "CLEAR", "CLEARTEXT"]
+NO_PREFIX = "none"
+
+
+class DomainFilter(admin.SimpleListFilter):
+    """The domains this user may see (the stock related filter would list every domain)."""
+
+    title = "domain"
+    parameter_name = "domain"
+
+    def lookups(self, request, model_admin):
+        return list(Domain.objects.visible_to(request.user).values_list("id", "name"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(domain_id=self.value())
+        return queryset
+
+
+class HashSchemeFilter(admin.SimpleListFilter):
+    title = "hash scheme"
+    parameter_name = "scheme"
+
+    def lookups(self, request, model_admin):
+        return [(scheme, scheme) for scheme in KNOWN_SCHEMES] + [(NO_PREFIX, "no {SCHEME} prefix")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value == NO_PREFIX:
+            return queryset.exclude(password__startswith="{")
+        # The column's collation is case-insensitive on MariaDB, as Dovecot's scheme names are.
+        return queryset.filter(password__istartswith="{" + value + "}")
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Lists and choices limited to what the user administers."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "domain":
+            kwargs["queryset"] = Domain.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Replaced by delete_with_summary: the stock page lists every cascaded row one by one.
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def _count(model, **filters):
+    return Coalesce(
+        Subquery(
+            model.objects.filter(domain=OuterRef("pk"), **filters)
+            .order_by()
+            .values("domain")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+
+
+@admin.register(Domain)
+class DomainAdmin(ScopedAdmin):
+    list_display = ["display_name", "name", "mailbox_count", "alias_count"]
+    search_fields = ["^name"]
+    actions = ["delete_with_summary"]
+    list_per_page = 100
+
+    def get_queryset(self, request):
+        from aliases.models import Alias
+
+        # One correlated count per shown row, not a join of mailboxes x aliases per domain.
+        return super().get_queryset(request).annotate(
+            mailbox_count=_count(Mailbox), alias_count=_count(Alias)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A rename would leave every mailbox's address and maildir behind.
+        return ["name"] if obj else []
+
+    @admin.display(description="mailboxes", ordering="mailbox_count")
+    def mailbox_count(self, domain):
+        return domain.mailbox_count
+
+    @admin.display(description="aliases", ordering="alias_count")
+    def alias_count(self, domain):
+        return domain.alias_count
+
+    @admin.action(description="Delete selected domains (with their mailboxes and aliases)")
+    def delete_with_summary(self, request, queryset):
+        from aliases.models import Alias
+
+        ids = list(queryset.values_list("pk", flat=True))
+        summary = {
+            "domains": len(ids),
+            "mailboxes": Mailbox.objects.filter(domain_id__in=ids).count(),
+            "aliases": Alias.objects.filter(domain_id__in=ids).count(),
+        }
+        return confirm_delete(self, request, queryset, summary)
+
+
+def confirm_delete(model_admin, request, queryset, summary, notes=()):
+    """A confirmation page with counts; deletes on the second POST."""
+    if not model_admin.has_delete_permission(request):
+        raise PermissionDenied
+    if request.POST.get("confirmed") == "yes":
+        with transaction.atomic():
+            # Row by row through the ORM, so the audit log sees each cascaded row.
+            queryset.delete()
+        parts = ", ".join(f"{count} {name}" for name, count in summary.items() if count)
+        model_admin.message_user(request, f"Deleted {parts}.", messages.SUCCESS)
+        return None
+    return TemplateResponse(
+        request,
+        "admin/mailadmin/confirm_delete.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "Are you sure?",
+            "summary": summary,
+            "notes": notes,
+            "queryset": queryset[:20],
+            "action": request.POST.get("action"),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "opts": model_admin.model._meta,
+        },
+    )
+
+
+def _vmail_root():
+    from django.conf import settings
+
+    return settings.MAILADMIN_VMAIL_ROOT
+
+
+# --- Mailboxes ----------------------------------------------------------------------------
+
+
+class NewPasswordForm(forms.Form):
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput(render_value=False))
+    password2 = forms.CharField(label="Password (again)", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, mailbox=None, **kwargs):
+        self.mailbox = mailbox
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        first, second = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
+        if first and second and first != second:
+            raise ValidationError("The two passwords differ.")
+        if first:
+            try:
+                services.check_new_password(first, self.mailbox)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return self.cleaned_data
+
+
+class MailboxAddForm(forms.ModelForm):
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password (again)", strip=False, widget=forms.PasswordInput)
+
+    class Meta:
+        model = Mailbox
+        fields = ["domain", "email", "quota"]
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            try:
+                services.check_new_password(first, self.instance)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+    def _post_clean(self):
+        # The hash is set in save(); a placeholder lets model validation run on the other fields.
+        self.instance.password = "{PLAIN}-"
+        super()._post_clean()
+
+    def save(self, commit=True):
+        mailbox = super().save(commit=False)
+        mailbox.password = services.hash_for_storage(self.cleaned_data["password1"])
+        if commit:
+            mailbox.save()
+        return mailbox
+
+
+class QuotaForm(forms.Form):
+    quota = forms.CharField(help_text="Such as 500M or 2G (1024-based), or bytes; 0 = unlimited.")
+
+    def clean_quota(self):
+        try:
+            return services.parse_quota(self.cleaned_data["quota"])
+        except ValidationError as error:
+            raise ValidationError(first_message(error))
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(ScopedAdmin):
+    list_display = ["display_email", "domain", "quota_display", "scheme"]
+    list_select_related = ["domain"]
+    list_filter = [DomainFilter, HashSchemeFilter]
+    # A prefix search uses the unique index on email; "contains" would scan every row.
+    search_fields = ["^email"]
+    search_help_text = "Address, or its beginning."
+    actions = ["set_quota", "generate_passwords", "delete_with_summary"]
+    list_per_page = 100
+    # COUNT(*) over the whole table again on every filtered page is not needed.
+    show_full_result_count = False
+    add_form = MailboxAddForm
+    fields = ["domain", "email", "quota", "password_link"]
+    readonly_fields = ["password_link"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["domain", "email", "quota", "password1", "password2"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        # Renaming a mailbox would leave its mail behind in the old maildir.
+        return ["domain", "email", "password_link"] if obj else []
+
+    @admin.display(description="address", ordering="email")
+    def display_email(self, mailbox):
+        return mailbox.display_email
+
+    @admin.display(description="quota", ordering="quota")
+    def quota_display(self, mailbox):
+        return addresses.format_quota_human(mailbox.quota)
+
+    @admin.display(description="hash scheme")
+    def scheme(self, mailbox):
+        return mailbox.password_scheme
+
+    @admin.display(description="password")
+    def password_link(self, mailbox):
+        url = reverse("admin:users_mailbox_password", args=[mailbox.pk])
+        return format_html('{} · <a href="{}">Set a new password</a>', mailbox.password_scheme, url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/password/",
+                self.admin_site.admin_view(self.set_password_view),
+                name="users_mailbox_password",
+            ),
+        ] + super().get_urls()
+
+    @sensitive_post_parameters()
+    def set_password_view(self, request, pk):
+        mailbox = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, mailbox):
+            raise PermissionDenied
+        form = NewPasswordForm(request.POST or None, mailbox=mailbox)
+        if request.method == "POST" and form.is_valid():
+            services.set_password(mailbox, form.cleaned_data["password1"])
+            self.message_user(request, f"Password changed for {mailbox.display_email}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:users_mailbox_change", args=[mailbox.pk]))
+        return TemplateResponse(
+            request,
+            "admin/mailadmin/set_password.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Set a password for {mailbox.display_email}",
+                "form": form,
+                "original": mailbox,
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description="Set quota of selected mailboxes")
+    def set_quota(self, request, queryset):
+        form = QuotaForm(request.POST if "quota" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            size = form.cleaned_data["quota"]
+            try:
+                with transaction.atomic():
+                    mailboxes = list(queryset.select_related("domain"))
+                    for mailbox in mailboxes:
+                        services.set_quota(mailbox, size)
+            except ValidationError as error:
+                self.message_user(request, first_message(error), messages.ERROR)
+                return None
+            self.message_user(
+                request, f"Quota of {len(mailboxes)} mailboxes is now {addresses.format_quota(size)}.", messages.SUCCESS
+            )
+            return None
+        return _action_page(self, request, queryset, "Set quota", form, "Set quota")
+
+    @admin.action(description="Generate new passwords for selected mailboxes (CSV download)")
+    def generate_passwords(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            return _action_page(
+                self, request, queryset, "Generate new passwords", None, "Replace their passwords",
+                note="Each selected mailbox gets a new random password at once; the old ones stop working. "
+                "The new passwords are offered once, as a CSV download, and are not stored anywhere.",
+            )
+        mailboxes = list(queryset.only("id", "email", "password", "domain_id"))
+        plaintexts = [passwords.generate_password() for _ in mailboxes]
+        hashes = []
+        for _event in csv_io.hash_passwords(plaintexts, hashes):
+            pass
+        with transaction.atomic():
+            for mailbox, hashed in zip(mailboxes, hashes):
+                mailbox.password = hashed
+                # Saved one by one so the audit log records "password changed" for each.
+                mailbox.save(update_fields=["password"])
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="new-passwords-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        response["Cache-Control"] = "no-store"
+        writer = csv.writer(response)
+        writer.writerow(["email", "password"])
+        writer.writerows((mailbox.email, plaintext) for mailbox, plaintext in zip(mailboxes, plaintexts))
+        return response
+
+    @admin.action(description="Delete selected mailboxes")
+    def delete_with_summary(self, request, queryset):
+        from aliases.models import Alias
+
+        emails = list(queryset.values_list("email", flat=True)[:10001])
+        forwarding = Alias.objects.filter(destination__in=emails).count() if len(emails) <= 10000 else None
+        notes = ["Mail on disk is not removed; delete the maildirs under {} yourself.".format(_vmail_root())]
+        if forwarding:
+            notes.append(f"{forwarding} aliases forward to these addresses and are kept; mail to them will bounce.")
+        return confirm_delete(self, request, queryset, {"mailboxes": queryset.count()}, notes)
+
+
+def _action_page(model_admin, request, queryset, title, form, button, note=""):
+    return TemplateResponse(
+        request,
+        "admin/mailadmin/action_form.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "button": button,
+            "note": note,
+            "count": queryset.count(),
+            "queryset": queryset[:20],
+            "action": request.POST.get("action"),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "opts": model_admin.model._meta,
+        },
+    )
