@@ -1,0 +1,146 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from aliases.models import Alias
+from conftest import MAILBOX_PASSWORD
+from mailadmin import audit
+from mailadmin.db import save_validated
+from mailadmin.models import AuditEntry
+from users import services
+from users.models import DomainAdminGrant, Mailbox
+
+NEW_PASSWORD = "Another-Passw0rd-entirely"
+
+
+def entries_about(text):
+    return list(AuditEntry.objects.filter(object_repr__contains=text).order_by("id"))
+
+
+def everything_logged():
+    return json.dumps([[e.actor, e.object_repr, e.changes] for e in AuditEntry.objects.all()])
+
+
+def test_it_records_a_new_mailbox_with_actor_and_address(domain_a):
+    with audit.acting_as("cli:root", "192.0.2.7"):
+        services.create_mailbox("new@a.example", MAILBOX_PASSWORD, quota=1024, domain=domain_a)
+    (entry,) = entries_about("new@a.example")
+    assert (entry.actor, entry.address, entry.via, entry.action) == ("cli:root", "192.0.2.7", "cli", "create")
+    assert (entry.object_type, entry.domain) == ("mailbox", "a.example")
+    assert entry.changes["quota"] == [None, 1024]
+    assert entry.changes["password"] == "password set"
+
+
+def test_it_records_before_and_after_of_a_quota_change(jane_mailbox):
+    services.set_quota(jane_mailbox, "2G")
+    entry = entries_about("jane@a.example")[-1]
+    assert entry.action == "update"
+    assert entry.changes == {"quota": [0, 2 * 1024**3]}
+
+
+def test_it_never_logs_a_password_or_its_hash(jane_mailbox):
+    old_hash = jane_mailbox.password
+    services.set_password(jane_mailbox, NEW_PASSWORD)
+    entry = entries_about("jane@a.example")[-1]
+    assert entry.changes == {"password": audit.PASSWORD_CHANGED}
+    logged = everything_logged()
+    for secret in (old_hash, jane_mailbox.password, NEW_PASSWORD, MAILBOX_PASSWORD):
+        assert secret not in logged
+    assert "$2" not in logged
+
+
+def test_a_save_without_change_is_not_logged(jane_mailbox):
+    before = AuditEntry.objects.count()
+    Mailbox.objects.get(pk=jane_mailbox.pk).save()
+    assert AuditEntry.objects.count() == before
+
+
+def test_deleting_a_domain_logs_every_row_it_takes_along(jane_mailbox, domain_a):
+    save_validated(Alias(domain=domain_a, source="info@a.example", destination="jane@a.example"))
+    domain_a.delete()
+    deleted = {(e.object_type, e.object_repr) for e in AuditEntry.objects.filter(action="delete")}
+    assert deleted == {("domain", "a.example"), ("mailbox", "jane@a.example"), ("alias", "info@a.example → jane@a.example")}
+    mailbox_entry = AuditEntry.objects.get(action="delete", object_type="mailbox")
+    assert mailbox_entry.changes["password"] == "password removed"
+    assert jane_mailbox.password not in everything_logged()
+
+
+def test_a_grant_is_logged_by_user_and_domain_name(bob):
+    entry = AuditEntry.objects.get(object_type="domain admin")
+    assert entry.changes == {"user": [None, "bob"], "domain": [None, "a.example"]}
+    assert entry.domain == "a.example"
+
+
+def test_a_change_through_the_web_names_the_login_and_client_address(client, alice, jane_mailbox):
+    client.force_login(alice)
+    url = reverse("admin:users_mailbox_change", args=[jane_mailbox.pk])
+    response = client.post(url, {"quota": "1048576"}, REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 302, response.content[:2000]
+    entry = entries_about("jane@a.example")[-1]
+    assert (entry.actor, entry.address, entry.via) == ("alice", "198.51.100.4", "django-admin")
+    assert entry.changes == {"quota": [0, 1048576]}
+
+
+@pytest.fixture
+def mixed_log(jane_mailbox, domain_b):
+    with audit.acting_as("cli:ops"):
+        services.create_mailbox("tom@b.example", MAILBOX_PASSWORD, domain=domain_b)
+    AuditEntry.objects.filter(object_repr="a.example").update(timestamp=timezone.now() - timedelta(days=10))
+
+
+def test_the_log_page_shows_a_domain_admin_only_entries_about_their_domains(client, bob, carol, mixed_log):
+    client.force_login(bob)
+    page = client.get(reverse("audit-log")).content.decode()
+    assert "jane@a.example" in page
+    assert "tom@b.example" not in page
+    assert "carol administers b.example" not in page
+
+
+def test_staff_without_domains_sees_no_entries(client, dave, mixed_log):
+    client.force_login(dave)
+    page = client.get(reverse("audit-log")).content.decode()
+    assert "No entries." in page
+
+
+def test_the_log_filters_by_actor_object_and_date(client, alice, mixed_log):
+    client.force_login(alice)
+    url = reverse("audit-log")
+    by_actor = client.get(url, {"actor": "cli:ops"}).content.decode()
+    assert "tom@b.example" in by_actor and "jane@a.example" not in by_actor
+    by_object = client.get(url, {"object": "jane@"}).content.decode()
+    assert "jane@a.example" in by_object and "tom@b.example" not in by_object
+    today = timezone.localdate().isoformat()
+    recent = client.get(url, {"since": today}).content.decode()
+    assert "tom@b.example" in recent and ">a.example<" not in recent
+    old = client.get(url, {"until": (timezone.localdate() - timedelta(days=5)).isoformat()}).content.decode()
+    assert ">a.example<" in old and "tom@b.example" not in old
+
+
+def test_the_log_exports_filtered_csv(client, alice, mixed_log):
+    client.force_login(alice)
+    response = client.get(reverse("audit-export"), {"object": "tom@"})
+    assert response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode()
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("time,actor,address")
+    assert len(lines) == 2 and "tom@b.example" in lines[1] and "password set" in lines[1]
+
+
+def test_the_log_is_not_for_mailbox_users(client, jane):
+    client.force_login(jane)
+    assert client.get(reverse("audit-log")).status_code == 403
+    assert client.get(reverse("audit-export")).status_code == 403
+
+
+def test_the_log_sends_strangers_to_the_login(client, db):
+    response = client.get(reverse("audit-log"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_grant_for_deleted_user_is_logged_on_delete(bob):
+    DomainAdminGrant.objects.filter(user=bob).delete()
+    entry = AuditEntry.objects.get(object_type="domain admin", action="delete")
+    assert entry.changes == {"user": ["bob", None], "domain": ["a.example", None]}
