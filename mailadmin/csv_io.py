@@ -369,7 +369,7 @@ def _apply_mailboxes(rows):
     for row, hashed in zip(needs_hash, hashes):
         row.values["hash"], row.values["plaintext"] = hashed, None
 
-    actor, when = audit.current_actor(), timezone.now()
+    actor, when = _import_actor(), timezone.now()
     new = [
         Mailbox(domain=row.values["domain"], email=row.key, quota=row.values["quota"], password=row.values["hash"])
         for row in rows
@@ -397,6 +397,11 @@ def _apply_mailboxes(rows):
         audit.record_many(entries)
 
 
+def _import_actor():
+    actor = audit.current_actor()
+    return audit.Actor(actor.label, actor.address, via="import")
+
+
 def _fill_ids(mailboxes):
     """bulk_create on MariaDB does not return ids; the log wants them."""
     by_email = {mailbox.email: mailbox for mailbox in mailboxes if mailbox.pk is None}
@@ -406,7 +411,7 @@ def _fill_ids(mailboxes):
 
 
 def _apply_aliases(rows):
-    actor, when = audit.current_actor(), timezone.now()
+    actor, when = _import_actor(), timezone.now()
     new = [Alias(domain=row.values["domain"], source=row.values["source"], destination=row.values["destination"])
            for row in rows]
     with transaction.atomic():
