@@ -1,8 +1,288 @@
-"""What the panel does to aliases, shared by every entry point."""
+"""What the panel does to aliases, shared by every entry point.
 
-from mailadmin.db import save_validated
+How Postfix reads the table (ISPMAIL.md): `virtual_alias_maps = aliases, email2email`. For a
+recipient it asks the full address in both tables before it tries the catch-all `@domain`,
+and the first table that answers wins. So:
+- an address with alias rows goes to those rows' destinations only;
+- a mailbox without alias rows answers itself through email2email (no catch-all for it);
+- any other address of the domain falls to the catch-all, when there is one;
+- an address among its own expansion is delivered as is, not expanded again.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
 from aliases.models import Alias
+from mailadmin.db import save_validated
+from users import addresses
+from users.models import Domain, Mailbox, domain_for_address
+
+MAX_DESTINATIONS = 100
+# Loop search stops after this many addresses; an alias tree that large is refused, not guessed at.
+MAX_ADDRESSES_FOLLOWED = 2000
 
 
-def create_alias(source, destination):
-    return save_validated(Alias(source=source, destination=destination))
+def create_alias(source, destination, domain=None):
+    alias = Alias(source=source, destination=destination, domain=domain)
+    if domain is None:
+        # Found before full_clean(), whose field checks would otherwise report "cannot be null".
+        alias.domain = domain_of_source(source)
+    return save_validated(alias)
+
+
+def domain_of_source(source):
+    """The Domain row of a source (an address or '@domain'), or a form error at the source."""
+    return domain_for_address(normalize_source(source), "source")
+
+
+def split_destinations(text):
+    """Destinations typed one per line, or separated by commas or spaces; order kept, repeats dropped."""
+    seen = []
+    for item in re.split(r"[\s,;]+", text or ""):
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def normalize_source(source):
+    try:
+        return addresses.normalize_alias_source(source)
+    except addresses.AddressError as error:
+        raise ValidationError({"source": str(error)})
+
+
+def normalize_destinations(destinations):
+    """Each destination normalised; every bad one is named in one error."""
+    if not destinations:
+        raise ValidationError({"destinations": "Enter at least one destination address."})
+    if len(destinations) > MAX_DESTINATIONS:
+        raise ValidationError(
+            {"destinations": f"Enter at most {MAX_DESTINATIONS} destinations at once."}
+        )
+    normalized, problems = [], []
+    for destination in destinations:
+        try:
+            address = addresses.normalize_address(destination)
+        except addresses.AddressError as error:
+            problems.append(f"{destination}: {error}")
+            continue
+        if address not in normalized:
+            normalized.append(address)
+    if problems:
+        raise ValidationError({"destinations": problems})
+    return normalized
+
+
+def check_new_aliases(source, destinations, ignore_alias_id=None):
+    """Normalised (source, destinations), or a ValidationError for a repeat or a loop.
+
+    Run before asking a person to confirm a warning, so nobody confirms what will be refused.
+    """
+    source = normalize_source(source)
+    destinations = normalize_destinations(destinations)
+    if source in destinations:
+        raise ValidationError({"destinations": "An alias cannot forward to its own address."})
+    existing = Alias.objects.filter(source=source, destination__in=destinations)
+    if ignore_alias_id is not None:
+        existing = existing.exclude(pk=ignore_alias_id)
+    repeated = sorted(addresses.address_to_unicode(d) for d in existing.values_list("destination", flat=True))
+    if repeated:
+        raise ValidationError(
+            {"destinations": f"{addresses.address_to_unicode(source)} already forwards to {', '.join(repeated)}."}
+        )
+    check_no_loop(source, destinations, ignore_alias_id=ignore_alias_id)
+    return source, destinations
+
+
+def create_aliases(source, destinations):
+    """One row per destination, all or none, in one transaction.
+
+    Refuses a row that exists already and a destination that would bring mail for `source`
+    back to `source` through the local aliases (a loop Postfix would bounce).
+    """
+    source, destinations = check_new_aliases(source, destinations)
+    try:
+        with transaction.atomic():
+            return [create_alias(source, destination) for destination in destinations]
+    except ValidationError as error:
+        raise _as_form_error(error)
+    except IntegrityError:
+        raise ValidationError("Someone else changed these aliases at the same moment; reload and try again.")
+
+
+def update_alias(alias, source, destination):
+    """Change one row; the same refusals as creating it."""
+    source, (destination,) = check_new_aliases(source, [destination], ignore_alias_id=alias.pk)
+    alias.source, alias.destination = source, destination
+    alias.domain = domain_of_source(source)  # an edit may move the alias to another domain
+    try:
+        return save_validated(alias)
+    except ValidationError as error:
+        raise _as_form_error(error)
+
+
+def _as_form_error(error):
+    """A row's model error, reported against the form's destinations field."""
+    if not hasattr(error, "message_dict"):
+        return error
+    messages = error.message_dict
+    if set(messages) <= {"source"}:
+        return error
+    return ValidationError(
+        {
+            "destinations": [m for key, msgs in messages.items() if key != "source" for m in msgs],
+            **({"source": messages["source"]} if "source" in messages else {}),
+        }
+    )
+
+
+def source_domain(source):
+    """The domain name of a normalised source, catch-all or not."""
+    return source[1:] if source.startswith("@") else addresses.domain_of(source)
+
+
+# --- Loops ---------------------------------------------------------------------------------
+
+
+def check_no_loop(source, destinations, ignore_alias_id=None):
+    path = find_loop(source, destinations, ignore_alias_id=ignore_alias_id)
+    if path:
+        shown = " → ".join(addresses.address_to_unicode(a) for a in path)
+        raise ValidationError(
+            {"destinations": f"This would make an alias loop, and Postfix would bounce the mail: {shown}."}
+        )
+
+
+def find_loop(source, destinations, ignore_alias_id=None):
+    """The chain of addresses that leads from the new rows back to `source`, or None.
+
+    Only local addresses expand (their domain is in virtual_domains); an external
+    destination ends a chain. For a catch-all source the loop closes at any address of its
+    domain that would itself fall to the catch-all.
+    """
+    graph = _AliasGraph(ignore_alias_id)
+    catch_all_domain = source[1:] if source.startswith("@") else None
+
+    def closes_loop(address):
+        if address == source:
+            return True
+        return (
+            catch_all_domain is not None
+            and addresses.domain_of(address) == catch_all_domain
+            and graph.falls_to_catch_all(address)
+        )
+
+    parents = {}
+    frontier = []
+    for destination in destinations:
+        if closes_loop(destination):
+            return [source, destination] if destination != source else [source, source]
+        if destination not in parents:
+            parents[destination] = source
+            frontier.append(destination)
+    while frontier:
+        if len(parents) > MAX_ADDRESSES_FOLLOWED:
+            raise ValidationError(
+                {"destinations": "These aliases expand to too many addresses to check for loops."}
+            )
+        expansions = graph.expand_all(frontier)
+        next_frontier = []
+        for address in frontier:
+            for target in expansions.get(address, []):
+                if closes_loop(target):
+                    return _chain(parents, address, source) + [target]
+                if target not in parents:
+                    parents[target] = address
+                    next_frontier.append(target)
+        frontier = next_frontier
+    return None
+
+
+def _chain(parents, address, source):
+    chain = [address]
+    while chain[-1] != source:
+        chain.append(parents[chain[-1]])
+    return list(reversed(chain))
+
+
+class _AliasGraph:
+    """Where Postfix sends mail for local addresses, asked a level at a time (one query each)."""
+
+    def __init__(self, ignore_alias_id=None):
+        self.ignore_alias_id = ignore_alias_id
+        self._local_domains = {}
+        self._mailboxes = set()
+        self._has_rows = set()
+
+    def _rows(self, sources):
+        rows = Alias.objects.filter(source__in=sources)
+        if self.ignore_alias_id is not None:
+            rows = rows.exclude(pk=self.ignore_alias_id)
+        return rows.values_list("source", "destination")
+
+    def _learn_domains(self, domains):
+        unknown = [d for d in domains if d not in self._local_domains]
+        if unknown:
+            local = set(Domain.objects.filter(name__in=unknown).values_list("name", flat=True))
+            for domain in unknown:
+                self._local_domains[domain] = domain in local
+
+    def expand_all(self, frontier):
+        self._learn_domains({addresses.domain_of(a) for a in frontier})
+        local = [a for a in frontier if self._local_domains[addresses.domain_of(a)]]
+        if not local:
+            return {}
+        result = {}
+        for source, destination in self._rows(local):
+            self._has_rows.add(source)
+            if destination != source:  # an address in its own expansion is delivered, not expanded
+                result.setdefault(source, []).append(destination)
+        self._mailboxes.update(Mailbox.objects.filter(email__in=local).values_list("email", flat=True))
+        falling = [a for a in local if a not in self._has_rows and a not in self._mailboxes]
+        if falling:
+            catch_alls = {}
+            domains = {"@" + addresses.domain_of(a) for a in falling}
+            for source, destination in self._rows(domains):
+                catch_alls.setdefault(source, []).append(destination)
+            for address in falling:
+                for destination in catch_alls.get("@" + addresses.domain_of(address), []):
+                    if destination != address:
+                        result.setdefault(address, []).append(destination)
+        return result
+
+    def falls_to_catch_all(self, address):
+        """An address of a local domain with no alias row of its own and no mailbox."""
+        if address in self._has_rows or address in self._mailboxes:
+            return False
+        if self._rows([address]).exists():
+            self._has_rows.add(address)
+            return False
+        return not Mailbox.objects.filter(email=address).exists()
+
+
+# --- Warnings ------------------------------------------------------------------------------
+
+
+def warnings_for(source, destinations):
+    """What a person should know before these rows are written (not errors: they may go ahead)."""
+    warnings = []
+    shown_source = addresses.address_to_unicode(source)
+    shown_destinations = ", ".join(addresses.address_to_unicode(d) for d in destinations)
+    if source.startswith("@"):
+        domain = addresses.domain_to_unicode(source[1:])
+        warnings.append(
+            f"{shown_source} is a catch-all: mail to every address at {domain} that is neither a "
+            f"mailbox nor an alias of its own will go to {shown_destinations}, including mail to "
+            "misspelt and made-up addresses, which is mostly spam."
+        )
+    elif Mailbox.objects.filter(email=source).exists():
+        warnings.append(
+            f"{shown_source} is also a mailbox. Postfix asks the alias table before the mailbox "
+            f"(virtual_alias_maps = aliases, email2email) and takes the first answer, so mail to "
+            f"{shown_source} will go to {shown_destinations} and no longer into the mailbox "
+            f"{shown_source}. Postfix keeps a copy in the mailbox only when {shown_source} is "
+            "itself one of the destinations."
+        )
+    return warnings

@@ -1,0 +1,94 @@
+"""Staff pages for aliases: list, create (several destinations at once), edit one row, delete."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from aliases import forms, services
+from mailadmin.permissions import aliases_for, domains_for, get_alias_for_user, staff_required
+from users import addresses
+from users.views import paginate, search_prefix
+
+
+@staff_required
+@require_GET
+def alias_list(request):
+    aliases = aliases_for(request.user)
+    query = search_prefix(request)
+    if query:
+        # Prefix matches: `source` leads the unique (source, destination) key, `destination` has its own index.
+        aliases = aliases.filter(Q(source__startswith=query) | Q(destination__startswith=query))
+    domain_name = request.GET.get("domain", "")
+    if domain_name:
+        aliases = aliases.filter(domain__name=domain_name)
+    page = paginate(request, aliases.order_by("source", "destination"))
+    return render(
+        request,
+        "aliases/alias_list.html",
+        {"page": page, "q": request.GET.get("q", ""), "domain_name": domain_name},
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def alias_create(request):
+    initial = {}
+    if request.GET.get("source"):
+        initial["source"] = request.GET["source"]
+    form = forms.AliasCreateForm(request.POST or None, domains=domains_for(request.user), initial=initial)
+    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
+        source, destinations = form.cleaned_data["source"], form.cleaned_data["destinations"]
+        try:
+            services.create_aliases(source, destinations)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            shown = addresses.address_to_unicode(source)
+            count = len(destinations)
+            messages.success(request, f"{shown} now forwards to {count} destination{'s' if count != 1 else ''}.")
+            return redirect(_list_of(source))
+    return render(request, "aliases/alias_form.html", _form_context(form, title="New alias"))
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def alias_edit(request, pk):
+    alias = get_alias_for_user(request.user, pk)
+    initial = {"source": alias.source, "destination": alias.destination}
+    form = forms.AliasEditForm(
+        request.POST or None, domains=domains_for(request.user), alias=alias, initial=initial
+    )
+    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
+        try:
+            services.update_alias(alias, form.cleaned_data["source"], form.cleaned_data["destination"])
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"Alias changed to {alias}.")
+            return redirect(_list_of(alias.source))
+    return render(request, "aliases/alias_form.html", _form_context(form, title="Edit alias", alias=alias))
+
+
+def _form_context(form, **extra):
+    confirming = form.is_bound and not form.errors and form.needs_confirmation
+    return {"form": form, "confirming": confirming, "fingerprint": form.current_fingerprint if confirming else "", **extra}
+
+
+def _list_of(source):
+    return f"{reverse('alias-list')}?{urlencode({'q': source})}"
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def alias_delete(request, pk):
+    alias = get_alias_for_user(request.user, pk)
+    if request.method == "POST":
+        shown = str(alias)
+        alias.delete()
+        messages.success(request, f"Alias {shown} deleted.")
+        return redirect("alias-list")
+    return render(request, "aliases/alias_delete.html", {"alias": alias})

@@ -1,0 +1,405 @@
+"""Staff pages: dashboard, domains, a domain's page, mailboxes, domain admins.
+
+Every object is reached through `mailadmin.permissions` (404 outside the user's domains);
+every change is a POST through `users.services`, which validates and writes in one
+transaction. Lists are built for 100,000 mailboxes: one query per page plus one count, prefix
+searches that can use the unique indexes on `email` and `name`.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from aliases.models import Alias
+from mailadmin.db import save_validated
+from mailadmin.permissions import (
+    aliases_for,
+    domains_for,
+    get_domain_for_user,
+    get_mailbox_for_user,
+    mailboxes_for,
+    staff_required,
+    superadmin_required,
+)
+from users import addresses, forms, hash_inventory, services
+from users.models import DomainAdminGrant, Mailbox
+
+PAGE_SIZE = 50
+
+
+def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
+    """One page of a queryset; a bad or too-large page number shows the nearest page, not a 404."""
+    return Paginator(queryset, per_page).get_page(request.GET.get(param))
+
+
+def search_prefix(request):
+    """The search text as the tables store it: lowercase, an IDN domain part as punycode."""
+    text = (request.GET.get("q") or "").strip().lower()[:100]
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        try:
+            domain = addresses.normalize_domain(domain) if domain and not domain.isascii() else domain
+        except addresses.AddressError:
+            pass
+        return f"{local}@{domain}"
+    if text and not text.isascii():
+        try:
+            return addresses.normalize_domain(text)
+        except addresses.AddressError:
+            return text
+    return text
+
+
+def with_quota_display(page):
+    for mailbox in page.object_list:
+        mailbox.quota_display = addresses.format_quota_human(mailbox.quota)
+    return page
+
+
+def show_once(request, template, context):
+    """A page holding a freshly generated password: rendered on the POST itself, never cached."""
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Dashboard -----------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def dashboard(request):
+    mailboxes = mailboxes_for(request.user)
+    inventory = hash_inventory.schemes(mailboxes)
+    return render(
+        request,
+        "users/dashboard.html",
+        {
+            "domain_count": domains_for(request.user).count(),
+            "mailbox_count": sum(row.count for row in inventory),
+            "alias_count": aliases_for(request.user).count(),
+            "inventory": inventory,
+            "flagged": [
+                (row, hash_inventory.mailboxes_with(mailboxes, row.key)[: hash_inventory.SHOWN])
+                for row in inventory
+                if row.flagged
+            ],
+            "configured_scheme": settings.MAILADMIN_PASSWORD_SCHEME,
+        },
+    )
+
+
+# --- Domains -------------------------------------------------------------------------------
+
+
+def _count_of(model, **filters):
+    """A correlated COUNT(*) per row: cheap on the page's 50 rows, unlike a join over every mailbox."""
+    counted = (
+        model.objects.filter(domain=OuterRef("pk"), **filters)
+        .order_by()
+        .values("domain")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), Value(0))
+
+
+@staff_required
+@require_GET
+def domain_list(request):
+    domains = domains_for(request.user)
+    query = search_prefix(request)
+    if query:
+        domains = domains.filter(name__startswith=query)
+    page = paginate(request, domains.order_by("name"))
+    # Counted only for the rows shown, one query for the page.
+    rows = (
+        domains.filter(pk__in=[d.pk for d in page.object_list])
+        .annotate(mailbox_count=_count_of(Mailbox), alias_count=_count_of(Alias))
+        .order_by("name")
+    )
+    return render(
+        request,
+        "users/domain_list.html",
+        {"page": page, "rows": rows, "q": request.GET.get("q", ""), "page_query": _query_without(request, "page")},
+    )
+
+
+@superadmin_required
+@require_http_methods(["GET", "POST"])
+def domain_create(request):
+    form = forms.DomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.create_domain(form.cleaned_data["name"])
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(request, f"Domain {domain.display_name} created.")
+            return redirect("domain-detail", name=domain.name)
+    return render(request, "users/domain_form.html", {"form": form})
+
+
+@staff_required
+@require_GET
+def domain_detail(request, name):
+    domain = get_domain_for_user(request.user, name)
+    mailbox_page = with_quota_display(paginate(request, domain.mailboxes.order_by("email"), param="mailboxes"))
+    alias_page = paginate(request, domain.aliases.order_by("source", "destination"), param="aliases")
+    return render(
+        request,
+        "users/domain_detail.html",
+        {
+            "domain": domain,
+            "mailbox_page": mailbox_page,
+            "alias_page": alias_page,
+            "can_delete": request.user.is_superuser,
+        },
+    )
+
+
+@superadmin_required
+@require_http_methods(["GET", "POST"])
+def domain_delete(request, name):
+    domain = get_domain_for_user(request.user, name)
+    form = forms.DomainDeleteForm(request.POST or None, domain=domain)
+    if request.method == "POST" and form.is_valid():
+        summary = services.delete_domain(domain)
+        messages.success(
+            request,
+            f"Domain {domain.display_name} deleted with {summary['mailboxes']} mailboxes and "
+            f"{summary['aliases']} aliases. Mail on disk under {settings.MAILADMIN_VMAIL_ROOT}/"
+            f"{domain.name}/ was not removed.",
+        )
+        return redirect("domain-list")
+    return render(
+        request,
+        "users/domain_delete.html",
+        {
+            "domain": domain,
+            "form": form,
+            "summary": services.cascade_summary(domain),
+            "vmail_root": settings.MAILADMIN_VMAIL_ROOT,
+        },
+    )
+
+
+# --- Mailboxes -----------------------------------------------------------------------------
+
+MAILBOX_SORTS = {
+    "email": ["email"],
+    "-email": ["-email"],
+    "quota": ["quota", "email"],
+    "-quota": ["-quota", "email"],
+    "domain": ["domain__name", "email"],
+    "-domain": ["-domain__name", "email"],
+}
+
+
+@staff_required
+@require_GET
+def mailbox_list(request):
+    mailboxes = mailboxes_for(request.user).select_related("domain")
+    query = search_prefix(request)
+    if query:
+        # A prefix match on the unique email index; "@a.example" also finds a domain's mailboxes.
+        if query.startswith("@"):
+            mailboxes = mailboxes.filter(domain__name__startswith=query[1:])
+        else:
+            mailboxes = mailboxes.filter(email__startswith=query)
+    domain_name = request.GET.get("domain", "")
+    if domain_name:
+        mailboxes = mailboxes.filter(domain__name=domain_name)
+    scheme = request.GET.get("scheme", "")
+    if scheme:
+        mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
+    sort = request.GET.get("sort", "email")
+    if sort not in MAILBOX_SORTS:
+        sort = "email"
+    page = with_quota_display(paginate(request, mailboxes.order_by(*MAILBOX_SORTS[sort])))
+    return render(
+        request,
+        "users/mailbox_list.html",
+        {
+            "page": page,
+            "q": request.GET.get("q", ""),
+            "sort": sort,
+            "domain_name": domain_name,
+            "scheme": scheme,
+            "filter_query": _query_without(request, "page", "sort"),
+            "page_query": _query_without(request, "page"),
+        },
+    )
+
+
+def _query_without(request, *names):
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@sensitive_variables("password")
+def _password_from(form):
+    from users import passwords  # written alongside these pages; imported when first needed
+
+    return passwords.generate_password() if form.generates else form.cleaned_data["password1"]
+
+
+@sensitive_post_parameters("password1", "password2")
+@staff_required
+@require_http_methods(["GET", "POST"])
+def mailbox_create(request):
+    domains = domains_for(request.user).order_by("name")
+    initial = {"domain": request.GET.get("domain")} if request.GET.get("domain") else None
+    form = forms.MailboxCreateForm(request.POST or None, domains=domains, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        password = _password_from(form)
+        try:
+            mailbox = services.create_mailbox(
+                form.email, password, quota=form.cleaned_data["quota"], domain=form.cleaned_data["domain"]
+            )
+        except ValidationError as error:
+            password_field = None if form.generates else "password1"
+            forms.add_service_errors(form, error, {"email": "local_part", None: password_field})
+        else:
+            if form.generates:
+                return show_once(
+                    request, "users/password_shown.html", {"mailbox": mailbox, "password": password, "created": True}
+                )
+            messages.success(request, f"Mailbox {mailbox.display_email} created.")
+            return redirect("mailbox-detail", pk=mailbox.pk)
+    return render(request, "users/mailbox_form.html", {"form": form})
+
+
+def _mailbox_page(request, mailbox, quota_form):
+    aliases_from = list(Alias.objects.filter(source=mailbox.email).order_by("destination"))
+    return render(
+        request,
+        "users/mailbox_detail.html",
+        {
+            "mailbox": mailbox,
+            "quota_form": quota_form,
+            "aliases_from": aliases_from,
+            # An adopted database may hold the guide's "keep a copy" row (source = destination).
+            "keeps_copy": any(alias.destination == mailbox.email for alias in aliases_from),
+            "aliases_to": Alias.objects.filter(destination=mailbox.email).order_by("source")[:100],
+            "scheme": mailbox.password_scheme,
+        },
+    )
+
+
+@staff_required
+@require_GET
+def mailbox_detail(request, pk):
+    mailbox = get_mailbox_for_user(request.user, pk)
+    return _mailbox_page(
+        request, mailbox, forms.QuotaForm(initial={"quota": addresses.format_quota(mailbox.quota)})
+    )
+
+
+@staff_required
+@require_POST
+def mailbox_quota(request, pk):
+    mailbox = get_mailbox_for_user(request.user, pk)
+    form = forms.QuotaForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_quota(mailbox, form.cleaned_data["quota"])
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"Quota of {mailbox.display_email} is now {addresses.format_quota(mailbox.quota)}."
+            )
+            return redirect("mailbox-detail", pk=mailbox.pk)
+    mailbox.refresh_from_db()
+    return _mailbox_page(request, mailbox, form)
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@staff_required
+@require_http_methods(["GET", "POST"])
+def mailbox_password(request, pk):
+    mailbox = get_mailbox_for_user(request.user, pk)
+    form = forms.NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password = _password_from(form)
+        try:
+            services.set_password(mailbox, password)
+        except ValidationError as error:
+            forms.add_service_errors(form, error, {None: "password1"})
+        else:
+            if form.generates:
+                return show_once(request, "users/password_shown.html", {"mailbox": mailbox, "password": password})
+            messages.success(request, f"Password of {mailbox.display_email} changed.")
+            return redirect("mailbox-detail", pk=mailbox.pk)
+    return render(
+        request,
+        "users/mailbox_password.html",
+        {"mailbox": mailbox, "form": form, "scheme": settings.MAILADMIN_PASSWORD_SCHEME},
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def mailbox_delete(request, pk):
+    mailbox = get_mailbox_for_user(request.user, pk)
+    if request.method == "POST":
+        email = mailbox.display_email
+        maildir = mailbox.maildir
+        mailbox.delete()
+        messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.")
+        return redirect("mailbox-list")
+    return render(
+        request,
+        "users/mailbox_delete.html",
+        {
+            "mailbox": mailbox,
+            "aliases_from": Alias.objects.filter(source=mailbox.email).count(),
+            "aliases_to": Alias.objects.filter(destination=mailbox.email).count(),
+        },
+    )
+
+
+# --- Domain admins -------------------------------------------------------------------------
+
+
+@superadmin_required
+@require_http_methods(["GET", "POST"])
+def domain_admins(request):
+    form = forms.DomainAdminGrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        grant = DomainAdminGrant(user=form.cleaned_data["user"], domain=form.cleaned_data["domain"])
+        try:
+            save_validated(grant)
+        except ValidationError as error:
+            forms.add_service_errors(form, error, {"__all__": None})
+        else:
+            messages.success(request, f"{grant.user.get_username()} now administers {grant.domain.display_name}.")
+            return redirect("domain-admins")
+    grants = DomainAdminGrant.objects.select_related("user", "domain").order_by("user__username", "domain__name")
+    return render(
+        request,
+        "users/domain_admins.html",
+        {"form": form, "page": paginate(request, grants)},
+    )
+
+
+@superadmin_required
+@require_POST
+def domain_admin_remove(request, pk):
+    grant = get_object_or_404(DomainAdminGrant.objects.select_related("user", "domain"), pk=pk)
+    grant.delete()
+    messages.success(
+        request, f"{grant.user.get_username()} no longer administers {grant.domain.display_name}."
+    )
+    return redirect("domain-admins")
