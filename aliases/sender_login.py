@@ -158,12 +158,16 @@ def may_send(login, sender, lookup, *, delimiter="+", local_domains=(), myorigin
     `login` is the SASL user name as Dovecot hands it to Postfix, or None when not logged in.
     """
     sender = "" if is_null_sender(sender) else sender
-    if not login:
-        # reject_sender_login_mismatch lets an anonymous client pass; "reject" stops it.
-        return SenderDecision(sender, None, False, reason="not logged in")
     if not sender:
+        if not login:
+            return SenderDecision(sender, None, False, reason="not logged in")
         return SenderDecision(sender, login, True, reason="the null sender is never checked")
     key, owners = owners_of(sender, lookup, delimiter=delimiter, local_domains=local_domains, myorigin=myorigin)
+    if not login:
+        # reject_sender_login_mismatch is reject_authenticated_sender_login_mismatch plus
+        # reject_unauthenticated_sender_login_mismatch: an owned address answers "not logged
+        # in"; any other falls through permit_sasl_authenticated to "reject".
+        return SenderDecision(sender, None, False, key, owners, reason="not logged in")
     if key is None:
         return SenderDecision(sender, login, False, None, [], reason="no key has an owner")
     # strcasecmp_utf8(sasl_username, owner)
@@ -177,6 +181,8 @@ def postfix_reply(decision):
     if decision.allowed:
         return "250 2.1.5 Ok"
     if decision.login is None:
+        if decision.matched_key is not None:
+            return f"553 5.7.1 <{decision.sender}>: Sender address rejected: not logged in"
         return f"554 5.7.1 <{decision.sender}>: Sender address rejected: Access denied"
     return f"553 5.7.1 <{decision.sender}>: Sender address rejected: not owned by user {decision.login}"
 
@@ -370,6 +376,8 @@ def sendable_as(login, mailbox_emails, alias_rows, *, query="aliases", delimiter
     aliases = [(fold(s), fold(d)) for s, d in alias_rows]
     lookup = table_lookup(emails, aliases, query)
     keys = sorted(set(emails) | ({s for s, _ in aliases} if query == "aliases" else set()))
+    # A key without "@" is only asked for local domains ($mydestination), never virtual ones.
+    keys = [k for k in keys if "@" in k]
     exact_keys = [k for k in keys if not k.startswith("@")]
     owned = [k for k in keys if any(fold(o) == fold(login) for o in parse_owners(lookup(k)))]
     result = []

@@ -157,10 +157,17 @@ def test_the_null_sender_is_always_allowed_to_a_login(sender):
     assert may_send("nobody@nowhere.example", sender, table()).allowed
 
 
-def test_an_anonymous_client_is_rejected_by_the_final_reject():
-    decision = may_send(None, "jane@a.example", table())
-    assert decision.allowed is False
-    assert postfix_reply(decision) == "554 5.7.1 <jane@a.example>: Sender address rejected: Access denied"
+@pytest.mark.parametrize(
+    "sender, reply",
+    [
+        ("jane@a.example", "553 5.7.1 <jane@a.example>: Sender address rejected: not logged in"),
+        ("nobody@c.example", "554 5.7.1 <nobody@c.example>: Sender address rejected: Access denied"),
+        ("", "554 5.7.1 <>: Sender address rejected: Access denied"),
+    ],
+)
+def test_an_anonymous_client_is_told_not_logged_in_for_owned_addresses_else_access_denied(sender, reply):
+    decision = may_send(None, sender, table())
+    assert (decision.allowed, postfix_reply(decision)) == (False, reply)
 
 
 def test_postfix_reply_quotes_the_sender_as_sent_and_the_login():

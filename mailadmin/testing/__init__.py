@@ -1,0 +1,1 @@
+"""Private, real Postfix and Dovecot instances for tests (never the system's own)."""
