@@ -1,0 +1,97 @@
+import pytest
+from django.urls import reverse
+
+from aliases.models import Alias
+from users.models import Domain, Mailbox
+
+HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
+
+
+def add_mailboxes(domain, count, prefix="user"):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain, email=f"{prefix}{i}@{domain.name}", password=HASH) for i in range(count)
+    )
+
+
+def test_the_list_shows_counts_per_domain(client, alice, domain_a, domain_b):
+    add_mailboxes(domain_a, 3)
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="x@y.example")
+    client.force_login(alice)
+    rows = {d.name: (d.mailbox_count, d.alias_count) for d in client.get(reverse("domain-list")).context["rows"]}
+    assert rows == {"a.example": (3, 1), "b.example": (0, 0)}
+
+
+def test_a_domain_admin_lists_only_their_domains(client, bob, domain_b):
+    client.force_login(bob)
+    names = [d.name for d in client.get(reverse("domain-list")).context["rows"]]
+    assert names == ["a.example"]
+
+
+def test_search_is_a_prefix_of_the_name(client, alice, domain_a, domain_b):
+    client.force_login(alice)
+    response = client.get(reverse("domain-list"), {"q": "B."})
+    assert [d.name for d in response.context["rows"]] == ["b.example"]
+
+
+def test_the_list_costs_the_same_queries_for_many_domains(client, alice, django_assert_max_num_queries):
+    Domain.objects.bulk_create(Domain(name=f"d{i:03}.example") for i in range(120))
+    client.force_login(alice)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("domain-list"), {"page": 2})
+    assert response.context["page"].number == 2
+    assert len(response.context["rows"]) == 50
+
+
+def test_creating_a_domain_normalises_its_name(client, alice):
+    client.force_login(alice)
+    response = client.post(reverse("domain-create"), {"name": " Example.ORG. "})
+    assert response.status_code == 302
+    assert Domain.objects.filter(name="example.org").exists()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("", "This field is required."), ("no-dot", "with a dot"), ("a b.example", "cannot contain spaces"),
+     ("x" * 60 + ".org", "at most 50 characters")],
+)
+def test_a_bad_domain_name_is_a_field_error(client, alice, name, message):
+    client.force_login(alice)
+    response = client.post(reverse("domain-create"), {"name": name})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["name"])
+
+
+def test_a_repeated_domain_is_a_field_error(client, alice, domain_a):
+    client.force_login(alice)
+    response = client.post(reverse("domain-create"), {"name": "A.example"})
+    assert response.context["form"].errors["name"] == ["This domain already exists."]
+
+
+def test_the_delete_page_says_what_goes_with_the_domain(client, alice, domain_a):
+    add_mailboxes(domain_a, 2)
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="x@y.example")
+    client.force_login(alice)
+    response = client.get(reverse("domain-delete", args=["a.example"]))
+    assert response.context["summary"] == {"mailboxes": 2, "aliases": 1}
+    assert b"/var/vmail/a.example/ is not removed" in response.content
+
+
+def test_a_domain_is_deleted_only_with_its_name_typed(client, alice, domain_a):
+    add_mailboxes(domain_a, 2)
+    client.force_login(alice)
+    url = reverse("domain-delete", args=["a.example"])
+    response = client.post(url, {"confirm_name": "b.example"})
+    assert "Type a.example exactly" in response.context["form"].errors["confirm_name"][0]
+    assert Domain.objects.filter(name="a.example").exists()
+    assert client.post(url, {"confirm_name": "A.example"}).status_code == 302
+    assert not Domain.objects.filter(name="a.example").exists()
+    assert not Mailbox.objects.exists()
+
+
+def test_a_domains_page_pages_its_mailboxes_and_aliases_separately(client, bob, domain_a):
+    add_mailboxes(domain_a, 60)
+    client.force_login(bob)
+    response = client.get(reverse("domain-detail", args=["a.example"]), {"mailboxes": 2})
+    assert response.context["mailbox_page"].number == 2
+    assert len(response.context["mailbox_page"].object_list) == 10
+    assert response.context["can_delete"] is False
