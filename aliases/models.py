@@ -56,6 +56,12 @@ class Alias(models.Model):
     def is_catch_all(self):
         return self.source.startswith("@")
 
+    def clean_fields(self, exclude=None):
+        # The domain may be left out: clean() then finds it from the address.
+        if self.domain_id is None:
+            exclude = {*(exclude or ()), "domain"}
+        super().clean_fields(exclude=exclude)
+
     def clean(self):
         errors = {}
         try:

@@ -110,6 +110,12 @@ class Mailbox(models.Model):
     def display_email(self):
         return addresses.address_to_unicode(self.email)
 
+    def clean_fields(self, exclude=None):
+        # The domain may be left out: clean() then finds it from the address.
+        if self.domain_id is None:
+            exclude = {*(exclude or ()), "domain"}
+        super().clean_fields(exclude=exclude)
+
     def clean(self):
         from users.schema import quota_column_max
 

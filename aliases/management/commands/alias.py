@@ -9,6 +9,7 @@ from users.management.commands.domain import get_domain
 
 class Command(BaseCommand):
     help = "Add, list and delete aliases (the virtual_aliases table Postfix reads)."
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{add,list,delete}")
