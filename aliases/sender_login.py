@@ -378,7 +378,8 @@ def sendable_as(login, mailbox_emails, alias_rows, *, query="aliases", delimiter
     keys = sorted(set(emails) | ({s for s, _ in aliases} if query == "aliases" else set()))
     # A key without "@" is only asked for local domains ($mydestination), never virtual ones.
     keys = [k for k in keys if "@" in k]
-    exact_keys = [k for k in keys if not k.startswith("@")]
+    # Only a key whose rows hold a value answers; an empty destination falls through to @domain.
+    exact_keys = [k for k in keys if not k.startswith("@") and expansion(lookup(k)) is not None]
     owned = [k for k in keys if any(fold(o) == fold(login) for o in parse_owners(lookup(k)))]
     result = []
     for key in owned:

@@ -29,6 +29,7 @@ ALIASES = [
     ("team@a.example", "jane@a.example"),
     ("team@a.example", "friend@external.example"),
     ("@b.example", "jane@a.example"),
+    ("empty@b.example", ""),
     ("postmaster@a.example", "john@a.example"),
     ("sales@a.example", "john@a.example"),
 ]
@@ -278,7 +279,7 @@ CANDIDATES = [
     f"{local}@{domain}"
     for local, domain in itertools.product(
         ["jane", "john", "info", "team", "bob", "sales", "sales+eu", "sales+us", "postmaster", "postmaster+x",
-         "nobody", "jane+x", "info+y", "bob+z", "mixed", "+lead"],
+         "nobody", "jane+x", "info+y", "bob+z", "mixed", "+lead", "empty"],
         ["a.example", "b.example", "c.example"],
     )
 ]

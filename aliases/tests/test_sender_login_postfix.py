@@ -13,8 +13,8 @@ from aliases.sender_login import QUERIES, matches, may_send, postfix_reply, send
 from conftest import require_or_skip
 from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing import postfix as private_postfix
-from mailadmin.testing.dovecot import MailDatabase, PrivateDovecot
-from mailadmin.testing.postfix import PrivatePostfix, SubmissionSession
+from mailadmin.testing.dovecot import MailDatabase
+from mailadmin.testing.postfix import SubmissionSession, private_mail_servers
 
 pytestmark = [pytest.mark.postfix, pytest.mark.dovecot, pytest.mark.mariadb]
 
@@ -57,6 +57,7 @@ ALIASES = [
     ("shout@a.example", "JANE@A.EXAMPLE"),  # destination in capitals
     ("list@a.example", "jane@a.example, john@a.example"),  # a legacy row listing two owners
     ("@c.example", "jane@a.example"),  # catch-all
+    ("empty@c.example", ""),  # Postfix ignores an empty value: the catch-all answers instead
     ("@b.example", "bob@b.example"),
     ("sysop", "jane@a.example"),  # a bare key: only local domains ever ask it
 ]
@@ -93,6 +94,7 @@ SENDERS = [
     "anything@c.example",
     "carol@c.example",
     "carol+x@c.example",
+    "empty@c.example",
     "x@b.example",
     "bob@b.example",
     "someone@external.example",
@@ -114,7 +116,7 @@ def mail_servers(django_db_setup, django_db_blocker):
     require_or_skip(not missing, f"missing {', '.join(missing)}")
     with django_db_blocker.unblock():
         database = MailDatabase.from_django(connection)
-    with PrivateDovecot(database) as dovecot, PrivatePostfix(database, dovecot.auth_socket) as postfix:
+    with private_mail_servers(database) as postfix:
         yield postfix
 
 

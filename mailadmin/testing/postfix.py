@@ -6,7 +6,7 @@ once per smtpd_sender_login_maps query, each on its own free port on 127.0.0.1, 
 guide's virtual_* maps. All mysql: files are rendered by aliases.postfix_config, the same
 text the panel shows admins. /etc/postfix is only read (dynamicmaps.cf, postfix-files).
 
-    with PrivateDovecot(db) as dovecot, PrivatePostfix(db, dovecot.auth_socket) as postfix:
+    with private_mail_servers(db) as postfix:     # or PrivateDovecot + PrivatePostfix yourself
         with SubmissionSession(postfix.ports["aliases"], postfix.cert_file) as session:
             session.login("jane@a.example", "secret")
             reply = session.try_sender("info@a.example")   # Reply(code=250, text=...)
@@ -24,12 +24,13 @@ import ssl
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aliases import postfix_config
 from aliases.sender_login import QUERIES
-from mailadmin.testing.dovecot import write_private
+from mailadmin.testing.dovecot import PrivateDovecot, write_private
 
 POSTFIX = "/usr/sbin/postfix"
 OPENSSL = "/usr/bin/openssl"
@@ -67,6 +68,7 @@ class PrivatePostfix:
         self.key_file = self.workdir / "config" / "key.pem"
         self.ports = {name: free_port() for name in self.sender_login_queries}
         self.process = None
+        self.dovecot = None  # set by private_mail_servers()
 
     @property
     def local_domains(self):
@@ -258,6 +260,15 @@ in_flow_delay = 0
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextmanager
+def private_mail_servers(database, **postfix_options):
+    """A private Dovecot and a private Postfix using it; yields the PrivatePostfix."""
+    with PrivateDovecot(database) as dovecot:
+        with PrivatePostfix(database, dovecot.auth_socket, **postfix_options) as postfix:
+            postfix.dovecot = dovecot
+            yield postfix
 
 
 # --- a submission client ---------------------------------------------------------------------
