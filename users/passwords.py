@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import string
 
@@ -141,9 +142,13 @@ def _verify_bcrypt(secret, data):
         raise MalformedHash("The BLF-CRYPT value is not a valid bcrypt hash.")
 
 
+_ARGON2_FORM = re.compile(r"^\$argon2(id|i)\$(v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+
+
 def _verify_argon2(secret, data, name):
-    if not data.startswith(f"${name.lower()}$"):
-        raise MalformedHash(f"A {name} value must start with ${name.lower()}$.")
+    form = _ARGON2_FORM.match(data)
+    if not form or f"ARGON2{form.group(1).upper()}" != name:
+        raise MalformedHash(f"A {name} value must have the form ${name.lower()}$v=19$m=…,t=…,p=…$salt$hash.")
     try:
         return _argon2.verify(data, secret)
     except VerificationError:
