@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from aliases.models import Alias
+from users.addresses import domain_to_unicode
 from users.admin import DomainFilter, ScopedAdmin, confirm_delete
 
 
@@ -21,16 +22,20 @@ class CatchAllFilter(admin.SimpleListFilter):
 
 @admin.register(Alias)
 class AliasAdmin(ScopedAdmin):
-    list_display = ["source", "destination", "domain"]
-    list_select_related = ["domain"]
+    list_display = ["source", "destination", "domain_name"]
+    # No join, as for mailboxes: MariaDB would sort all 200,000 rows for one page.
+    list_select_related = False
     list_filter = [DomainFilter, CatchAllFilter]
     # Prefix searches use the (source, destination) unique key and the destination index.
     search_fields = ["^source", "^destination"]
     search_help_text = "Source or destination address, or its beginning."
     actions = ["delete_with_summary"]
-    list_per_page = 100
     show_full_result_count = False
     fields = ["domain", "source", "destination"]
+
+    @admin.display(description="domain")
+    def domain_name(self, alias):
+        return domain_to_unicode(alias.source.rpartition("@")[2])
 
     @admin.action(description="Delete selected aliases")
     def delete_with_summary(self, request, queryset):

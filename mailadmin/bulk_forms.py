@@ -1,5 +1,6 @@
 from django import forms
 
+from users import addresses
 from users.models import Domain
 
 # Large enough for 100,000 rows with hashes (about 15 MB).
@@ -24,9 +25,8 @@ class ImportForm(forms.Form):
 
 class ExportForm(forms.Form):
     what = forms.ChoiceField(choices=[("mailboxes", "Mailboxes"), ("aliases", "Aliases")])
-    domain = forms.ModelChoiceField(
-        queryset=Domain.objects.none(), required=False, empty_label="All my domains", to_field_name="name"
-    )
+    # A text field, not a <select>: rendering a thousand options costs more than the page may take.
+    domain = forms.CharField(required=False, help_text="Empty for all your domains.")
     hashes = forms.BooleanField(
         required=False,
         label="Include password hashes",
@@ -35,9 +35,22 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["domain"].queryset = Domain.objects.visible_to(user)
+        self.user = user
         if not user.is_superuser:
             del self.fields["hashes"]
+
+    def clean_domain(self):
+        text = self.cleaned_data["domain"].strip()
+        if not text:
+            return None
+        try:
+            name = addresses.normalize_domain(text)
+        except addresses.AddressError as error:
+            raise forms.ValidationError(str(error))
+        domain = Domain.objects.visible_to(self.user).filter(name=name).first()
+        if domain is None:
+            raise forms.ValidationError(f"{text} is not one of your domains.")
+        return domain
 
 
 class AuditFilterForm(forms.Form):

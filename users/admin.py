@@ -10,6 +10,7 @@ import csv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -19,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailadmin import csv_io
@@ -33,13 +35,22 @@ NO_PREFIX = "none"
 
 
 class DomainFilter(admin.SimpleListFilter):
-    """The domains this user may see (the stock related filter would list every domain)."""
+    """The domains this user may see, as links while they are few.
+
+    With hundreds of domains a sidebar of links is no help and costs more time to render
+    than the whole page may take; the domain list's counts link here with ?domain=<id>.
+    """
 
     title = "domain"
     parameter_name = "domain"
+    MAX_LINKS = 30
 
     def lookups(self, request, model_admin):
-        return list(Domain.objects.visible_to(request.user).values_list("id", "name"))
+        domains = list(Domain.objects.visible_to(request.user).values_list("id", "name")[: self.MAX_LINKS + 1])
+        if len(domains) <= self.MAX_LINKS:
+            return domains
+        chosen = self.value()
+        return list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
 
     def queryset(self, request, queryset):
         if self.value():
@@ -64,8 +75,37 @@ class HashSchemeFilter(admin.SimpleListFilter):
         return queryset.filter(password__istartswith="{" + value + "}")
 
 
+class DeferredJoinPaginator(Paginator):
+    """Finds a page's ids first, then loads only those rows.
+
+    `ORDER BY email LIMIT 100 OFFSET 99900` over whole rows reads 100,000 rows; over ids alone
+    it is an index-only scan of the unique key, several times faster on the last pages.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
 class ScopedAdmin(admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
+
+    paginator = DeferredJoinPaginator
+    list_per_page = 50
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle" aria-label="Select all objects on this page for an action">'))
+    def action_checkbox(self, obj):
+        # The stock one renders a form widget template per row: half of a 100-row page's time.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="Select this object for an action - {}">',
+            admin.helpers.ACTION_CHECKBOX_NAME, obj.pk, str(obj),
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -100,7 +140,6 @@ class DomainAdmin(ScopedAdmin):
     list_display = ["display_name", "name", "mailbox_count", "alias_count"]
     search_fields = ["^name"]
     actions = ["delete_with_summary"]
-    list_per_page = 100
 
     def get_queryset(self, request):
         from aliases.models import Alias
@@ -116,11 +155,13 @@ class DomainAdmin(ScopedAdmin):
 
     @admin.display(description="mailboxes", ordering="mailbox_count")
     def mailbox_count(self, domain):
-        return domain.mailbox_count
+        url = reverse("admin:users_mailbox_changelist") + f"?domain={domain.pk}"
+        return format_html('<a href="{}">{}</a>', url, domain.mailbox_count)
 
     @admin.display(description="aliases", ordering="alias_count")
     def alias_count(self, domain):
-        return domain.alias_count
+        url = reverse("admin:aliases_alias_changelist") + f"?domain={domain.pk}"
+        return format_html('<a href="{}">{}</a>', url, domain.alias_count)
 
     @admin.action(description="Delete selected domains (with their mailboxes and aliases)")
     def delete_with_summary(self, request, queryset):
@@ -237,14 +278,15 @@ class QuotaForm(forms.Form):
 
 @admin.register(Mailbox)
 class MailboxAdmin(ScopedAdmin):
-    list_display = ["display_email", "domain", "quota_display", "scheme"]
-    list_select_related = ["domain"]
+    list_display = ["display_email", "domain_name", "quota_display", "scheme"]
+    # No join: with virtual_domains joined, MariaDB 10.11 drives the query from the domains
+    # and sorts all 100,000 mailboxes for one page (330 ms); the domain is in the address.
+    list_select_related = False
     list_filter = [DomainFilter, HashSchemeFilter]
     # A prefix search uses the unique index on email; "contains" would scan every row.
     search_fields = ["^email"]
     search_help_text = "Address, or its beginning."
     actions = ["set_quota", "generate_passwords", "delete_with_summary"]
-    list_per_page = 100
     # COUNT(*) over the whole table again on every filtered page is not needed.
     show_full_result_count = False
     add_form = MailboxAddForm
@@ -266,6 +308,10 @@ class MailboxAdmin(ScopedAdmin):
     @admin.display(description="address", ordering="email")
     def display_email(self, mailbox):
         return mailbox.display_email
+
+    @admin.display(description="domain")
+    def domain_name(self, mailbox):
+        return addresses.domain_to_unicode(addresses.domain_of(mailbox.email))
 
     @admin.display(description="quota", ordering="quota")
     def quota_display(self, mailbox):

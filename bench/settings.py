@@ -1,0 +1,16 @@
+"""Settings for the benchmark only: its own MariaDB database, and a query counter per response."""
+
+import os
+
+# Forced, not defaulted: a DATABASE_URL left in the environment must never be the bench's target.
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/mailadmin_bench")
+os.environ.setdefault("MAILADMIN_ALLOW_INSECURE_KEY", "1")
+os.environ.setdefault("MAILADMIN_SECURE", "0")
+
+from mailadmin.settings import *  # noqa: E402,F401,F403
+from mailadmin.settings import MIDDLEWARE  # noqa: E402
+
+# Outermost, so the count includes the session, the user and everything templates load.
+MIDDLEWARE = ["bench.querycount.QueryCountMiddleware"] + MIDDLEWARE
+# The bench logs in many times from one address.
+AXES_ENABLED = False
