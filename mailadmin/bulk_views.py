@@ -41,8 +41,8 @@ def _checksum(data):
 # --- Import ------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
 @staff_required
+@require_http_methods(["GET", "POST"])
 def import_page(request):
     """GET: the upload and export forms. POST: a dry run of the uploaded file."""
     context = {"export_form": ExportForm(user=request.user)}
@@ -66,8 +66,8 @@ def import_page(request):
     )
 
 
-@require_POST
 @staff_required
+@require_POST
 def import_apply(request):
     """Applies a file the dry run showed; the page streams the progress of a long import."""
     form = ImportForm(request.POST, request.FILES)
@@ -125,8 +125,8 @@ def _applying(request, the_plan, actor):
 # --- Export ------------------------------------------------------------------------------
 
 
-@require_GET
 @staff_required
+@require_GET
 def export(request):
     form = ExportForm(request.GET, user=request.user)
     if not form.is_valid():
@@ -174,8 +174,8 @@ def _filtered(request):
     return form, entries
 
 
-@require_GET
 @staff_required
+@require_GET
 def audit_log(request):
     form, entries = _filtered(request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
@@ -190,8 +190,8 @@ def audit_log(request):
     )
 
 
-@require_GET
 @staff_required
+@require_GET
 def audit_export(request):
     _form, entries = _filtered(request)
 
