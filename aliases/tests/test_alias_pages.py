@@ -3,9 +3,6 @@ from django.urls import reverse
 
 from aliases import services
 from aliases.models import Alias
-from users.models import Mailbox
-
-HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
 
 
 def alias(source, destination):
