@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
@@ -335,7 +336,7 @@ class MailboxAdmin(ScopedAdmin):
             ),
         ] + super().get_urls()
 
-    @sensitive_post_parameters()
+    @method_decorator(sensitive_post_parameters())
     def set_password_view(self, request, pk):
         mailbox = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, mailbox):

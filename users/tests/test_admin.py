@@ -1,0 +1,161 @@
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from aliases.models import Alias
+from conftest import MAILBOX_PASSWORD
+from mailadmin.models import AuditEntry
+from users.models import Domain, Mailbox
+
+MAILBOXES = reverse("admin:users_mailbox_changelist")
+DOMAINS = reverse("admin:users_domain_changelist")
+NEW_PASSWORD = "Fresh-and-l0ng-enough-password"
+
+
+@pytest.fixture
+def kim(domain_b):
+    mailbox = Mailbox(domain=domain_b, email="kim@b.example")
+    mailbox.password = "{SHA512-CRYPT}$6$saltsalt$" + "h" * 86
+    mailbox.save()
+    return mailbox
+
+
+@pytest.fixture
+def admin_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_the_mailbox_list_shows_address_domain_quota_and_scheme(admin_client, jane_mailbox, kim):
+    page = admin_client.get(MAILBOXES).content.decode()
+    assert "jane@a.example" in page and "kim@b.example" in page
+    assert "BLF-CRYPT" in page and "SHA512-CRYPT" in page
+    assert jane_mailbox.password not in page and kim.password not in page
+
+
+def test_it_filters_mailboxes_by_hash_scheme(admin_client, jane_mailbox, kim):
+    page = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+    assert "kim@b.example" in page and "jane@a.example" not in page
+
+
+def test_it_filters_mailboxes_by_domain_and_searches_by_prefix(admin_client, jane_mailbox, kim, domain_b):
+    by_domain = admin_client.get(MAILBOXES, {"domain": domain_b.pk}).content.decode()
+    assert "kim@b.example" in by_domain and "jane@a.example" not in by_domain
+    found = admin_client.get(MAILBOXES, {"q": "ja"}).content.decode()
+    assert "jane@a.example" in found and "kim@b.example" not in found
+
+
+def test_a_domain_admin_with_model_permissions_still_sees_only_their_domain(client, bob, jane_mailbox, kim):
+    bob.user_permissions.add(*Permission.objects.filter(codename__in=["view_mailbox", "change_mailbox"]))
+    client.force_login(bob)
+    page = client.get(MAILBOXES).content.decode()
+    assert "jane@a.example" in page and "kim@b.example" not in page
+    assert client.get(reverse("admin:users_mailbox_change", args=[kim.pk])).status_code == 302  # "doesn't exist"
+    assert client.get(reverse("admin:users_mailbox_password", args=[kim.pk])).status_code == 404
+
+
+def test_a_domain_admin_without_permissions_is_kept_out(client, bob, jane_mailbox):
+    client.force_login(bob)
+    assert client.get(MAILBOXES).status_code == 403
+
+
+def test_the_change_form_has_no_password_field_but_a_link(admin_client, jane_mailbox):
+    page = admin_client.get(reverse("admin:users_mailbox_change", args=[jane_mailbox.pk])).content.decode()
+    assert 'name="password"' not in page
+    assert jane_mailbox.password not in page
+    assert reverse("admin:users_mailbox_password", args=[jane_mailbox.pk]) in page
+
+
+def test_the_set_password_page_hashes_with_the_configured_scheme(admin_client, jane_mailbox, settings):
+    url = reverse("admin:users_mailbox_password", args=[jane_mailbox.pk])
+    response = admin_client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    jane_mailbox.refresh_from_db()
+    assert jane_mailbox.password.startswith("{" + settings.MAILADMIN_PASSWORD_SCHEME + "}")
+    assert jane_mailbox.check_password(NEW_PASSWORD)
+    entry = AuditEntry.objects.filter(object_repr="jane@a.example").first()
+    assert entry.changes == {"password": "password changed"} and entry.via == "django-admin"
+
+
+def test_the_set_password_page_refuses_weak_or_differing_passwords(admin_client, jane_mailbox):
+    url = reverse("admin:users_mailbox_password", args=[jane_mailbox.pk])
+    before = jane_mailbox.password
+    assert admin_client.post(url, {"password1": "12345", "password2": "12345"}).status_code == 200
+    assert admin_client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"}).status_code == 200
+    jane_mailbox.refresh_from_db()
+    assert jane_mailbox.password == before
+
+
+def test_adding_a_mailbox_asks_for_a_password_twice(admin_client, domain_a):
+    response = admin_client.post(
+        reverse("admin:users_mailbox_add"),
+        {"domain": domain_a.pk, "email": "New@A.example", "quota": "0", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Mailbox.objects.get(email="new@a.example").check_password(NEW_PASSWORD)
+
+
+def test_the_bulk_quota_action_sets_every_selected_mailbox(admin_client, jane_mailbox, kim):
+    form = admin_client.post(MAILBOXES, {"action": "set_quota", "_selected_action": [jane_mailbox.pk, kim.pk]})
+    assert b'name="quota"' in form.content
+    admin_client.post(MAILBOXES, {"action": "set_quota", "_selected_action": [jane_mailbox.pk, kim.pk], "quota": "2G"})
+    assert set(Mailbox.objects.values_list("quota", flat=True)) == {2 * 1024**3}
+    assert AuditEntry.objects.filter(action="update", changes__quota=[0, 2 * 1024**3]).count() == 2
+
+
+def test_new_passwords_come_once_as_csv_and_are_not_stored(admin_client, jane_mailbox, kim):
+    selected = {"action": "generate_passwords", "_selected_action": [jane_mailbox.pk, kim.pk]}
+    confirm = admin_client.post(MAILBOXES, selected)
+    assert b"Replace their passwords" in confirm.content
+    assert Mailbox.objects.get(pk=kim.pk).password == kim.password
+    response = admin_client.post(MAILBOXES, {**selected, "confirmed": "yes"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {row["email"] for row in rows} == {"jane@a.example", "kim@b.example"}
+    for row in rows:
+        mailbox = Mailbox.objects.get(email=row["email"])
+        assert mailbox.check_password(row["password"])
+        assert row["password"] not in mailbox.password
+    logged = str(list(AuditEntry.objects.values_list("changes", flat=True)))
+    assert all(row["password"] not in logged for row in rows)
+    assert not Mailbox.objects.get(pk=jane_mailbox.pk).check_password(MAILBOX_PASSWORD)
+
+
+def test_deleting_domains_shows_what_cascades_before_it_deletes(admin_client, jane_mailbox, domain_a):
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="jane@a.example")
+    selected = {"action": "delete_with_summary", "_selected_action": [domain_a.pk]}
+    confirm = admin_client.post(DOMAINS, selected).content.decode()
+    assert "1 domains" in confirm and "1 mailboxes" in confirm and "1 aliases" in confirm
+    assert Domain.objects.filter(pk=domain_a.pk).exists()
+    admin_client.post(DOMAINS, {**selected, "confirmed": "yes"})
+    assert not Domain.objects.filter(pk=domain_a.pk).exists()
+    assert not Mailbox.objects.filter(email="jane@a.example").exists()
+    assert AuditEntry.objects.filter(action="delete", object_type="alias").count() == 1
+
+
+def test_deleting_mailboxes_warns_about_aliases_that_forward_to_them(admin_client, jane_mailbox, domain_a):
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="jane@a.example")
+    selected = {"action": "delete_with_summary", "_selected_action": [jane_mailbox.pk]}
+    confirm = admin_client.post(MAILBOXES, selected).content.decode()
+    assert "1 aliases forward to these addresses" in confirm and "Mail on disk is not removed" in confirm
+    admin_client.post(MAILBOXES, {**selected, "confirmed": "yes"})
+    assert not Mailbox.objects.filter(pk=jane_mailbox.pk).exists()
+
+
+def test_the_domain_list_counts_mailboxes_and_aliases(admin_client, jane_mailbox, domain_a, domain_b):
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="jane@a.example")
+    Alias.objects.create(domain=domain_a, source="@a.example", destination="jane@a.example")
+    page = admin_client.get(DOMAINS).content.decode()
+    assert f'?domain={domain_a.pk}">1</a>' in page and f'?domain={domain_a.pk}">2</a>' in page
+    assert f'?domain={domain_b.pk}">0</a>' in page
+
+
+def test_the_list_pages_beyond_the_first(admin_client, domain_a):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"user{n:03}@a.example", password="{PLAIN}x") for n in range(120)
+    )
+    last = admin_client.get(MAILBOXES, {"p": 3}).content.decode()
+    assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
