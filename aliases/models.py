@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from users import addresses
-from users.models import Domain, domain_for_address
+from users.models import Domain, Mailbox, domain_for_address
 
 
 class AliasQuerySet(models.QuerySet):
@@ -81,5 +81,7 @@ class Alias(models.Model):
             raise ValidationError(
                 {"source": f"The source must be an address at {self.domain.display_name}, this alias's domain."}
             )
-        if self.source == self.destination:
+        # source -> source is the guide's way for a mailbox to keep a copy of what it forwards;
+        # for any other address it would be a loop.
+        if self.source == self.destination and not Mailbox.objects.filter(email=self.source).exists():
             raise ValidationError({"destination": "An alias cannot forward to its own address."})

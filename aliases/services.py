@@ -82,8 +82,13 @@ def check_new_aliases(source, destinations, ignore_alias_id=None):
     """
     source = normalize_source(source)
     destinations = normalize_destinations(destinations)
-    if source in destinations:
-        raise ValidationError({"destinations": "An alias cannot forward to its own address."})
+    if source in destinations and not is_mailbox(source):
+        raise ValidationError(
+            {
+                "destinations": "An alias cannot forward to its own address, unless that address is a "
+                "mailbox keeping a copy of the mail it forwards."
+            }
+        )
     existing = Alias.objects.filter(source=source, destination__in=destinations)
     if ignore_alias_id is not None:
         existing = existing.exclude(pk=ignore_alias_id)
@@ -146,6 +151,10 @@ def source_domain(source):
 # --- Loops ---------------------------------------------------------------------------------
 
 
+def is_mailbox(address):
+    return Mailbox.objects.filter(email=address).exists()
+
+
 def check_no_loop(source, destinations, ignore_alias_id=None):
     path = find_loop(source, destinations, ignore_alias_id=ignore_alias_id)
     if path:
@@ -177,6 +186,8 @@ def find_loop(source, destinations, ignore_alias_id=None):
     parents = {}
     frontier = []
     for destination in destinations:
+        if destination == source and is_mailbox(source):
+            continue  # the guide's "keep a copy": Postfix delivers to the mailbox and stops there
         if closes_loop(destination):
             return [source, destination] if destination != source else [source, source]
         if destination not in parents:

@@ -193,3 +193,15 @@ def test_a_bad_source_is_a_field_error(client, bob, source):
     response = post_new(client, source, "x@y.example")
     assert response.status_code == 200
     assert errors(response, "source")
+
+
+def test_a_mailbox_may_keep_a_copy_of_what_it_forwards(client, bob, jane_mailbox):
+    """The guide's pattern: jane -> jane plus jane -> elsewhere delivers to both."""
+    client.force_login(bob)
+    first = post_new(client, "jane@a.example", "jane@a.example, jane@elsewhere.example")
+    assert first.status_code == 200 and not errors(first, "destinations")  # the "also a mailbox" warning
+    response = post_new(
+        client, "jane@a.example", "jane@a.example, jane@elsewhere.example", confirmed=first.context["fingerprint"]
+    )
+    assert response.status_code == 302
+    assert sorted(Alias.objects.values_list("destination", flat=True)) == ["jane@a.example", "jane@elsewhere.example"]

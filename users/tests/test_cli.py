@@ -3,6 +3,7 @@
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -194,7 +195,11 @@ def spawn_on_a_terminal(args, answers, env_extra=None):
             if not chunk:
                 break
             output += chunk
-            if pending and output.rstrip().endswith(b":"):
+            # Answer each prompt once, after it is shown: getpass turns echo off before it
+            # prints the prompt, so an answer typed earlier would be echoed.
+            prompts = len(re.findall(rb"Password(?: \(again\))?: ", output))
+            answered = len(answers) - len(pending)
+            if pending and prompts > answered and output.endswith(b": "):
                 os.write(fd, pending.pop(0).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
