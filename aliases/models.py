@@ -53,6 +53,14 @@ class Alias(models.Model):
         return f"{addresses.address_to_unicode(self.source)} → {addresses.address_to_unicode(self.destination)}"
 
     @property
+    def display_source(self):
+        return addresses.address_to_unicode(self.source)
+
+    @property
+    def display_destination(self):
+        return addresses.address_to_unicode(self.destination)
+
+    @property
     def is_catch_all(self):
         return self.source.startswith("@")
 
