@@ -1,0 +1,65 @@
+"""manage.py sender check|owners|rights: Postfix's words and exit codes."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from aliases.models import Alias
+from users.models import Mailbox
+
+
+@pytest.fixture
+def rows(domain_a, domain_b, jane_mailbox):
+    Mailbox.objects.create(domain=domain_b, email="kim@b.example", password="{PLAIN}unused")
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="jane@a.example")
+    Alias.objects.create(domain=domain_b, source="@b.example", destination="jane@a.example")
+
+
+def run(*args):
+    out = StringIO()
+    try:
+        call_command("sender", *args, stdout=out)
+    except SystemExit as exit:
+        return exit.code, out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_check_exits_0_and_prints_postfix_ok_for_an_alias(rows):
+    code, out = run("check", "jane@a.example", "Info+x@a.example")
+    assert code == 0
+    assert out.splitlines()[0] == "250 2.1.5 Ok"
+    assert "info@a.example is owned by jane@a.example" in out
+
+
+def test_check_exits_1_with_postfix_s_rejection(rows):
+    code, out = run("check", "kim@b.example", "info@a.example")
+    assert code == 1
+    assert out.splitlines()[0] == "553 5.7.1 <info@a.example>: Sender address rejected: not owned by user kim@b.example"
+
+
+def test_a_mailbox_address_beats_the_catch_all(rows):
+    assert run("check", "jane@a.example", "kim@b.example")[0] == 1
+    assert run("check", "jane@a.example", "other@b.example")[0] == 0
+
+
+def test_the_null_sender_is_allowed(rows):
+    assert run("check", "kim@b.example", "")[0] == 0
+
+
+def test_owners_lists_each_owner_and_the_key(rows):
+    code, out = run("owners", "nobody@b.example")
+    assert code == 0
+    assert out.splitlines()[0] == "jane@a.example"
+    assert "@b.example (the domain's catch-all) answered with 1 row" in out
+
+
+def test_owners_of_an_address_nobody_owns_says_so(rows):
+    assert "No key has a row" in run("owners", "x@outside.example")[1]
+
+
+def test_rights_lists_patterns_with_kinds(rows):
+    out = run("rights", "jane@a.example")[1]
+    assert "info@a.example\taddress" in out
+    assert "*@b.example\tcatch-all" in out
+    assert "except kim@b.example" in out
