@@ -75,7 +75,8 @@ def test_the_lookup_answers_outside_addresses_and_the_null_sender(client, carol,
 
 
 def test_the_config_page_shows_every_file_with_a_placeholder_password(client, alice, settings):
-    settings.DATABASES["default"]["PASSWORD"] = "the-real-secret"
+    # A new dict: the live connection shares the old one and must keep its real password.
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "PASSWORD": "the-real-secret"}}
     text = logged_in(client, alice).get(reverse("postfix-config")).content.decode()
     for name in ("mysql-virtual-mailbox-domains.cf", "mysql-virtual-mailbox-maps.cf", "mysql-virtual-alias-maps.cf",
                  "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext"):
