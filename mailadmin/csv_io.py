@@ -239,7 +239,7 @@ def _plan_mailbox(row, found, allowed, current, quota_max):
         try:
             passwords.scheme_of(password)
         except ValueError as error:
-            row.status, row.detail = ERROR, f"Unknown password scheme: {error}"
+            row.status, row.detail = ERROR, f"{error} Give a plaintext password or a hash of a scheme Dovecot knows."
             return
         if len(password) > Mailbox._meta.get_field("password").max_length:
             row.status, row.detail = ERROR, "The hash is longer than the password column holds."
