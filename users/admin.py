@@ -166,11 +166,6 @@ class DomainAdmin(ScopedAdmin):
         return format_html('<a href="{}?domain={}">{}</a>', url, domain.pk, domain.alias_count)
 
 
-@functools.lru_cache(maxsize=8)
-def _list_url(name, script_prefix):
-    # Two reverse() calls per row were a tenth of the domain list's time.
-    return reverse(name)
-
     @admin.action(description="Delete selected domains (with their mailboxes and aliases)")
     def delete_with_summary(self, request, queryset):
         from aliases.models import Alias
@@ -182,6 +177,12 @@ def _list_url(name, script_prefix):
             "aliases": Alias.objects.filter(domain_id__in=ids).count(),
         }
         return confirm_delete(self, request, queryset, summary)
+
+
+@functools.lru_cache(maxsize=8)
+def _list_url(name, script_prefix):
+    # Two reverse() calls per row were a tenth of the domain list's time.
+    return reverse(name)
 
 
 def confirm_delete(model_admin, request, queryset, summary, notes=()):
