@@ -194,13 +194,13 @@ class GuideTables:
         """Alias sources with a row whose destination is `login` (index virtual_aliases_destination)."""
         if not self.config.reads_aliases:
             return []
-        return list(Alias.objects.filter(destination=login).values_list("source", flat=True))
+        return list(Alias.objects.filter(destination=login).order_by().values_list("source", flat=True))
 
     def rows_for(self, keys):
         """{folded key: KeyRows} for every key; a key without rows gets an empty KeyRows."""
         result = {rules.fold(key): KeyRows() for key in keys}
         for chunk in _chunks(result):
-            for email in Mailbox.objects.filter(email__in=chunk).values_list("email", flat=True):
+            for email in Mailbox.objects.filter(email__in=chunk).order_by().values_list("email", flat=True):
                 result.setdefault(rules.fold(email), KeyRows()).emails.append(email)
             if self.config.reads_aliases:
                 rows = Alias.objects.filter(source__in=chunk).order_by().values_list("source", "destination")
@@ -218,7 +218,7 @@ class GuideTables:
             condition = Q()
             for prefix in chunk:
                 condition |= Q(email__istartswith=prefix)
-            found.update(Mailbox.objects.filter(condition).values_list("email", flat=True))
+            found.update(Mailbox.objects.filter(condition).order_by().values_list("email", flat=True))
             if self.config.reads_aliases:
                 condition = Q()
                 for prefix in chunk:
@@ -256,7 +256,7 @@ class CustomQueryTables(GuideTables):
         self.lookup = database_lookup(config)
 
     def sources_to(self, login):
-        return list(Alias.objects.filter(destination=login).values_list("source", flat=True))
+        return list(Alias.objects.filter(destination=login).order_by().values_list("source", flat=True))
 
     def values_for(self, keys):
         return {rules.fold(key): list(_flat(self.lookup(key))) for key in keys}

@@ -34,6 +34,7 @@ def write_config(tmp_path, password="db-pass"):
     return out.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_printing_never_shows_the_database_password(settings, db):
     # A new dict: the live connection shares the old one and must keep its real password.
     settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "PASSWORD": "the-real-secret"}}

@@ -74,6 +74,7 @@ def test_the_lookup_answers_outside_addresses_and_the_null_sender(client, carol,
     assert "never checked" in client.get(reverse("sending-lookup"), {"address": "<>"}).content.decode()
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_the_config_page_shows_every_file_with_a_placeholder_password(client, alice, settings):
     # A new dict: the live connection shares the old one and must keep its real password.
     settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "PASSWORD": "the-real-secret"}}
