@@ -1,40 +1,68 @@
-"""Ask the real Dovecot about hashes: `doveadm pw`, with the password on standard input.
+"""Ask the real Dovecot about hashes with `doveadm pw`, the password always on standard input.
 
-doveadm reads the password from stdin when it is not a terminal (`pw -s` reads it twice, as
-"password" and "retype"), so no password ever appears in a process argument.
+Without -p, doveadm 2.3 reads the password from stdin when stdin is not a terminal (`pw -s`
+reads it twice, as "password" and "retype"; `pw -t` once), so a password never appears in a
+process argument. The process gets a session of its own (no controlling terminal) so doveadm
+could never prompt on the tty of whoever runs the tests, and an empty config (-c /dev/null),
+which `doveadm pw` needs nothing from, so the system's /etc/dovecot is never read.
+The HASH does go into argv with -t: fine for tests, never for real passwords.
 """
 
 import shutil
 import subprocess
 
-DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+TIMEOUT = 60
+
+
+class DoveadmError(RuntimeError):
+    pass
+
+
+def path():
+    return shutil.which("doveadm")
 
 
 def available():
-    return shutil.which("doveadm") is not None
+    return path() is not None
 
 
-def make_hash(scheme, password):
-    """A hash made by Dovecot itself: `doveadm pw -s SCHEME`."""
-    result = subprocess.run(
-        [DOVEADM, "pw", "-s", scheme],
-        input=f"{password}\n{password}\n",
+def _run(args, stdin_text):
+    return subprocess.run(
+        [path() or "doveadm", "-c", "/dev/null", "pw", *args],
+        input=stdin_text.encode("utf-8"),
         capture_output=True,
-        text=True,
-        timeout=60,
+        timeout=TIMEOUT,
+        start_new_session=True,
     )
+
+
+def _line(password):
+    if "\n" in password or "\r" in password or "\0" in password:
+        raise ValueError("doveadm reads one line: the password cannot hold a line break or NUL.")
+    return password + "\n"
+
+
+def make_hash(scheme, password, *, rounds=None):
+    """A hash made by Dovecot itself: `doveadm pw -s SCHEME [-r ROUNDS]`."""
+    line = _line(password)
+    result = _run(["-s", scheme, *(["-r", str(rounds)] if rounds else [])], line + line)
     if result.returncode != 0:
-        raise RuntimeError(f"doveadm pw -s {scheme} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
+        # stderr holds doveadm's reason; it never echoes the password.
+        raise DoveadmError(f"doveadm pw -s {scheme} failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout.decode("utf-8").strip()
 
 
 def verifies(stored, password):
-    """True when Dovecot accepts the password for the stored value: `doveadm pw -t`."""
-    result = subprocess.run(
-        [DOVEADM, "pw", "-t", stored],
-        input=f"{password}\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result.returncode == 0 and "(verified)" in result.stdout
+    """True when Dovecot accepts the password for the stored value: `doveadm pw -t`.
+
+    doveadm exits 0 and prints "… (verified)" on a match; 75 with "Password mismatch" or a
+    decode error otherwise."""
+    result = _run(["-t", stored], _line(password))
+    return result.returncode == 0 and b"(verified)" in result.stdout
+
+
+def version():
+    """Dovecot's version, e.g. "2.3.19.1 (9b53102964)" (doveadm itself has no --version)."""
+    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    result = subprocess.run([dovecot, "--version"], capture_output=True, timeout=TIMEOUT)
+    return result.stdout.decode().strip()
