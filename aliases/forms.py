@@ -28,6 +28,8 @@ class _AliasForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.domains = domains
         self.warnings = []
+        # Set by the view once the input is valid: what the change does to sending rights.
+        self.sending_preview = None
 
     def clean_source(self):
         try:
@@ -72,8 +74,9 @@ class _AliasForm(forms.Form):
 
     @property
     def needs_confirmation(self):
-        """Warnings that the person has not yet confirmed for this very input."""
-        if not self.warnings:
+        """Warnings or sending-right changes not yet confirmed for this very input."""
+        changes_rights = self.sending_preview is not None and bool(self.sending_preview.changes)
+        if not (self.warnings or changes_rights):
             return False
         return self.data.get("confirmed") != self.current_fingerprint
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aliases import forms, services
+from aliases import forms, sender_rights, services
 from mailadmin.permissions import aliases_for, domains_for, get_alias_for_user, staff_required
 from users import addresses
 from users.views import paginate, search_prefix
@@ -40,8 +40,10 @@ def alias_create(request):
     if request.GET.get("source"):
         initial["source"] = request.GET["source"]
     form = forms.AliasCreateForm(request.POST or None, domains=domains_for(request.user), initial=initial)
-    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
+    if request.method == "POST" and form.is_valid():
         source, destinations = form.cleaned_data["source"], form.cleaned_data["destinations"]
+        form.sending_preview = sender_rights.preview_create(source, destinations)
+    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
         try:
             services.create_aliases(source, destinations)
         except ValidationError as error:
@@ -62,6 +64,10 @@ def alias_edit(request, pk):
     form = forms.AliasEditForm(
         request.POST or None, domains=domains_for(request.user), alias=alias, initial=initial
     )
+    if request.method == "POST" and form.is_valid():
+        form.sending_preview = sender_rights.preview_edit(
+            alias, form.cleaned_data["source"], form.cleaned_data["destination"]
+        )
     if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
         try:
             services.update_alias(alias, form.cleaned_data["source"], form.cleaned_data["destination"])
@@ -75,7 +81,13 @@ def alias_edit(request, pk):
 
 def _form_context(form, **extra):
     confirming = form.is_bound and not form.errors and form.needs_confirmation
-    return {"form": form, "confirming": confirming, "fingerprint": form.current_fingerprint if confirming else "", **extra}
+    return {
+        "form": form,
+        "confirming": confirming,
+        "fingerprint": form.current_fingerprint if confirming else "",
+        "sending_preview": form.sending_preview,
+        **extra,
+    }
 
 
 def _list_of(source):
@@ -91,4 +103,5 @@ def alias_delete(request, pk):
         alias.delete()
         messages.success(request, f"Alias {shown} deleted.")
         return redirect("alias-list")
-    return render(request, "aliases/alias_delete.html", {"alias": alias})
+    preview = sender_rights.preview_delete(alias)
+    return render(request, "aliases/alias_delete.html", {"alias": alias, "sending_preview": preview})

@@ -205,3 +205,29 @@ def test_a_mailbox_may_keep_a_copy_of_what_it_forwards(client, bob, jane_mailbox
     )
     assert response.status_code == 302
     assert sorted(Alias.objects.values_list("destination", flat=True)) == ["jane@a.example", "jane@elsewhere.example"]
+
+
+def test_creating_an_alias_shows_who_gains_sending_rights_before_saving(client, bob, jane_mailbox):
+    client.force_login(bob)
+    first = post_new(client, "sales@a.example", "jane@a.example")
+    assert first.status_code == 200 and not Alias.objects.exists()
+    page = first.content.decode()
+    assert "Sending rights after this change" in page
+    assert "jane@a.example may also send as sales@a.example" in page
+    saved = post_new(client, "sales@a.example", "jane@a.example", confirmed=first.context["fingerprint"])
+    assert saved.status_code == 302
+    assert Alias.objects.filter(source="sales@a.example", destination="jane@a.example").exists()
+
+
+def test_a_changed_input_needs_a_new_confirmation(client, bob, jane_mailbox):
+    client.force_login(bob)
+    first = post_new(client, "sales@a.example", "jane@a.example")
+    again = post_new(client, "info@a.example", "jane@a.example", confirmed=first.context["fingerprint"])
+    assert again.status_code == 200 and not Alias.objects.exists()
+
+
+def test_the_delete_page_shows_who_loses_sending_rights(client, bob, jane_mailbox):
+    alias = Alias.objects.create(domain=jane_mailbox.domain, source="sales@a.example", destination="jane@a.example")
+    client.force_login(bob)
+    page = client.get(reverse("alias-delete", args=[alias.pk])).content.decode()
+    assert "jane@a.example" in page and "loses" in page and "sales@a.example" in page

@@ -91,6 +91,9 @@ def test_an_admin_runs_a_domain_from_creation_to_deletion(page, live_server, ali
     page.get_by_label("Source").fill("info@shop.example")
     page.get_by_label("Destinations").fill("sam@shop.example\nboss@elsewhere.example")
     page.get_by_role("button", name="Save").click()
+    # Before saving, the page says what the alias does to sending rights.
+    assert "sam@shop.example may also send as info@shop.example" in page.locator(".sending-preview").inner_text()
+    page.get_by_role("button", name="Confirm and save").click()
     page.wait_for_url(f"{live_server.url}/aliases/?q=info%40shop.example")
     assert page.get_by_role("cell", name="boss@elsewhere.example").is_visible()
     assert sorted(Alias.objects.filter(source="info@shop.example").values_list("destination", flat=True)) == [
