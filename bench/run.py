@@ -27,7 +27,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 import django  # noqa: E402
 
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
+PORT = int(os.environ.get("BENCH_PORT", "18765"))
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 TARGET_MEDIAN_MS, TARGET_P95_MS, TARGET_QUERIES = 50, 100, 20
 TARGET_EXPORT_S, TARGET_EXPORT_MB, TARGET_IMPORT_S = 10, 200, 30
@@ -98,6 +98,12 @@ class Client:
 
 
 def start_server(workers):
+    try:
+        http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
+    except OSError:
+        pass
+    else:
+        sys.exit(f"Something already listens on 127.0.0.1:{PORT}; set BENCH_PORT to a free port.")
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"), "mailadmin.wsgi", "--bind", f"127.0.0.1:{PORT}",
         "--workers", str(workers), "--timeout", "900", "--log-level", "warning",
