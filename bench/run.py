@@ -286,6 +286,8 @@ def main():
     from users.models import Mailbox
 
     SEED_HASH = HASHES[0]
+    # Other work on the same cores shows in every figure: print it with them.
+    print("Load average before: %.2f %.2f %.2f" % os.getloadavg())
     mailbox = Mailbox.objects.select_related("domain").order_by("email")[50000]
     server = start_server(options.workers)
     try:
@@ -311,6 +313,7 @@ def main():
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
 
+    print("Load average after the pages and the export: %.2f %.2f %.2f" % os.getloadavg())
     if options.skip_imports:
         return
     count, timings = measure_hash_pools()
@@ -323,6 +326,7 @@ def main():
         target = f" (target apply ≤ {TARGET_IMPORT_S} s)" if not plaintext else ""
         print(f"{rows} mailboxes with {kind}: dry run {result['dry_s']:.1f} s, apply {result['apply_s']:.1f} s{target}"
               f" — {result['summary']}")
+    print("Load average at the end: %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":
