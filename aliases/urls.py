@@ -7,4 +7,5 @@ urlpatterns = [
     path("aliases/new/", views.alias_create, name="alias-create"),
     path("aliases/<int:pk>/edit/", views.alias_edit, name="alias-edit"),
     path("aliases/<int:pk>/delete/", views.alias_delete, name="alias-delete"),
+    path("aliases/preview/", views.alias_preview, name="alias-preview"),
 ]

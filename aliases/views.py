@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -105,3 +106,27 @@ def alias_delete(request, pk):
         return redirect("alias-list")
     preview = sender_rights.preview_delete(alias)
     return render(request, "aliases/alias_delete.html", {"alias": alias, "sending_preview": preview})
+
+
+@staff_required
+@require_GET
+def alias_preview(request):
+    """The sending-rights preview as an HTML fragment, for the alias form's live preview.
+
+    Read-only and for the admin's own domains only (the form checks the source); an input
+    that is not valid yet gets an empty answer, and the form says why when it is sent.
+    """
+    alias = None
+    if request.GET.get("alias"):
+        alias = get_alias_for_user(request.user, request.GET["alias"])
+        form = forms.AliasEditForm(request.GET, domains=domains_for(request.user), alias=alias)
+    else:
+        form = forms.AliasCreateForm(request.GET, domains=domains_for(request.user))
+    if not form.is_valid():
+        return HttpResponse(status=204)
+    source = form.cleaned_data["source"]
+    if alias is not None:
+        preview = sender_rights.preview_edit(alias, source, form.cleaned_data["destination"])
+    else:
+        preview = sender_rights.preview_create(source, form.cleaned_data["destinations"])
+    return render(request, "aliases/_sending_preview.html", {"sending_preview": preview})

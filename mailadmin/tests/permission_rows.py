@@ -13,6 +13,7 @@ A row is a dict:
         "GET": "302 403 200 404 200",      # expected status per actor, in ACTORS order:
         "POST": "302 403 405 405 405",     #   anonymous, jane, bob, carol, alice
         "data": {"quota": "1G"},           # optional: the POST body (default: empty)
+        "query": {"alias": "alias_b"},     # optional: a query string (WORLD keys replaced too)
     }
 
 One URL may have several rows (an object in each domain, an empty and a valid POST).
@@ -32,6 +33,8 @@ WORLD keys (objects every cell finds in the database):
 - alias_a: info@a.example -> jane@a.example, alias_b: info@b.example -> kim@b.example (id)
 - grant_a: bob administers a.example, grant_b: carol administers b.example (id)
 """
+
+from aliases.forms import fingerprint
 
 ACTORS = ("anonymous", "jane", "bob", "carol", "alice")
 
@@ -117,7 +120,12 @@ ROWS = [
         "GET": STAFF_GET,
         # Outside your domains the source is a form error (200), not a new row.
         "POST": "302 403 200 302 302",
-        "data": {"source": "sales@b.example", "destinations": "kim@b.example"},
+        # Confirmed: the preview said kim@b.example may now send as sales@b.example.
+        "data": {
+            "source": "sales@b.example",
+            "destinations": "kim@b.example",
+            "confirmed": fingerprint("sales@b.example", ["kim@b.example"]),
+        },
     },
     {"name": "alias-edit", "kwargs": {"pk": "alias_a"}, "GET": IN_A, "POST": IN_A},
     {"name": "alias-edit", "kwargs": {"pk": "alias_b"}, "GET": IN_B, "POST": IN_B},
@@ -126,7 +134,26 @@ ROWS = [
         "kwargs": {"pk": "alias_a"},
         "GET": IN_A,
         "POST": "302 403 302 404 302",
-        "data": {"source": "info@a.example", "destination": "someone@elsewhere.example"},
+        # Confirmed: the preview said jane@a.example loses info@a.example.
+        "data": {
+            "source": "info@a.example",
+            "destination": "someone@elsewhere.example",
+            "confirmed": fingerprint("info@a.example", ["someone@elsewhere.example"]),
+        },
+    },
+    # The live preview: read-only, and only for the admin's own domains (a 204 for another's source).
+    {"name": "alias-preview", "GET": "302 403 204 204 204", "POST": NOT_ALLOWED},
+    {
+        "name": "alias-preview",
+        "query": {"source": "sales@b.example", "destinations": "kim@b.example"},
+        "GET": "302 403 204 200 200",
+        "POST": NOT_ALLOWED,
+    },
+    {
+        "name": "alias-preview",
+        "query": {"alias": "alias_b", "source": "info@b.example", "destination": "kim@b.example"},
+        "GET": IN_B,
+        "POST": NOT_ALLOWED,
     },
     {"name": "alias-delete", "kwargs": {"pk": "alias_a"}, "GET": IN_A, "POST": "302 403 302 404 302"},
     {"name": "alias-delete", "kwargs": {"pk": "alias_b"}, "GET": IN_B, "POST": "302 403 404 302 302"},

@@ -90,8 +90,10 @@ def test_an_admin_runs_a_domain_from_creation_to_deletion(page, live_server, ali
     page.get_by_role("link", name="New alias").click()
     page.get_by_label("Source").fill("info@shop.example")
     page.get_by_label("Destinations").fill("sam@shop.example\nboss@elsewhere.example")
+    # The live preview (a small script) says it while typing ...
+    page.locator("#live-preview").get_by_text("sam@shop.example may also send as info@shop.example").wait_for()
     page.get_by_role("button", name="Save").click()
-    # Before saving, the page says what the alias does to sending rights.
+    # ... and, without scripts too, the page says it again before anything is saved.
     assert "sam@shop.example may also send as info@shop.example" in page.locator(".sending-preview").inner_text()
     page.get_by_role("button", name="Confirm and save").click()
     page.wait_for_url(f"{live_server.url}/aliases/?q=info%40shop.example")

@@ -9,6 +9,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from django.utils.http import urlencode
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
@@ -55,7 +56,8 @@ def row_id(source_and_row):
     source, row = source_and_row
     kwargs = ",".join(f"{k}={v}" for k, v in sorted(row.get("kwargs", {}).items()))
     data = " with data" if row.get("data") else ""
-    return f"{row['name']}({kwargs}){data}"
+    query = "?" + ",".join(f"{k}={v}" for k, v in sorted(row["query"].items())) if row.get("query") else ""
+    return f"{row['name']}({kwargs}){query}{data}"
 
 
 ROWS = all_rows()
@@ -141,6 +143,9 @@ def test_permission_matrix(world, source_and_row):
         for key, value in row.get("kwargs", {}).items()
     }
     url = reverse(row["name"], kwargs=kwargs)
+    if row.get("query"):
+        query = {key: values.get(value, value) for key, value in row["query"].items()}
+        url += "?" + urlencode(query)
     wrong = []
     for method in ("GET", "POST"):
         expected = [int(s) for s in row[method].split()]
