@@ -73,7 +73,7 @@ class AuditActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        via = "django-admin" if request.path.startswith("/django-admin/") else "panel"
+        via = "django-admin" if request.path_info.startswith("/django-admin/") else "panel"
         actor = Actor(lambda: _request_label(request), request.META.get("REMOTE_ADDR"), via)
         token = _current.set(actor)
         try:
