@@ -159,3 +159,19 @@ def test_the_list_pages_beyond_the_first(admin_client, domain_a):
     )
     last = admin_client.get(MAILBOXES, {"p": 3}).content.decode()
     assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
+
+
+def test_new_passwords_are_refused_for_too_many_mailboxes_at_once(admin_client, jane_mailbox, kim, monkeypatch):
+    from users import admin as users_admin
+
+    monkeypatch.setattr(users_admin, "MAX_GENERATED", 1)
+    selected = {"action": "generate_passwords", "_selected_action": [jane_mailbox.pk, kim.pk], "confirmed": "yes"}
+    response = admin_client.post(MAILBOXES, selected, follow=True)
+    assert "Select at most 1 mailboxes" in response.content.decode()
+    assert Mailbox.objects.get(pk=kim.pk).password == kim.password
+
+
+def test_the_bulk_quota_action_refuses_a_quota_that_is_not_a_size(admin_client, jane_mailbox):
+    page = admin_client.post(MAILBOXES, {"action": "set_quota", "_selected_action": [jane_mailbox.pk], "quota": "lots"})
+    assert "is not a size" in page.content.decode()
+    assert Mailbox.objects.get(pk=jane_mailbox.pk).quota == 0
