@@ -8,16 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from users import addresses
-from users.models import Domain, Mailbox, domain_for_address
-
-
-class AliasQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if user.is_superuser:
-            return self
-        if not user.is_staff:
-            return self.none()
-        return self.filter(domain__admin_grants__user=user)
+from users.models import Domain, InDomainQuerySet, Mailbox, domain_for_address
 
 
 class Alias(models.Model):
@@ -27,7 +18,7 @@ class Alias(models.Model):
     source = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH)
     destination = models.CharField(max_length=addresses.ADDRESS_MAX_LENGTH)
 
-    objects = AliasQuerySet.as_manager()
+    objects = InDomainQuerySet.as_manager()
 
     class Meta:
         db_table = "virtual_aliases"

@@ -73,7 +73,9 @@ class Domain(models.Model):
         self.name = _normalized(addresses.normalize_domain, self.name, "name")
 
 
-class MailboxQuerySet(models.QuerySet):
+class InDomainQuerySet(models.QuerySet):
+    """Rows that belong to a domain (mailboxes, aliases): seen through the domain's admins."""
+
     def visible_to(self, user):
         if user.is_superuser:
             return self
@@ -96,7 +98,7 @@ class Mailbox(models.Model):
     # Bytes, 0 = unlimited (Dovecot's quota_rule = *:bytes=<quota>).
     quota = models.BigIntegerField(default=0)
 
-    objects = MailboxQuerySet.as_manager()
+    objects = InDomainQuerySet.as_manager()
 
     class Meta:
         db_table = "virtual_users"
