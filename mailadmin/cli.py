@@ -5,7 +5,7 @@ import sys
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
 from mailadmin.db import first_message
 
@@ -72,3 +72,21 @@ def validation_as_command_error():
         yield
     except ValidationError as error:
         raise CommandError(first_message(error))
+
+
+class ActionCommand(BaseCommand):
+    """`manage.py NAME ACTION …`: each action has a sub-parser and a `handle_<action>` method."""
+
+    stealth_options = ("stdin",)
+    actions = ()
+
+    def add_arguments(self, parser):
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{%s}" % ",".join(self.actions))
+        self.add_actions(subparsers)
+
+    def add_actions(self, subparsers):
+        raise NotImplementedError
+
+    def handle(self, *args, action, **options):
+        self.stdin = options.get("stdin") or sys.stdin
+        getattr(self, f"handle_{action}")(**options)

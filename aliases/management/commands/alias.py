@@ -1,18 +1,18 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from aliases import services
 from aliases.models import Alias
-from mailadmin.cli import validation_as_command_error
+from mailadmin.cli import ActionCommand, validation_as_command_error
 from users import addresses
 from users.management.commands.domain import get_domain
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = "Add, list and delete aliases (the virtual_aliases table Postfix reads)."
-    stealth_options = ("stdin",)
 
-    def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,list,delete}")
+    actions = ("add", "list", "delete")
+
+    def add_actions(self, actions):
         add = actions.add_parser("add", help="forward SOURCE (an address, or @domain for a catch-all) to DESTINATION")
         add.add_argument("source")
         add.add_argument("destination")
@@ -22,8 +22,6 @@ class Command(BaseCommand):
         delete.add_argument("source")
         delete.add_argument("destination")
 
-    def handle(self, *args, action, **options):
-        getattr(self, f"handle_{action}")(**options)
 
     def handle_add(self, source, destination, **options):
         with validation_as_command_error():

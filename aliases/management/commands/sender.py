@@ -1,19 +1,19 @@
 import sys
 
-from django.core.management.base import BaseCommand
-
 from aliases import sender_rights
+from mailadmin.cli import ActionCommand
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = (
         "Ask the sender-login query the way Postfix does. `check LOGIN ADDRESS` exits 0 when Postfix "
         "would accept LOGIN sending as ADDRESS and 1 when it rejects it; `owners ADDRESS` lists who may; "
         "`rights LOGIN` lists what LOGIN may send as."
     )
 
-    def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{check,owners,rights}")
+    actions = ("check", "owners", "rights")
+
+    def add_actions(self, actions):
         check = actions.add_parser("check", help="would Postfix let LOGIN send as ADDRESS?")
         check.add_argument("login")
         check.add_argument("address", help="the MAIL FROM address; '' or '<>' for the null sender")
@@ -22,8 +22,6 @@ class Command(BaseCommand):
         rights = actions.add_parser("rights", help="what LOGIN may send as")
         rights.add_argument("login")
 
-    def handle(self, *args, action, **options):
-        getattr(self, f"handle_{action}")(**options)
 
     def handle_check(self, login, address, **options):
         decision = sender_rights.check(login, address)

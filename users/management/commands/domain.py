@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from mailadmin.cli import confirm, validation_as_command_error
+from mailadmin.cli import ActionCommand, confirm, validation_as_command_error
 from users import addresses, services
 from users.models import Domain
 
@@ -16,12 +16,12 @@ def get_domain(name):
         raise CommandError(f"There is no domain {name}.")
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = "Add, list and delete virtual domains (the virtual_domains table Postfix reads)."
-    stealth_options = ("stdin",)
 
-    def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,list,delete}")
+    actions = ("add", "list", "delete")
+
+    def add_actions(self, actions):
         add = actions.add_parser("add", help="add a domain (international names are stored as punycode)")
         add.add_argument("name")
         actions.add_parser("list", help="list domains with their mailbox and alias counts")
@@ -29,8 +29,6 @@ class Command(BaseCommand):
         delete.add_argument("name")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    def handle(self, *args, action, **options):
-        getattr(self, f"handle_{action}")(**options)
 
     def handle_add(self, name, **options):
         with validation_as_command_error():
@@ -53,7 +51,7 @@ class Command(BaseCommand):
             f"{summary['aliases']} alias(es). Mail on disk is not removed."
         )
         self.stdout.write(what)
-        if not confirm("", options, options.get("stdin")):
+        if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
         services.delete_domain(domain)
         self.stdout.write(f"Deleted domain {domain.display_name}.")

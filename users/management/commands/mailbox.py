@@ -1,8 +1,6 @@
-import sys
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-
-from mailadmin.cli import add_password_source, confirm, read_new_password, validation_as_command_error
+from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_password, validation_as_command_error
 from users import addresses, services
 from users.management.commands.domain import get_domain
 from users.models import Mailbox
@@ -19,12 +17,12 @@ def get_mailbox(email):
         raise CommandError(f"There is no mailbox {email}.")
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = "Add, change, list and delete mailboxes (the virtual_users table Dovecot and Postfix read)."
-    stealth_options = ("stdin",)
 
-    def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,passwd,quota,list,delete}")
+    actions = ("add", "passwd", "quota", "list", "delete")
+
+    def add_actions(self, actions):
         add = actions.add_parser("add", help="add a mailbox; its domain must exist")
         add.add_argument("email")
         add.add_argument("--quota", default="0", help="size such as 500M or 2G (1024-based), or bytes; 0 = unlimited")
@@ -41,9 +39,6 @@ class Command(BaseCommand):
         delete.add_argument("email")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    def handle(self, *args, action, **options):
-        self.stdin = options.get("stdin") or sys.stdin
-        getattr(self, f"handle_{action}")(**options)
 
     def _show_generated(self, email, password):
         self.stdout.write(f"Generated password for {email} (shown only this once): {password}")
