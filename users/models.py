@@ -198,3 +198,60 @@ class DomainAdminGrant(models.Model):
     def __str__(self):
         return f"{self.user} administers {self.domain}"
 
+
+
+# --- Self-service: recovery addresses and reset links (panel-owned tables) ----------------------
+#
+# Both point at virtual_users without a database constraint, as DomainAdminGrant does: the
+# server's own scripts may `DELETE FROM virtual_users` knowing nothing of the panel's tables,
+# and a foreign key would make that fail. Deletes through Django still cascade.
+
+
+class RecoveryAddress(models.Model):
+    """Where "forgot password" sends a mailbox's reset link (chosen by the mailbox user)."""
+
+    mailbox = models.OneToOneField(
+        Mailbox, on_delete=models.CASCADE, related_name="recovery", db_constraint=False
+    )
+    address = models.EmailField(max_length=254)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "mailadmin_recovery_address"
+
+    def __str__(self):
+        return f"{self.mailbox_id} -> {self.address}"
+
+
+class PasswordResetToken(models.Model):
+    """A one-time reset link. Only a SHA-256 of the token is stored; the link dies when it is
+    used, when it expires, and when the mailbox's password changes by any route (the row keeps
+    a keyed fingerprint of the hash it was made for, see users.recovery)."""
+
+    ADMIN, RECOVERY, COMMAND = "admin", "recovery", "command"
+    ORIGINS = [
+        (ADMIN, "made by an admin"),
+        (RECOVERY, "sent to the recovery address"),
+        (COMMAND, "made on the command line"),
+    ]
+
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, related_name="reset_tokens", db_constraint=False
+    )
+    # hex SHA-256 of the token in the link; looked up on every link opening.
+    token_hash = models.CharField(max_length=64, unique=True)
+    password_fingerprint = models.CharField(max_length=64)
+    origin = models.CharField(max_length=16, choices=ORIGINS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "mailadmin_password_reset_token"
+        indexes = [
+            # "was a link sent to this mailbox's recovery address lately?" (users.recovery)
+            models.Index(fields=["mailbox", "created_at"], name="reset_token_mailbox_created"),
+        ]
+
+    def __str__(self):
+        return f"reset link for mailbox {self.mailbox_id} ({self.origin})"
