@@ -117,6 +117,8 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses throttled attempts before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Mailbox users: address + mail password, checked against virtual_users (never staff).
+    "users.auth_backends.MailboxBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -199,6 +201,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# "Jane@A.example" and "jane@a.example" are one mailbox: one failure counter.
+AXES_USERNAME_CALLABLE = "users.auth_backends.axes_username"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
