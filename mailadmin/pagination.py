@@ -1,0 +1,55 @@
+"""A paginator whose last page of 200,000 rows costs what its first page costs.
+
+Measured on MariaDB 10.11 (bench/RESULTS.md): `ORDER BY email LIMIT 50 OFFSET 99950` over whole
+rows reads every row before the page. Selecting the page's ids alone is an index-only scan of
+the unique key (the "deferred join", as users.admin.DeferredJoinPaginator does), and a page in
+the second half is read from the other end with the order reversed, so the offset stays below
+half the rows and the last page has none at all.
+
+Ids first even on the first page: the filters the lists use (a prefix of source OR of
+destination) are then evaluated on the index alone, while with whole rows MariaDB looks up every
+row it tests (alias search: 41 ms with whole rows, 5 ms for the ids).
+"""
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+from mailadmin import cached_counts
+
+
+class QuickPaginator(Paginator):
+    """Paginates a queryset ordered by columns that end in a unique one (email; source, destination).
+
+    cache_count=True takes the total from mailadmin.cached_counts: `counted_at` then says when
+    it was counted, and the total may lag by up to cached_counts.TTL seconds.
+    """
+
+    def __init__(self, object_list, per_page, *, cache_count=False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cache_count = cache_count
+        self.counted_at = None
+
+    @cached_property
+    def count(self):
+        if not self.cache_count:
+            return self.object_list.count()
+        count, self.counted_at = cached_counts.count_of(self.object_list)
+        return count
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ordered = self.object_list
+        if bottom > self.count - top:
+            # Nearer the end: the same rows counted from there, reverse() flips every ORDER BY column.
+            ordered, bottom, top = ordered.reverse(), self.count - top, self.count - bottom
+            return self._get_page(self._rows(ordered, bottom, top)[::-1], number, self)
+        return self._get_page(self._rows(ordered, bottom, top), number, self)
+
+    def _rows(self, ordered, bottom, top):
+        ids = list(ordered.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in ordered.order_by().filter(pk__in=ids)}
+        return [rows[pk] for pk in ids if pk in rows]
