@@ -73,6 +73,9 @@ class ChangePasswordForm(NewPasswordFields):
 
 
 class RecoveryAddressForm(forms.Form):
+    # Shares a page with the password form: its own field names and ids.
+    prefix = "recovery"
+
     address = forms.EmailField(
         label="Recovery address",
         required=False,

@@ -122,7 +122,7 @@ def test_the_password_pages_are_post_only_and_never_cached(jane_client):
 
 def test_a_recovery_address_is_stored_with_the_current_password(jane_client, jane_mailbox):
     response = jane_client.post(
-        reverse("account-recovery"), {"address": "Jane.Private@Elsewhere.example", "current_password": MAILBOX_PASSWORD}
+        reverse("account-recovery"), {"recovery-address": "Jane.Private@Elsewhere.example", "recovery-current_password": MAILBOX_PASSWORD}
     )
     assert response.status_code == 302
     assert RecoveryAddress.objects.get(mailbox=jane_mailbox).address == "jane.private@elsewhere.example"
@@ -131,7 +131,7 @@ def test_a_recovery_address_is_stored_with_the_current_password(jane_client, jan
 
 def test_a_recovery_address_needs_the_current_password(jane_client, jane_mailbox):
     response = jane_client.post(
-        reverse("account-recovery"), {"address": "attacker@evil.example", "current_password": "guess"}
+        reverse("account-recovery"), {"recovery-address": "attacker@evil.example", "recovery-current_password": "guess"}
     )
     assert response.status_code == 200
     assert not RecoveryAddress.objects.filter(mailbox=jane_mailbox).exists()
@@ -139,13 +139,13 @@ def test_a_recovery_address_needs_the_current_password(jane_client, jane_mailbox
 
 def test_an_empty_recovery_address_removes_it(jane_client, jane_mailbox):
     RecoveryAddress.objects.create(mailbox=jane_mailbox, address="old@elsewhere.example")
-    jane_client.post(reverse("account-recovery"), {"address": "", "current_password": MAILBOX_PASSWORD})
+    jane_client.post(reverse("account-recovery"), {"recovery-address": "", "recovery-current_password": MAILBOX_PASSWORD})
     assert not RecoveryAddress.objects.filter(mailbox=jane_mailbox).exists()
 
 
 def test_the_mailbox_itself_is_no_recovery_address(jane_client, jane_mailbox):
     response = jane_client.post(
-        reverse("account-recovery"), {"address": "jane@a.example", "current_password": MAILBOX_PASSWORD}
+        reverse("account-recovery"), {"recovery-address": "jane@a.example", "recovery-current_password": MAILBOX_PASSWORD}
     )
     assert response.status_code == 200
     assert not RecoveryAddress.objects.filter(mailbox=jane_mailbox).exists()
