@@ -1,0 +1,203 @@
+"""The staff lists built for 100,000 rows: pages read from either end, totals and the dashboard
+kept for a while, searches the indexes can serve. Figures: bench/RESULTS.md."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from aliases.models import Alias
+from mailadmin import cached_counts
+from mailadmin.pagination import QuickPaginator
+from users.models import Domain, Mailbox
+
+HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
+MD5 = "{MD5-CRYPT}$1$salt$3Ok0xg9F8nVfsz2NxCAaS/"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def add_mailboxes(domain, count, prefix="u", password=HASH):
+    """bulk_create, which sends no signals: like rows written outside the panel."""
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain, email=f"{prefix}{i:04}@{domain.name}", password=password, quota=i % 7)
+        for i in range(count)
+    )
+
+
+def listed(client, name, **query):
+    response = client.get(reverse(name), query)
+    assert response.status_code == 200
+    return response
+
+
+def mailbox_emails(client, **query):
+    return [m.email for m in listed(client, "mailbox-list", **query).context["page"]]
+
+
+@pytest.mark.parametrize("sort", ["email", "-email", "quota", "-quota", "domain", "-domain"])
+def test_every_page_of_the_mailbox_list_holds_the_next_rows_in_order(client, alice, domain_a, domain_b, sort):
+    add_mailboxes(domain_a, 120)
+    add_mailboxes(domain_b, 110)
+    client.force_login(alice)
+    pages = [mailbox_emails(client, sort=sort, page=number) for number in range(1, 6)]
+    ordering = {"domain": ["domain__name", "email"], "-domain": ["-domain__name", "email"],
+                "quota": ["quota", "email"], "-quota": ["-quota", "email"]}.get(sort, [sort])
+    expected = list(Mailbox.objects.order_by(*ordering).values_list("email", flat=True))
+    assert [len(page) for page in pages] == [50, 50, 50, 50, 30]
+    assert sum(pages, []) == expected
+
+
+def test_the_last_page_costs_the_queries_of_the_first(client, alice, domain_a):
+    add_mailboxes(domain_a, 260)
+    client.force_login(alice)
+    listed(client, "mailbox-list")  # the total is counted once, then kept
+    counts = []
+    for page in ("1", "3", "999999"):
+        with CaptureQueriesContext(connection) as queries:
+            response = listed(client, "mailbox-list", page=page)
+        counts.append(len(queries))
+    assert response.context["page"].number == 6
+    assert [m.email for m in response.context["page"]] == [f"u{i:04}@a.example" for i in range(250, 260)]
+    assert counts[0] == counts[1] == counts[2] <= 5
+
+
+def test_the_mailbox_list_shows_the_domain_from_the_address(client, alice):
+    domain = Domain.objects.create(name="xn--bcher-kva.example")
+    add_mailboxes(domain, 3)
+    client.force_login(alice)
+    response = listed(client, "mailbox-list")
+    assert reverse("domain-detail", args=["xn--bcher-kva.example"]).encode() in response.content
+    assert "bücher.example".encode() in response.content
+    assert "virtual_domains" not in str(response.context["page"].paginator.object_list.query)
+
+
+def test_a_total_is_kept_for_a_while_and_says_when_it_was_counted(client, alice, domain_a):
+    add_mailboxes(domain_a, 60)
+    client.force_login(alice)
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 60
+    add_mailboxes(domain_a, 5, prefix="late")  # past the ORM's signals, as the mail server's scripts write
+    response = listed(client, "mailbox-list")
+    assert response.context["page"].paginator.count == 60
+    assert b"counted at" in response.content
+
+
+def test_a_total_is_counted_again_once_its_time_is_up(client, alice, domain_a, monkeypatch):
+    monkeypatch.setattr(cached_counts, "TTL", 0)  # Django's cache keeps nothing with a timeout of 0
+    add_mailboxes(domain_a, 60)
+    client.force_login(alice)
+    listed(client, "mailbox-list")
+    add_mailboxes(domain_a, 5, prefix="late")
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 65
+
+
+def test_changes_made_in_the_panel_show_in_the_totals_at_once(client, alice, domain_a):
+    add_mailboxes(domain_a, 60)
+    client.force_login(alice)
+    listed(client, "mailbox-list")
+    Mailbox.objects.create(domain=domain_a, email="new@a.example", password=HASH)
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 61
+    gone = Mailbox.objects.get(email="u0000@a.example")
+    assert client.post(reverse("mailbox-delete", args=[gone.pk])).status_code == 302
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 60
+
+
+def test_a_search_total_is_its_own(client, alice, domain_a):
+    add_mailboxes(domain_a, 60)
+    add_mailboxes(domain_a, 7, prefix="zed")
+    client.force_login(alice)
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 67
+    assert listed(client, "mailbox-list", q="ZED").context["page"].paginator.count == 7
+
+
+def test_a_domain_admin_never_gets_a_superadmins_total(client, alice, bob, domain_a, domain_b):
+    add_mailboxes(domain_a, 3)
+    add_mailboxes(domain_b, 4)
+    client.force_login(alice)
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 7
+    assert listed(client, "alias-list").context["page"].paginator.count == 0
+    client.force_login(bob)
+    assert listed(client, "mailbox-list").context["page"].paginator.count == 3
+
+
+def test_every_page_of_the_alias_list_holds_the_next_rows_in_order(client, alice, domain_a):
+    Alias.objects.bulk_create(
+        Alias(domain=domain_a, source=f"s{i % 40:03}@a.example", destination=f"d{i:03}@elsewhere.example")
+        for i in range(170)
+    )
+    client.force_login(alice)
+    pages = [[(a.source, a.destination) for a in listed(client, "alias-list", page=n).context["page"]]
+             for n in range(1, 5)]
+    assert [len(page) for page in pages] == [50, 50, 50, 20]
+    assert sum(pages, []) == list(Alias.objects.order_by("source", "destination").values_list("source", "destination"))
+
+
+def test_an_empty_list_reads_no_rows(domain_a, django_assert_num_queries):
+    paginator = QuickPaginator(Mailbox.objects.order_by("email"), 50)
+    with django_assert_num_queries(1):  # the count; an empty page needs no ids and no rows
+        page = paginator.get_page(1)
+        assert list(page) == []
+
+
+@pytest.mark.mariadb
+def test_searches_use_a_like_that_the_case_insensitive_indexes_can_range_scan(mariadb, client, alice, domain_a):
+    add_mailboxes(domain_a, 3)
+    Alias.objects.create(domain=domain_a, source="info@a.example", destination="u0001@a.example")
+    client.force_login(alice)
+    for name, query in (("mailbox-list", "u00"), ("alias-list", "info")):
+        with CaptureQueriesContext(connection) as queries:
+            response = listed(client, name, q=query)
+        assert len(response.context["page"]) >= 1
+        searched = [q["sql"] for q in queries if "LIKE" in q["sql"]]
+        assert searched and not any("LIKE BINARY" in sql for sql in searched)
+
+
+# --- Dashboard -----------------------------------------------------------------------------
+
+
+def test_the_dashboard_is_kept_for_a_while_and_counted_again_on_request(client, alice, domain_a):
+    add_mailboxes(domain_a, 4)
+    client.force_login(alice)
+    first = client.get(reverse("dashboard"))
+    assert first.context["mailbox_count"] == 4
+    assert b"Counted at" in first.content and b"?refresh=1" in first.content
+    add_mailboxes(domain_a, 2, prefix="old", password=MD5)
+    assert client.get(reverse("dashboard")).context["mailbox_count"] == 4
+    again = client.get(reverse("dashboard"), {"refresh": "1"})
+    assert again.context["mailbox_count"] == 6
+    assert {row.key: row.count for row in again.context["inventory"]} == {"BLF-CRYPT": 4, "MD5-CRYPT": 2}
+    assert [m.email for row, boxes in again.context["flagged"] for m in boxes] == ["old0000@a.example", "old0001@a.example"]
+
+
+def test_a_kept_dashboard_costs_no_scan(client, alice, domain_a, django_assert_max_num_queries):
+    add_mailboxes(domain_a, 30)
+    client.force_login(alice)
+    client.get(reverse("dashboard"))
+    with django_assert_max_num_queries(2):  # the session and the user
+        response = client.get(reverse("dashboard"))
+    assert response.context["mailbox_count"] == 30
+
+
+def test_a_password_changed_in_the_panel_shows_on_the_dashboard_at_once(client, alice, domain_a):
+    Mailbox.objects.create(domain=domain_a, email="old@a.example", password=MD5)
+    client.force_login(alice)
+    assert [row.key for row in client.get(reverse("dashboard")).context["inventory"]] == ["MD5-CRYPT"]
+    mailbox = Mailbox.objects.get(email="old@a.example")
+    mailbox.password = HASH
+    mailbox.save()
+    assert [row.key for row in client.get(reverse("dashboard")).context["inventory"]] == ["BLF-CRYPT"]
+
+
+def test_each_user_gets_their_own_dashboard(client, alice, bob, domain_a, domain_b):
+    add_mailboxes(domain_a, 2)
+    add_mailboxes(domain_b, 5)
+    client.force_login(alice)
+    assert client.get(reverse("dashboard")).context["mailbox_count"] == 7
+    client.force_login(bob)
+    assert client.get(reverse("dashboard")).context["mailbox_count"] == 2
