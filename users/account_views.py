@@ -49,8 +49,19 @@ def mailbox_user_required(view):
     return wrapper
 
 
+def _in_plain_words(right, login):
+    # The staff page's descriptions speak of keys and lookups; a mailbox user needs less.
+    if right.kind == "catch-all":
+        return f"any address at {right.domain} that has no mailbox or alias of its own"
+    if right.kind == "extension":
+        return f"{right.via} with any extension after the {right.pattern.partition('*')[0][-1]}"
+    if right.via == login:
+        return "your own address"
+    return "an alias that delivers to you"
+
+
 def _sending_rights(mailbox):
-    return [(right, right.description(mailbox.email)) for right in sender_rights.rights_of(mailbox.email)]
+    return [(right, _in_plain_words(right, mailbox.email)) for right in sender_rights.rights_of(mailbox.email)]
 
 
 def _account_page(request, mailbox, password_form=None, recovery_form=None, status=200):
