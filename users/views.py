@@ -19,7 +19,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
+from mailadmin import cached_counts
 from mailadmin.db import save_validated
+from mailadmin.pagination import QuickPaginator
 from mailadmin.permissions import (
     aliases_for,
     domains_for,
@@ -29,8 +31,6 @@ from mailadmin.permissions import (
     staff_required,
     superadmin_required,
 )
-from mailadmin import cached_counts
-from mailadmin.pagination import QuickPaginator
 from users import addresses, forms, hash_inventory, services
 from users.models import DomainAdminGrant, Mailbox
 
