@@ -81,8 +81,8 @@ def test_an_unknown_address_costs_as_much_time_as_a_known_one(client, jane_mailb
     known = _median_login_time(client, "jane@a.example")
     unknown = _median_login_time(client, "nobody@a.example")
     # Without the dummy check an unknown address would answer in a fraction of the time.
-    assert unknown > 0.6 * known, (known, unknown)
-    assert known > 0.6 * unknown, (known, unknown)
+    assert unknown > 0.5 * known, (known, unknown)
+    assert known > 0.5 * unknown, (known, unknown)
 
 
 def test_staff_log_in_with_their_panel_password_not_through_a_mailbox(client, alice):
