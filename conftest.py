@@ -102,3 +102,15 @@ def mariadb(db):
     if connection.vendor != "mysql":
         pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
     return connection
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached figures (list totals, the dashboard) never leak from one test into another.
+
+    Tests use a per-process memory cache (mailadmin/test_settings.py), so clearing needs no database.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

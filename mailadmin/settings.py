@@ -113,6 +113,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
+# One cache shared by every app server (list totals, the dashboard's inventory): a table in the
+# panel's own database by default, created by `migrate`; CACHE_URL=redis://… works too.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://mailadmin_cache")}
+
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses throttled attempts before any password is checked.
     "axes.backends.AxesStandaloneBackend",

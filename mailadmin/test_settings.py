@@ -6,6 +6,9 @@ os.environ.setdefault("MAILADMIN_ALLOW_INSECURE_KEY", "1")
 os.environ.setdefault("MAILADMIN_SECURE", "0")
 # Cheap bcrypt keeps the suite fast; a test checks the real default of 12 on its own.
 os.environ.setdefault("MAILADMIN_BCRYPT_COST", "5")
+# A memory cache each test can clear without a database; the database cache production uses
+# by default is tested on its own (mailadmin/tests/test_settings_deploy.py).
+os.environ.setdefault("CACHE_URL", "locmemcache://")
 if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 

@@ -15,7 +15,7 @@ def manage(*args, **env_overrides):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("MAILADMIN_", "DEBUG", "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL"))
+        if not key.startswith(("MAILADMIN_", "DEBUG", "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "CACHE_URL"))
     }
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "mailadmin.settings"
@@ -61,3 +61,24 @@ def test_mariadb_has_no_strict_mode_warning(mariadb):
 
     messages = checks.run_checks(databases=["default"])
     assert [m.id for m in messages if m.id.startswith("mysql.")] == []
+
+
+def test_production_caches_in_the_database_so_every_app_server_shares_it(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    result = manage("migrate", "--noinput", SECRET_KEY="x" * 60, DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 0, result.stderr
+
+    import sqlite3
+
+    tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master")}
+    assert "mailadmin_cache" in tables  # made by `migrate`, no separate createcachetable step
+    probe = manage(
+        "shell",
+        "-c",
+        "from django.core.cache import cache; cache.set('probe', 42); print('cached', cache.get('probe'))",
+        SECRET_KEY="x" * 60,
+        DATABASE_URL=f"sqlite:///{database}",
+    )
+    assert "cached 42" in probe.stdout
+    rows = sqlite3.connect(database).execute("SELECT cache_key FROM mailadmin_cache").fetchall()
+    assert [key for (key,) in rows if key.endswith("probe")]
