@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 
+from mailadmin.client_address import client_address
+
 # Stored instead of a password or hash, which never reaches the log.
 PASSWORD_CHANGED = "password changed"
 SECRET_FIELDS = {"password"}
@@ -74,7 +76,7 @@ class AuditActorMiddleware:
 
     def __call__(self, request):
         via = "django-admin" if request.path_info.startswith("/django-admin/") else "panel"
-        actor = Actor(lambda: _request_label(request), request.META.get("REMOTE_ADDR"), via)
+        actor = Actor(lambda: _request_label(request), client_address(request), via)
         token = _current.set(actor)
         try:
             return self.get_response(request)

@@ -208,7 +208,12 @@ AXES_USERNAME_FORM_FIELD = "username"
 # "Jane@A.example" and "jane@a.example" are one mailbox: one failure counter.
 AXES_USERNAME_CALLABLE = "users.auth_backends.axes_username"
 AXES_SENSITIVE_PARAMETERS = ["password"]
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Throttling, the fail2ban line and the audit log all name the client by this function.
+AXES_CLIENT_IP_CALLABLE = "mailadmin.client_address.client_address"
+# Trusted reverse proxies in front of the panel (MAILADMIN_BEHIND_PROXY=1 means one).
+MAILADMIN_PROXY_COUNT = env.int(
+    "MAILADMIN_PROXY_COUNT", default=1 if env.bool("MAILADMIN_BEHIND_PROXY", default=False) else 0
+)
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 LOGGING = {

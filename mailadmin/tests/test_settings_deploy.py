@@ -82,3 +82,19 @@ def test_production_caches_in_the_database_so_every_app_server_shares_it(tmp_pat
     assert "cached 42" in probe.stdout
     rows = sqlite3.connect(database).execute("SELECT cache_key FROM mailadmin_cache").fetchall()
     assert [key for (key,) in rows if key.endswith("probe")]
+
+
+def test_behind_a_proxy_the_client_address_is_the_one_the_proxy_added(tmp_path):
+    """A client can write anything into X-Forwarded-For; only the proxy's own entry counts."""
+    code = (
+        "from django.test import RequestFactory; from axes.helpers import get_client_ip_address; "
+        "r = RequestFactory().get('/', REMOTE_ADDR='10.0.0.1', HTTP_X_FORWARDED_FOR='6.6.6.6, 198.51.100.7'); "
+        "print('client', get_client_ip_address(r))"
+    )
+    result = manage(
+        "shell", "-c", code, SECRET_KEY="x" * 60, MAILADMIN_BEHIND_PROXY="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    assert "client 198.51.100.7" in result.stdout, result.stdout + result.stderr
+    direct = manage("shell", "-c", code, SECRET_KEY="x" * 60, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert "client 10.0.0.1" in direct.stdout, direct.stdout + direct.stderr
