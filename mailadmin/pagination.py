@@ -2,7 +2,7 @@
 
 Measured on MariaDB 10.11 (bench/RESULTS.md): `ORDER BY email LIMIT 50 OFFSET 99950` over whole
 rows reads every row before the page. Selecting the page's ids alone is an index-only scan of
-the unique key (the "deferred join", as users.admin.DeferredJoinPaginator does), and a page in
+the unique key (the "deferred join"), and a page in
 the second half is read from the other end with the order reversed, so the offset stays below
 half the rows and the last page has none at all.
 

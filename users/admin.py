@@ -11,7 +11,6 @@ import functools
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -26,6 +25,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailadmin import audit, csv_io
+from mailadmin.pagination import QuickPaginator
 from mailadmin.models import AuditEntry
 from users import addresses, passwords, services
 from users.models import Domain, Mailbox
@@ -80,28 +80,20 @@ class HashSchemeFilter(admin.SimpleListFilter):
         return queryset.filter(password__istartswith="{" + value + "}")
 
 
-class DeferredJoinPaginator(Paginator):
-    """Finds a page's ids first, then loads only those rows.
+class AdminPaginator(QuickPaginator):
+    """The staff lists' paginator for the Django admin: ids first, read from the nearer end, and
+    a total kept for a minute (a COUNT(*) over 200,000 rows on every page was most of the page)."""
 
-    `ORDER BY email LIMIT 100 OFFSET 99900` over whole rows reads 100,000 rows; over ids alone
-    it is an index-only scan of the unique key, several times faster on the last pages.
-    """
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
-        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True):
+        super().__init__(
+            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, cache_count=True
+        )
 
 
 class ScopedAdmin(admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
-    paginator = DeferredJoinPaginator
+    paginator = AdminPaginator
     list_per_page = 50
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle" aria-label="Select all objects on this page for an action">'))

@@ -175,3 +175,17 @@ def test_the_bulk_quota_action_refuses_a_quota_that_is_not_a_size(admin_client, 
     page = admin_client.post(MAILBOXES, {"action": "set_quota", "_selected_action": [jane_mailbox.pk], "quota": "lots"})
     assert "is not a size" in page.content.decode()
     assert Mailbox.objects.get(pk=jane_mailbox.pk).quota == 0
+
+
+def test_the_mailbox_changelist_pages_from_either_end_with_a_kept_total(admin_client, domain_a):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"user{n:03}@a.example", password="{PLAIN}x") for n in range(120)
+    )
+    url = reverse("admin:users_mailbox_changelist")
+    first = admin_client.get(url).content.decode()
+    assert "user000@a.example" in first and "user050@a.example" not in first
+    last = admin_client.get(url, {"p": 3}).content.decode()
+    assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
+    assert "120 mailboxes" in last
+    Mailbox.objects.filter(email="user119@a.example").delete()  # a change through Django: the total follows
+    assert "119 mailboxes" in admin_client.get(url).content.decode()
