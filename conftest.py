@@ -104,6 +104,16 @@ def mariadb(db):
     return connection
 
 
+@pytest.fixture
+def page(request, live_server):
+    """A page in Debian's chromium (Playwright); a failing test leaves a screenshot in test-artifacts/."""
+    from mailadmin.testing import browser
+
+    require_or_skip(browser.missing_reason() is None, browser.missing_reason() or "")
+    with browser.browser_page(request.node.name) as page:
+        yield page
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Cached figures (list totals, the dashboard) never leak from one test into another.

@@ -4,33 +4,18 @@ Each step checks both what the page shows and what reached the tables; the gener
 passwords are checked by the real `doveadm pw -t` against the stored hash.
 """
 
-import os
-import subprocess
-
 import pytest
 
 from conftest import ACTOR_PASSWORD, require_or_skip
-from mailadmin.testing import browser
+from mailadmin.testing import browser, doveadm
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOVEADM = "/usr/bin/doveadm"
-
-
-@pytest.fixture
-def page(request, live_server):
-    require_or_skip(browser.missing_reason() is None, browser.missing_reason() or "")
-    with browser.browser_page(request.node.name) as page:
-        yield page
-
 
 def doveadm_accepts(password, stored):
-    """`doveadm pw -t HASH` with the password on stdin (never on the command line)."""
-    require_or_skip(os.access(DOVEADM, os.X_OK), f"doveadm is not installed at {DOVEADM}")
-    result = subprocess.run(
-        [DOVEADM, "pw", "-t", stored], input=password + "\n", capture_output=True, text=True, timeout=30
-    )
-    return result.returncode == 0
+    """The real `doveadm pw -t HASH`, the password on stdin (never on the command line)."""
+    require_or_skip(doveadm.available(), "doveadm is not installed (apt-get install dovecot-core)")
+    return doveadm.verifies(stored, password)
 
 
 def log_in(page, live_server, username, password):

@@ -5,20 +5,12 @@ import re
 
 import pytest
 
-from conftest import ACTOR_PASSWORD, MAILBOX_PASSWORD, require_or_skip
-from mailadmin.testing import browser
+from conftest import ACTOR_PASSWORD, MAILBOX_PASSWORD
 from users.models import Mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "browser-chosen-Passw0rd"
-
-
-@pytest.fixture
-def page(request, live_server):
-    require_or_skip(browser.missing_reason() is None, browser.missing_reason() or "")
-    with browser.browser_page(request.node.name) as page:
-        yield page
 
 
 def log_in(page, live_server, username, password):
