@@ -153,14 +153,6 @@ def test_the_domain_list_counts_mailboxes_and_aliases(admin_client, jane_mailbox
     assert f'?domain={domain_b.pk}">0</a>' in page
 
 
-def test_the_list_pages_beyond_the_first(admin_client, domain_a):
-    Mailbox.objects.bulk_create(
-        Mailbox(domain=domain_a, email=f"user{n:03}@a.example", password="{PLAIN}x") for n in range(120)
-    )
-    last = admin_client.get(MAILBOXES, {"p": 3}).content.decode()
-    assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
-
-
 def test_new_passwords_are_refused_for_too_many_mailboxes_at_once(admin_client, jane_mailbox, kim, monkeypatch):
     from users import admin as users_admin
 
@@ -183,8 +175,8 @@ def test_the_mailbox_changelist_pages_from_either_end_with_a_kept_total(admin_cl
     )
     url = reverse("admin:users_mailbox_changelist")
     first = admin_client.get(url).content.decode()
-    assert "user000@a.example" in first and "user050@a.example" not in first
-    last = admin_client.get(url, {"p": 3}).content.decode()
+    assert "user000@a.example" in first and "user024@a.example" in first and "user025@a.example" not in first
+    last = admin_client.get(url, {"p": 5}).content.decode()
     assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
     assert "120 mailboxes" in last
     Mailbox.objects.filter(email="user119@a.example").delete()  # a change through Django: the total follows
