@@ -9,12 +9,12 @@ guide's passdb query. It never reads or writes /etc/dovecot and listens on no TC
 
 import os
 import pwd
-import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mailadmin.testing.server import PrivateServer
 
 DOVECOT = "/usr/sbin/dovecot"
 PASSWORD_QUERY = "SELECT password FROM virtual_users WHERE email='%u'"
@@ -58,20 +58,20 @@ def write_private(path, text, mode=0o600):
     return path
 
 
-class PrivateDovecot:
+class PrivateDovecot(PrivateServer):
     """`dovecot -c FILE -F` in a temp dir; use as a context manager (or start()/stop())."""
 
+    workdir_prefix = "dovecot-"
+
     def __init__(self, database, *, socket_owner="postfix", password_query=PASSWORD_QUERY, workdir=None):
+        super().__init__(workdir)
         self.database = database
         self.socket_owner = socket_owner
         self.password_query = password_query
-        self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="dovecot-"))
         self.base_dir = self.workdir / "run"
         self.auth_socket = self.base_dir / "auth-postfix"
         self.config_file = self.workdir / "dovecot.conf"
         self.log_file = self.workdir / "dovecot.log"
-        self.process = None
 
     def _sql_conf(self):
         db = self.database
@@ -141,21 +141,3 @@ service auth {{
             if path.exists():
                 texts.append(path.read_text(errors="replace"))
         return "\n".join(texts)
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

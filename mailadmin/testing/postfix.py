@@ -17,12 +17,10 @@ Nothing is delivered: a session resets after RCPT TO.
 import grp
 import os
 import pwd
-import shutil
 import smtplib
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 from aliases import postfix_config
 from aliases.sender_login import QUERIES
 from mailadmin.testing.dovecot import PrivateDovecot, write_private
+from mailadmin.testing.server import PrivateServer
 
 POSTFIX = "/usr/sbin/postfix"
 OPENSSL = "/usr/bin/openssl"
@@ -47,8 +46,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class PrivatePostfix:
+class PrivatePostfix(PrivateServer):
     """`postfix -c DIR start-fg`; use as a context manager (or start()/stop())."""
+
+    workdir_prefix = "postfix-"
+    stop_timeout = 20
 
     myhostname = "mail.test"
     mydestination = "localhost"
@@ -58,8 +60,7 @@ class PrivatePostfix:
         self.sasl_socket = Path(sasl_socket)
         self.sender_login_queries = dict(sender_login_queries or QUERIES)
         self.recipient_delimiter = recipient_delimiter
-        self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="postfix-"))
+        super().__init__(workdir)
         self.config_dir = self.workdir / "config"
         self.queue_dir = self.workdir / "queue"
         self.data_dir = self.workdir / "data"
@@ -67,7 +68,6 @@ class PrivatePostfix:
         self.cert_file = self.workdir / "config" / "cert.pem"
         self.key_file = self.workdir / "config" / "key.pem"
         self.ports = {name: free_port() for name in self.sender_login_queries}
-        self.process = None
         self.dovecot = None  # set by private_mail_servers()
 
     @property
@@ -243,23 +243,8 @@ in_flow_delay = 0
     def log_text(self):
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.postfix("stop", check=False)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def ask_to_stop(self):
+        self.postfix("stop", check=False)
 
 
 @contextmanager
