@@ -12,8 +12,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -122,19 +120,6 @@ class ScopedAdmin(admin.ModelAdmin):
         return actions
 
 
-def _count(model, **filters):
-    return Coalesce(
-        Subquery(
-            model.objects.filter(domain=OuterRef("pk"), **filters)
-            .order_by()
-            .values("domain")
-            .annotate(n=Count("pk"))
-            .values("n")
-        ),
-        0,
-    )
-
-
 @admin.register(Domain)
 class DomainAdmin(ScopedAdmin):
     list_display = ["display_name", "name", "mailbox_count", "alias_count"]
@@ -142,12 +127,7 @@ class DomainAdmin(ScopedAdmin):
     actions = ["delete_with_summary"]
 
     def get_queryset(self, request):
-        from aliases.models import Alias
-
-        # One correlated count per shown row, not a join of mailboxes x aliases per domain.
-        return super().get_queryset(request).annotate(
-            mailbox_count=_count(Mailbox), alias_count=_count(Alias)
-        )
+        return super().get_queryset(request).with_counts()
 
     def get_readonly_fields(self, request, obj=None):
         # A rename would leave every mailbox's address and maildir behind.

@@ -7,7 +7,8 @@ column names and types are the guide's, not Django's defaults.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from users import addresses
 
@@ -21,10 +22,17 @@ class DomainQuerySet(models.QuerySet):
         return self.filter(admin_grants__user=user)
 
     def with_counts(self):
+        """mailbox_count and alias_count per domain, each a correlated COUNT(*): cheap for the
+        rows a page shows, where a join of mailboxes x aliases grows with both per domain."""
         return self.annotate(
-            mailbox_count=Count("mailboxes", distinct=True),
-            alias_count=Count("aliases", distinct=True),
+            mailbox_count=_rows_per_domain(self.model._meta.get_field("mailboxes").related_model),
+            alias_count=_rows_per_domain(self.model._meta.get_field("aliases").related_model),
         )
+
+
+def _rows_per_domain(model):
+    counted = model.objects.filter(domain=OuterRef("pk")).order_by().values("domain").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
 
 
 def _normalized(normalize, value, field):

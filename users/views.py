@@ -11,8 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -32,7 +30,7 @@ from mailadmin.permissions import (
     superadmin_required,
 )
 from users import addresses, forms, hash_inventory, services
-from users.models import DomainAdminGrant, Mailbox
+from users.models import DomainAdminGrant
 
 PAGE_SIZE = 50
 
@@ -123,18 +121,6 @@ def _dashboard_figures(user):
 # --- Domains -------------------------------------------------------------------------------
 
 
-def _count_of(model, **filters):
-    """A correlated COUNT(*) per row: cheap on the page's 50 rows, unlike a join over every mailbox."""
-    counted = (
-        model.objects.filter(domain=OuterRef("pk"), **filters)
-        .order_by()
-        .values("domain")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), Value(0))
-
-
 @staff_required
 @require_GET
 def domain_list(request):
@@ -146,7 +132,7 @@ def domain_list(request):
     # Counted only for the rows shown, one query for the page.
     rows = (
         domains.filter(pk__in=[d.pk for d in page.object_list])
-        .annotate(mailbox_count=_count_of(Mailbox), alias_count=_count_of(Alias))
+        .with_counts()
         .order_by("name")
     )
     return render(
