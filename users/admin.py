@@ -317,11 +317,11 @@ class MailboxAdmin(ScopedAdmin):
 
     @admin.display(description="domain")
     def domain_name(self, mailbox):
-        return addresses.domain_to_unicode(addresses.domain_of(mailbox.email))
+        return mailbox.display_domain
 
     @admin.display(description="quota", ordering="quota")
     def quota_display(self, mailbox):
-        return addresses.format_quota_human(mailbox.quota)
+        return mailbox.display_quota
 
     @admin.display(description="hash scheme")
     def scheme(self, mailbox):
