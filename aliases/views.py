@@ -47,16 +47,16 @@ def alias_create(request):
     if request.method == "POST" and form.is_valid():
         source, destinations = form.cleaned_data["source"], form.cleaned_data["destinations"]
         form.sending_preview = sender_rights.preview_create(source, destinations)
-    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
-        try:
-            services.create_aliases(source, destinations)
-        except ValidationError as error:
-            form.add_service_error(error)
-        else:
-            shown = addresses.address_to_unicode(source)
-            count = len(destinations)
-            messages.success(request, f"{shown} now forwards to {count} destination{'s' if count != 1 else ''}.")
-            return redirect(_list_of(source))
+        if not form.needs_confirmation:
+            try:
+                services.create_aliases(source, destinations)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                shown = addresses.address_to_unicode(source)
+                count = len(destinations)
+                messages.success(request, f"{shown} now forwards to {count} destination{'s' if count != 1 else ''}.")
+                return redirect(_list_of(source))
     return render(request, "aliases/alias_form.html", _form_context(form, title="New alias"))
 
 
@@ -69,17 +69,16 @@ def alias_edit(request, pk):
         request.POST or None, domains=domains_for(request.user), alias=alias, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        form.sending_preview = sender_rights.preview_edit(
-            alias, form.cleaned_data["source"], form.cleaned_data["destination"]
-        )
-    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
-        try:
-            services.update_alias(alias, form.cleaned_data["source"], form.cleaned_data["destination"])
-        except ValidationError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, f"Alias changed to {alias}.")
-            return redirect(_list_of(alias.source))
+        source, destination = form.cleaned_data["source"], form.cleaned_data["destination"]
+        form.sending_preview = sender_rights.preview_edit(alias, source, destination)
+        if not form.needs_confirmation:
+            try:
+                services.update_alias(alias, source, destination)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, f"Alias changed to {alias}.")
+                return redirect(_list_of(alias.source))
     return render(request, "aliases/alias_form.html", _form_context(form, title="Edit alias", alias=alias))
 
 
