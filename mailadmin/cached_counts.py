@@ -51,8 +51,9 @@ def count_of(queryset):
     return remembered(f"count:{digest}", queryset.count)
 
 
-for _label in _WATCHED:
-    # The audit log listens to deletes of these models already, so Django's fast delete is off
-    # for them either way; this adds no per-row cost to cascades.
-    post_save.connect(data_changed, sender=_label, dispatch_uid=f"mailadmin.cached_counts:save:{_label}")
-    post_delete.connect(data_changed, sender=_label, dispatch_uid=f"mailadmin.cached_counts:delete:{_label}")
+def connect_signals():
+    for label in _WATCHED:
+        # The audit log listens to deletes of these models already, so Django's fast delete is off
+        # for them either way; this adds no per-row cost to cascades.
+        post_save.connect(data_changed, sender=label, dispatch_uid=f"mailadmin.cached_counts:save:{label}")
+        post_delete.connect(data_changed, sender=label, dispatch_uid=f"mailadmin.cached_counts:delete:{label}")

@@ -42,8 +42,3 @@ class AuditEntry(models.Model):
     def __str__(self):
         return f"{self.timestamp:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()} {self.object_repr}"
 
-
-# The receivers that fill the table live with the rest of the audit code.
-from mailadmin import audit  # noqa: E402
-
-audit.connect_signals()
