@@ -135,10 +135,20 @@ def test_the_delete_confirmation_says_the_mail_on_disk_stays(client, bob, jane_m
     url = reverse("mailbox-delete", args=[jane_mailbox.pk])
     page = client.get(url).content.decode()
     assert "/var/vmail/a.example/jane" in page and "not removed" in page
-    assert "1 alias row forwarding here stays" in page
+    assert "1 alias row forwards here and stays" in page
+    assert "will bounce" in page
     response = client.post(url, follow=True)
     assert not Mailbox.objects.filter(pk=jane_mailbox.pk).exists()
     assert "Its mail in /var/vmail/a.example/jane was not removed." in response.content.decode()
+
+
+def test_the_delete_confirmation_says_mail_goes_to_the_catch_all_when_there_is_one(client, bob, jane_mailbox):
+    # Postfix finds no row for the address any more and falls through to @domain.
+    Alias.objects.create(domain=jane_mailbox.domain, source="@a.example", destination="boss@elsewhere.example")
+    client.force_login(bob)
+    page = client.get(reverse("mailbox-delete", args=[jane_mailbox.pk])).content.decode()
+    assert "will go to the domain&#x27;s catch-all, boss@elsewhere.example, instead of bouncing" in page
+    assert "will bounce" not in page
 
 
 def test_staff_without_domains_cannot_create_mailboxes(client, dave, domain_a):
