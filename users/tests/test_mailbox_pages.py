@@ -147,7 +147,7 @@ def test_the_delete_confirmation_says_mail_goes_to_the_catch_all_when_there_is_o
     Alias.objects.create(domain=jane_mailbox.domain, source="@a.example", destination="boss@elsewhere.example")
     client.force_login(bob)
     page = client.get(reverse("mailbox-delete", args=[jane_mailbox.pk])).content.decode()
-    assert "will go to the domain&#x27;s catch-all, boss@elsewhere.example, instead of bouncing" in page
+    assert "will go to the domain's catch-all, boss@elsewhere.example, instead of bouncing" in page
     assert "will bounce" not in page
 
 
