@@ -9,8 +9,9 @@ class AliasesConfig(AppConfig):
 
     def ready(self):
         # System checks: the sender-login query and the recipient delimiter.
-        from aliases import checks  # noqa: F401
+        from aliases import checks, receivers  # noqa: F401
 
+        receivers.connect()
         audit.register(
             "aliases.Alias",
             "alias",

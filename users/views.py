@@ -88,11 +88,15 @@ def domain_delete(request, name):
     domain = get_domain_for_user(request.user, name)
     form = forms.DomainDeleteForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
-        summary = services.delete_domain(Operator.for_request(request), domain)
+        summary = services.delete_domain(
+            Operator.for_request(request), domain, remove_forwarding=bool(request.POST.get("remove_forwarding"))
+        )
         messages.success(
             request,
             f"Domain {domain.display_name} deleted with {summary['mailboxes']} mailboxes and "
-            f"{summary['aliases']} aliases. Mail on disk under {settings.MAILADMIN_VMAIL_ROOT}/"
+            f"{summary['aliases']} aliases"
+            + (f" (and {summary['aliases elsewhere']} alias rows elsewhere)" if summary["aliases elsewhere"] else "")
+            + f". Mail on disk under {settings.MAILADMIN_VMAIL_ROOT}/"
             f"{domain.name}/ was not removed.",
         )
         return redirect("domain-list")
@@ -263,8 +267,11 @@ def mailbox_delete(request, pk):
     if request.method == "POST":
         email = mailbox.display_email
         maildir = mailbox.maildir
-        services.delete_mailbox(Operator.for_request(request), mailbox)
-        messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.")
+        removed = services.delete_mailbox(
+            Operator.for_request(request), mailbox, remove_forwarding=bool(request.POST.get("remove_forwarding"))
+        )
+        also = f" {removed} alias row{'s' if removed != 1 else ''} forwarding to it removed." if removed else ""
+        messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.{also}")
         return redirect("mailbox-list")
     return render(request, "users/mailbox_delete.html", {"mailbox": mailbox})
 

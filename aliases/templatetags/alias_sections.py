@@ -4,7 +4,7 @@ imports the aliases app: aliases builds on users, not the reverse."""
 
 from django import template
 
-from aliases import sender_rights
+from aliases import receivers, sender_rights
 from aliases.models import Alias
 from users import addresses
 
@@ -34,10 +34,16 @@ def aliases_after_mailbox_delete(mailbox):
     )
     return {
         "mailbox": mailbox,
-        "forwarding_here": Alias.objects.filter(destination=mailbox.email).count(),
+        "forwarding_here": list(receivers.forwarding_to_mailbox(mailbox).order_by("source")[:50]),
         "own_destinations": [addresses.address_to_unicode(d) for d in own_rows],
         "catch_all_destinations": [addresses.address_to_unicode(d) for d in catch_all],
     }
+
+
+@register.inclusion_tag("aliases/_domain_delete_aliases.html")
+def aliases_outliving_domain(domain):
+    rows = receivers.outliving_domain(domain).order_by("source", "destination")
+    return {"domain": domain, "outliving": list(rows[:50]), "outliving_count": rows.count()}
 
 
 def _in_plain_words(right, login):

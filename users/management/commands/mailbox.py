@@ -39,6 +39,9 @@ class Command(ActionCommand):
         delete = actions.add_parser("delete", help="delete a mailbox (mail on disk is not removed)")
         delete.add_argument("email")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        delete.add_argument(
+            "--remove-forwarding", action="store_true", help="also remove the alias rows that forward to it"
+        )
 
 
     def _show_generated(self, email, password):
@@ -85,5 +88,8 @@ class Command(ActionCommand):
         )
         if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
-        services.delete_mailbox(Operator.command_line(), mailbox)
-        self.stdout.write(f"Deleted mailbox {mailbox.display_email}.")
+        removed = services.delete_mailbox(
+            Operator.command_line(), mailbox, remove_forwarding=options.get("remove_forwarding", False)
+        )
+        also = f" and {removed} alias row(s) forwarding to it" if removed else ""
+        self.stdout.write(f"Deleted mailbox {mailbox.display_email}{also}.")
