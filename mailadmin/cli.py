@@ -4,7 +4,7 @@ import getpass
 import sys
 from contextlib import contextmanager
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from mailadmin.db import first_message
@@ -70,6 +70,8 @@ def validation_as_command_error():
         yield
     except ValidationError as error:
         raise CommandError(first_message(error))
+    except PermissionDenied as error:
+        raise CommandError(str(error) or "Not permitted.")
 
 
 class ActionCommand(BaseCommand):
