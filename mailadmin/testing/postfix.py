@@ -55,11 +55,24 @@ class PrivatePostfix(PrivateServer):
     myhostname = "mail.test"
     mydestination = "localhost"
 
-    def __init__(self, database, sasl_socket, *, sender_login_queries=None, recipient_delimiter="+", workdir=None):
+    def __init__(
+        self,
+        database,
+        sasl_socket,
+        *,
+        sender_login_queries=None,
+        recipient_delimiter="+",
+        other_myorigins=(),
+        workdir=None,
+    ):
         self.database = database
         self.sasl_socket = Path(sasl_socket)
         self.sender_login_queries = dict(sender_login_queries or QUERIES)
         self.recipient_delimiter = recipient_delimiter
+        # myorigin is left at Postfix's default ($myhostname) for `ports`; each of these gets a
+        # submission service per query in `origin_ports[(query name, myorigin)]`, with a
+        # trivial-rewrite of its own (the rewriting happens there, the lookup in smtpd).
+        self.other_myorigins = tuple(other_myorigins)
         super().__init__(workdir)
         self.config_dir = self.workdir / "config"
         self.queue_dir = self.workdir / "queue"
@@ -68,12 +81,15 @@ class PrivatePostfix(PrivateServer):
         self.cert_file = self.workdir / "config" / "cert.pem"
         self.key_file = self.workdir / "config" / "key.pem"
         self.ports = {name: free_port() for name in self.sender_login_queries}
+        self.origin_ports = {
+            (name, origin): free_port() for origin in self.other_myorigins for name in self.sender_login_queries
+        }
         self.dovecot = None  # set by private_mail_servers()
 
     @property
     def local_domains(self):
-        """Domains for which Postfix also looks up the bare local part (resolve_local)."""
-        return (self.myhostname, self.mydestination, "[127.0.0.1]")
+        """What resolve_local() calls local: $mydestination and [inet_interfaces] (not $myorigin)."""
+        return (self.mydestination, "[127.0.0.1]")
 
     # --- files ----------------------------------------------------------------------------
 
@@ -108,7 +124,6 @@ data_directory = {self.data_dir}
 mail_owner = postfix
 setgid_group = postdrop
 myhostname = {self.myhostname}
-myorigin = $myhostname
 mydestination = {self.mydestination}
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
@@ -140,11 +155,24 @@ smtpd_junk_command_limit = 10000
 in_flow_delay = 0
 """
 
+    def port_for(self, query_name, myorigin=None):
+        """The submission port of one query, with Postfix's default myorigin or one of `other_myorigins`."""
+        return self.ports[query_name] if myorigin is None else self.origin_ports[(query_name, myorigin)]
+
     def _master_cf(self):
         lines = []
-        for name, port in self.ports.items():
+        services = [(name, port, None) for name, port in self.ports.items()]
+        services += [(name, port, origin) for (name, origin), port in self.origin_ports.items()]
+        for index, origin in enumerate(self.other_myorigins):
+            lines += [f"rewrite-{index} unix - - n - - trivial-rewrite", f"  -o myorigin={origin}"]
+        for name, port, origin in services:
+            if origin is not None:
+                index = self.other_myorigins.index(origin)
+                lines += [f"127.0.0.1:{port} inet n - n - - smtpd", f"  -o myorigin={origin}",
+                          f"  -o rewrite_service_name=rewrite-{index}"]
+            else:
+                lines.append(f"127.0.0.1:{port} inet n - n - - smtpd")
             lines += [
-                f"127.0.0.1:{port} inet n - n - - smtpd",
                 f"  -o syslog_name=postfix/submission-{name}",
                 "  -o smtpd_tls_security_level=encrypt",
                 "  -o smtpd_sasl_auth_enable=yes",
@@ -219,7 +247,7 @@ in_flow_delay = 0
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        for port in self.ports.values():
+        for port in [*self.ports.values(), *self.origin_ports.values()]:
             while not self._answers(port):
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log = self.log_text()
@@ -295,6 +323,16 @@ class SubmissionSession:
         self.smtp.user, self.smtp.password = user, password
         code, text = self.smtp.auth("PLAIN", self.smtp.auth_plain)
         return Reply(code, text.decode())
+
+    def try_raw_sender(self, argument, recipient=EXTERNAL_RECIPIENT):
+        """`MAIL FROM:<argument>` exactly as given (smtplib would re-quote it), then as try_sender."""
+        try:
+            code, text = self.smtp.docmd(f"MAIL FROM:<{argument}>")
+            if code < 400:
+                code, text = self.smtp.rcpt(recipient)
+        finally:
+            self.smtp.rset()
+        return Reply(code, text.decode(errors="replace"))
 
     def try_sender(self, sender, recipient=EXTERNAL_RECIPIENT):
         """MAIL FROM:<sender>, RCPT TO:<recipient>, RSET: the first reply that is not 2xx, else RCPT's.
