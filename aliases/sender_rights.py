@@ -9,7 +9,9 @@ bound parameters, and answers three questions for pages and commands:
 - preview_alias_change(before_rows, after_rows): who gains or loses what if alias rows change.
 """
 
+import socket
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -35,10 +37,16 @@ class LookupConfig:
     text: str  # the query as written in the .cf file
     delimiter: str
     local_domains: tuple[str, ...]
+    myorigin: str = ""
 
     @property
     def reads_aliases(self):
         return self.name != "own"
+
+    @property
+    def postfix_names(self):
+        """The keyword arguments of the sender_login functions that depend on main.cf."""
+        return {"delimiter": self.delimiter, "local_domains": self.local_domains, "myorigin": self.myorigin}
 
 
 def _same_sql(a, b):
@@ -62,7 +70,25 @@ def lookup_config():
         text=text,
         delimiter=settings.MAILADMIN_RECIPIENT_DELIMITER,
         local_domains=tuple(settings.MAILADMIN_LOCAL_DOMAINS),
+        myorigin=myorigin(),
     )
+
+
+def myorigin():
+    """Postfix's $myorigin as MAILADMIN_MYORIGIN gives it.
+
+    Empty means Postfix's default, $myhostname: this machine's name, which is the mail
+    server's own when the panel runs beside Postfix as the guide has it. A value starting with
+    "/" names a file whose first word is the name (Debian's `myorigin = /etc/mailname`).
+    """
+    value = settings.MAILADMIN_MYORIGIN.strip()
+    if value.startswith("/"):
+        try:
+            with open(value, encoding="utf-8") as file:
+                value = (file.read().split() or [""])[0]
+        except OSError as error:
+            raise ImproperlyConfigured(f"MAILADMIN_MYORIGIN: cannot read {value}: {error.strerror}") from error
+    return rules.fold(value or socket.getfqdn())
 
 
 def _run(sql, params):
@@ -83,14 +109,17 @@ def _flat(rows):
 # --- Who may send as ADDRESS --------------------------------------------------------------------
 
 
-def key_label(key, address):
-    if key == rules.canonical_sender(address):
-        return "the address itself"
+def key_label(key, resolved):
+    """What one key of lookup_keys() is, for `resolved` (the address as Postfix rewrote it)."""
+    unquoted = rules.unquote_local(key)
+    quoted = " (quoted form, asked first)" if unquoted != key else ""
+    if unquoted == resolved:
+        return "the address itself" + quoted
     if key.startswith("@"):
         return "the domain's catch-all"
-    if "@" not in key:
-        return "the local part alone (a local domain)"
-    return "the address without its extension"
+    if "@" not in unquoted:
+        return "the local part alone (a local domain)" + quoted
+    return "the address without its extension" + quoted
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,7 @@ class SenderOwners:
     rows: tuple = ()
     owners: tuple[str, ...] = ()
     query: str = ""
+    rewriting: rules.Rewriting | None = None
 
     @property
     def is_null_sender(self):
@@ -115,6 +145,13 @@ class SenderOwners:
 
     @property
     def reason(self):
+        rewritten = self.rewriting.describe() + " " if self.rewriting and self.rewriting.changed else ""
+        return rewritten + self._verdict
+
+    @property
+    def _verdict(self):
+        if self.rewriting is not None and not self.rewriting.syntax_ok:
+            return f"Postfix refuses <{self.address}> at MAIL FROM: 501 5.1.7 Bad sender address syntax."
         if self.is_null_sender:
             return "The null sender <> is never checked: every logged-in user may use it."
         if self.matched_key is None:
@@ -135,22 +172,24 @@ def who_may_send_as(address, config=None):
     config = config or lookup_config()
     if rules.is_null_sender(address):
         return SenderOwners(address="", query=config.text)
+    rewriting = rules.rewriting_of(address, myorigin=config.myorigin, local_domains=config.local_domains)
+    if not rewriting.address:
+        return SenderOwners(address="", query=config.text)
     lookup = database_lookup(config)
     tried = []
-    for key in rules.lookup_keys(address, delimiter=config.delimiter, local_domains=config.local_domains):
+    answer = partial(SenderOwners, address, query=config.text, rewriting=rewriting)
+    for key in rules.lookup_keys(address, **config.postfix_names):
         rows = _flat(lookup(key))
-        tried.append(KeyAnswer(key, key_label(key, address), rows))
+        tried.append(KeyAnswer(key, key_label(key, rewriting.resolved), rows))
         if rules.expansion(rows) is not None:
-            return SenderOwners(address, tuple(tried), key, rows, tuple(rules.parse_owners(rows)), config.text)
-    return SenderOwners(address, tuple(tried), query=config.text)
+            return answer(tuple(tried), key, rows, tuple(rules.parse_owners(rows)))
+    return answer(tuple(tried))
 
 
 def check(login, address, config=None):
     """Postfix's verdict for `login` sending as `address` (an aliases.sender_login.SenderDecision)."""
     config = config or lookup_config()
-    return rules.may_send(
-        login, address, database_lookup(config), delimiter=config.delimiter, local_domains=config.local_domains
-    )
+    return rules.may_send(login, address, database_lookup(config), **config.postfix_names)
 
 
 # --- The tables, asked a few indexed queries at a time -----------------------------------------
@@ -262,14 +301,14 @@ class CustomQueryTables(GuideTables):
         return {rules.fold(key): list(_flat(self.lookup(key))) for key in keys}
 
     def keys_starting(self, prefixes):
-        saved, self.config = self.config, LookupConfig("aliases", "", self.config.delimiter, ())
+        saved, self.config = self.config, LookupConfig("aliases", "", self.config.delimiter, (), self.config.myorigin)
         try:
             return super().keys_starting(prefixes)
         finally:
             self.config = saved
 
     def rows_at(self, domain, limit):
-        saved, self.config = self.config, LookupConfig("aliases", "", self.config.delimiter, ())
+        saved, self.config = self.config, LookupConfig("aliases", "", self.config.delimiter, (), self.config.myorigin)
         try:
             rows, cut = super().rows_at(domain, limit)
         finally:
@@ -463,7 +502,7 @@ def _families(source, config):
     if source.startswith("@"):
         return [_Family(f"any address at {source[1:]} that has no row of its own", (source,))]
     families = [
-        _Family(source, tuple(rules.lookup_keys(source, delimiter=config.delimiter, local_domains=config.local_domains)))
+        _Family(source, tuple(rules.lookup_keys(source, **config.postfix_names)))
     ]
     if takes_extensions(source, config.delimiter):
         local, _, domain = source.rpartition("@")

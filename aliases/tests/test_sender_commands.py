@@ -63,3 +63,38 @@ def test_rights_lists_patterns_with_kinds(rows):
     assert "info@a.example\taddress" in out
     assert "*@b.example\tcatch-all" in out
     assert "except kim@b.example" in out
+
+
+@pytest.mark.parametrize(
+    "sender, rewrite",
+    [
+        ('"info"@a.example', "the quotes are removed"),
+        ("a.example!info", "the bang path a.example!info is info@a.example (swap_bangpath)"),
+        ("info%a.example@localhost", "info%a.example is info@a.example (allow_percent_hack)"),
+        ("@relay.example:info@a.example", "the source route @relay.example: is dropped"),
+        ("info@a.example.", "the trailing dot is dropped"),
+    ],
+)
+def test_check_says_which_rewrite_postfix_applied_before_the_lookup(rows, settings, sender, rewrite):
+    settings.MAILADMIN_LOCAL_DOMAINS = ["localhost"]
+    code, out = run("check", "jane@a.example", sender)
+    assert (code, out.splitlines()[0]) == (0, "250 2.1.5 Ok")
+    assert f"# Postfix looks up <{sender}> as info@a.example: " in out and rewrite in out
+
+
+def test_check_appends_myorigin_to_a_bare_sender(rows, settings):
+    settings.MAILADMIN_MYORIGIN = "a.example"
+    code, out = run("check", "jane@a.example", "info")
+    assert code == 0
+    assert "a bare local part gets @$myorigin (info@a.example)" in out
+
+
+def test_check_reads_myorigin_from_a_mailname_file(rows, settings, tmp_path):
+    mailname = tmp_path / "mailname"
+    mailname.write_text("A.Example\n")
+    settings.MAILADMIN_MYORIGIN = str(mailname)
+    assert run("check", "jane@a.example", "info")[0] == 0
+    settings.MAILADMIN_MYORIGIN = "b.example"
+    assert run("check", "jane@a.example", "info")[0] == 0  # the catch-all of b.example
+    settings.MAILADMIN_MYORIGIN = "c.example"
+    assert run("check", "jane@a.example", "info")[0] == 1
