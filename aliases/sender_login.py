@@ -36,6 +36,13 @@ _OWNER_SEPARATORS = ", \t\r\n"
 _NEVER_SPLIT = ("postmaster", "mailer-daemon", "double-bounce")
 
 
+def collation_key(value):
+    """A stored value as the guide's MariaDB columns compare it: utf8_general_ci is
+    case-insensitive and PAD SPACE, so `'info@a.example '` = `'INFO@a.example'` in a WHERE,
+    a UNION or a unique key. Rows read back keep their blanks; group and compare them by this."""
+    return fold(value).rstrip(" ")
+
+
 def canonical_sender(address, *, myorigin=None, myhostname=None, local_domains=()):
     """The key Postfix starts from: the address after smtpd, trivial-rewrite and casefold()."""
     return rewriting_of(address, myorigin=myorigin, myhostname=myhostname, local_domains=local_domains).resolved
@@ -351,14 +358,14 @@ def table_lookup(mailbox_emails, alias_rows, query="aliases"):
     aliases = list(alias_rows)
 
     def lookup(key):
-        rows = [email for email in emails if fold(email) == fold(key)]
+        rows = [email for email in emails if collation_key(email) == collation_key(key)]
         if query == "aliases":
-            rows += [dest for source, dest in aliases if fold(source) == fold(key)]
+            rows += [dest for source, dest in aliases if collation_key(source) == collation_key(key)]
         # UNION removes duplicates (case-insensitively under the collation).
         seen, unique = set(), []
         for row in rows:
-            if fold(row) not in seen:
-                seen.add(fold(row))
+            if collation_key(row) not in seen:
+                seen.add(collation_key(row))
                 unique.append(row)
         return unique
 
@@ -385,8 +392,8 @@ def sendable_as(login, mailbox_emails, alias_rows, *, query="aliases", delimiter
 
     The null sender is always allowed and is not listed.
     """
-    emails = [fold(e) for e in mailbox_emails]
-    aliases = [(fold(s), fold(d)) for s, d in alias_rows]
+    emails = [collation_key(e) for e in mailbox_emails]
+    aliases = [(collation_key(s), fold(d)) for s, d in alias_rows]
     lookup = table_lookup(emails, aliases, query)
     keys = sorted(set(emails) | ({s for s, _ in aliases} if query == "aliases" else set()))
     # A key without "@" is only asked for local domains ($mydestination), never virtual ones.

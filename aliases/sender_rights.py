@@ -212,8 +212,8 @@ class KeyRows:
         # UNION drops repeats, case-insensitively under the tables' collation.
         seen, values = set(), []
         for value in self.emails + self.destinations:
-            if rules.fold(value) not in seen:
-                seen.add(rules.fold(value))
+            if rules.collation_key(value) not in seen:
+                seen.add(rules.collation_key(value))
                 values.append(value)
         return values
 
@@ -237,14 +237,14 @@ class GuideTables:
 
     def rows_for(self, keys):
         """{folded key: KeyRows} for every key; a key without rows gets an empty KeyRows."""
-        result = {rules.fold(key): KeyRows() for key in keys}
+        result = {rules.collation_key(key): KeyRows() for key in keys}
         for chunk in _chunks(result):
             for email in Mailbox.objects.filter(email__in=chunk).order_by().values_list("email", flat=True):
-                result.setdefault(rules.fold(email), KeyRows()).emails.append(email)
+                result.setdefault(rules.collation_key(email), KeyRows()).emails.append(email)
             if self.config.reads_aliases:
                 rows = Alias.objects.filter(source__in=chunk).order_by().values_list("source", "destination")
                 for source, destination in rows:
-                    result.setdefault(rules.fold(source), KeyRows()).destinations.append(destination)
+                    result.setdefault(rules.collation_key(source), KeyRows()).destinations.append(destination)
         return result
 
     def values_for(self, keys):
@@ -263,7 +263,7 @@ class GuideTables:
                 for prefix in chunk:
                     condition |= Q(source__istartswith=prefix)
                 found.update(Alias.objects.filter(condition).order_by().values_list("source", flat=True))
-        return {rules.fold(key) for key in found}
+        return {rules.collation_key(key) for key in found}
 
     def rows_at(self, domain, limit):
         """((key, value) rows of addresses at `domain`, not the catch-all; whether a table had more than `limit`)."""
@@ -313,7 +313,7 @@ class CustomQueryTables(GuideTables):
             rows, cut = super().rows_at(domain, limit)
         finally:
             self.config = saved
-        keys = sorted({rules.fold(key) for key, _ in rows})
+        keys = sorted({rules.collation_key(key) for key, _ in rows})
         return [(key, value) for key, values in self.values_for(keys).items() for value in values], cut
 
 
@@ -396,7 +396,7 @@ def rights_of(login, config=None, tables=None):
     tables = tables or tables_for(config)
     me = rules.fold(login)
     delimiter = config.delimiter
-    candidates = list(dict.fromkeys([me, *(rules.fold(source) for source in tables.sources_to(login))]))
+    candidates = list(dict.fromkeys([me, *(rules.collation_key(source) for source in tables.sources_to(login))]))
     # A key without "@" is only asked for local domains ($mydestination), never virtual ones.
     candidates = [key for key in candidates if "@" in key]
     extensible = [key for key in candidates if takes_extensions(key, delimiter)]
@@ -437,7 +437,7 @@ def _taken_at(tables, domain, owned):
     rows, cut = tables.rows_at(domain, CATCH_ALL_SAMPLE + len(owned) + 1)
     by_key = {}
     for key, value in rows:
-        by_key.setdefault(rules.fold(key), []).append(value)
+        by_key.setdefault(rules.collation_key(key), []).append(value)
     taken = sorted(
         key
         for key, values in by_key.items()
@@ -498,7 +498,7 @@ class _Family:
 
 
 def _families(source, config):
-    source = rules.fold(source)
+    source = rules.collation_key(source)
     if source.startswith("@"):
         return [_Family(f"any address at {source[1:]} that has no row of its own", (source,))]
     families = [
@@ -520,7 +520,7 @@ def _answer(family, values):
 
 
 def _pairs(rows):
-    return [(rules.fold(source), destination) for source, destination in rows]
+    return [(rules.collation_key(source), destination) for source, destination in rows]
 
 
 def preview_alias_change(before_rows=(), after_rows=(), config=None):
@@ -554,7 +554,7 @@ def preview_alias_change(before_rows=(), after_rows=(), config=None):
         changes += [RightsChange(login, True, family.what, via_after) for login in sorted(owners_after - owners_before)]
         changes += [RightsChange(login, False, family.what, via_before) for login in sorted(owners_before - owners_after)]
     # Only a mailbox can log in (Dovecot's passdb); an external destination never sends here.
-    logins = {rules.fold(email) for email in Mailbox.objects.filter(email__in={c.login for c in changes}).values_list("email", flat=True)}
+    logins = {rules.collation_key(email) for email in Mailbox.objects.filter(email__in={c.login for c in changes}).values_list("email", flat=True)}
     return SendingPreview(tuple(change for change in changes if change.login in logins))
 
 
@@ -562,7 +562,7 @@ def _changed(key_rows, key, removed, added):
     destinations = list(key_rows.destinations)
     for source, destination in removed:
         if source == key:
-            matching = [d for d in destinations if rules.fold(d) == rules.fold(destination)]
+            matching = [d for d in destinations if rules.collation_key(d) == rules.collation_key(destination)]
             if matching:
                 destinations.remove(matching[0])
     destinations += [destination for source, destination in added if source == key]

@@ -258,3 +258,36 @@ def test_mixed_case_rows_are_found_on_mariadb(mariadb):
     assert {r.pattern for r in sender_rights.rights_of("jane@a.example")} >= {"shout@a.example"}
     assert {r.pattern for r in sender_rights.rights_of("mixed@a.example")} == {"mixed@a.example", "mixed+*@a.example"}
     assert sender_rights.check("mixed@a.example", "MIXED+x@A.example").allowed
+
+
+# --- Legacy rows with trailing blanks (the guide's utf8 columns are PAD SPACE) -----------------
+
+
+@pytest.fixture
+def padded_rows(mariadb):
+    """Rows as an old tool left them: MariaDB finds them by the unpadded key, Python sees the blank."""
+    load(["jane@a.example", "john@a.example"], [])
+    domain = Domain.objects.get(name="a.example")
+    Alias.objects.bulk_create(
+        Alias(domain=domain, source="info@a.example ", destination=destination)
+        for destination in ("jane@a.example", "john@a.example ")
+    )
+    assert Alias.objects.filter(source="info@a.example").count() == 2  # as Postfix's WHERE source='...' sees it
+
+
+def test_the_rights_list_shows_a_padded_source_without_its_blank(padded_rows):
+    patterns = [right.pattern for right in sender_rights.rights_of("jane@a.example")]
+    assert "info@a.example" in patterns and all(not p.endswith(" ") for p in patterns)
+
+
+def test_deleting_a_padded_row_announces_exactly_the_loss_postfix_will_have(padded_rows):
+    row = Alias.objects.get(destination="john@a.example ")
+    preview = sender_rights.preview_delete(row)
+    assert [(c.login, c.gains, c.what) for c in preview.changes] == [
+        ("john@a.example", False, "info@a.example"),
+        ("john@a.example", False, "info+…@a.example (extensions without a row of their own)"),
+    ]
+
+
+def test_a_new_row_equal_to_a_padded_one_changes_nothing(padded_rows):
+    assert not sender_rights.preview_create("INFO@a.example", ["jane@a.example"]).changes
