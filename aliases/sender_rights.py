@@ -9,6 +9,7 @@ bound parameters, and answers three questions for pages and commands:
 - preview_alias_change(before_rows, after_rows): who gains or loses what if alias rows change.
 """
 
+import re
 import socket
 from dataclasses import dataclass, field
 from functools import partial
@@ -454,10 +455,10 @@ def _taken_at(tables, domain, owned):
 # senders before and after gives exactly which logins gain or lose which rights, without
 # computing anyone's whole listing.
 #
-# "After" is evaluated without writing: for the guide's queries, the rows of the changed keys
-# are the current rows minus and plus the change, in memory (no lock, nothing visible to
-# Postfix). A custom query cannot be replayed in memory, so its "after" is asked inside a
-# transaction that is always rolled back.
+# "After" is evaluated without writing or locking anything Postfix reads: for the guide's
+# queries, the rows of the changed keys are the current rows minus and plus the change, in
+# memory. A custom query is run as it is, behind a `WITH virtual_aliases AS (...)` that
+# shadows the table with its changed rows (changed_aliases_cte): one plain SELECT.
 
 
 @dataclass(frozen=True)
@@ -542,7 +543,15 @@ def preview_alias_change(before_rows=(), after_rows=(), config=None):
     keys = sorted({key for family in families for key in family.keys})
     tables = tables_for(config)
     if config.name == "custom":
-        before, after = tables.values_for(keys), _values_after_rolled_back(tables, keys, removed, added)
+        try:
+            after_lookup = changed_lookup(config, before_rows, after_rows)
+        except PreviewUnavailable as reason:
+            return SendingPreview(
+                note=f"The custom sender-login query cannot be asked about this change before it is saved "
+                f"({reason}); the sending rights are shown after saving."
+            )
+        before = tables.values_for(keys)
+        after = {key: list(_flat(after_lookup(key))) for key in keys}
     else:
         rows = tables.rows_for(keys)
         before = {key: key_rows.values() for key, key_rows in rows.items()}
@@ -569,25 +578,85 @@ def _changed(key_rows, key, removed, added):
     return KeyRows(list(key_rows.emails), destinations)
 
 
-def _values_after_rolled_back(tables, keys, removed, added):
-    from django.db import transaction
+class PreviewUnavailable(Exception):
+    """The custom query cannot be asked about the changed rows without writing them."""
 
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for source, destination in removed:
-                cursor.execute(
-                    "DELETE FROM virtual_aliases WHERE source = %s AND destination = %s", [source, destination]
-                )
-            for source, destination in added:
-                domain = source[1:] if source.startswith("@") else source.rpartition("@")[2]
-                cursor.execute(
-                    "INSERT INTO virtual_aliases (domain_id, source, destination) "
-                    "SELECT id, %s, %s FROM virtual_domains WHERE name = %s",
-                    [source, destination, domain],
-                )
-        after = tables.values_for(keys)
-        transaction.set_rollback(True)
-    return after
+
+ALIAS_TABLE = "virtual_aliases"
+# `virtual_aliases` as an identifier (plain or `quoted`), and whether a schema qualifies it.
+_TABLE_REFERENCE = re.compile(r"(?P<dot>\.\s*)?(?P<name>`virtual_aliases`|\bvirtual_aliases\b)(?!\s*\.)", re.IGNORECASE)
+
+
+def _outside_strings(sql):
+    """The query text with every quoted string blanked out (same length), to search it safely."""
+    return re.sub(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"", lambda m: " " * len(m.group()), sql)
+
+
+def changed_aliases_cte(query_text, removed_rows, added_rows, columns):
+    """(SQL, params) of `WITH virtual_aliases AS (...)`: the table as it would be after the change.
+
+    A common table expression named like the table shadows it for the rest of the statement,
+    so the configured query reads the changed rows, computed by one plain SELECT: nothing is
+    written and no row is locked (InnoDB's consistent read). The CTE reads the real table
+    schema-qualified. Raises PreviewUnavailable where the shadow would not be seen.
+    """
+    bare = _outside_strings(query_text)
+    if re.match(r"\s*WITH\b", bare, re.IGNORECASE):
+        raise PreviewUnavailable("the query has a WITH clause of its own")
+    references = list(_TABLE_REFERENCE.finditer(bare))
+    if any(ref.group("dot") for ref in references):
+        raise PreviewUnavailable("the query names virtual_aliases with a database prefix")
+    if not references:
+        raise PreviewUnavailable("the query does not read virtual_aliases by that name")
+    table = connection.ops.quote_name(ALIAS_TABLE)
+    base = f"{connection.ops.quote_name(_schema())}.{table}"
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    where, params = [], []
+    for source, destination in removed_rows:
+        where.append("NOT (source = %s AND destination = %s)")
+        params += [source, destination]
+    sql = f"WITH {table} AS (SELECT {names} FROM {base}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    for source, destination in added_rows:
+        values = []
+        for column in columns:
+            if column == "source":
+                values.append("%s")
+                params.append(source)
+            elif column == "destination":
+                values.append("%s")
+                params.append(destination)
+            elif column == "domain_id":
+                values.append(f"(SELECT id FROM {connection.ops.quote_name('virtual_domains')} WHERE name = %s)")
+                params.append(rules.collation_key(source).rpartition("@")[2])
+            else:
+                values.append("NULL")
+        sql += " UNION ALL SELECT " + ", ".join(values)
+    return sql + ") ", params
+
+
+def _schema():
+    return "main" if connection.vendor == "sqlite" else connection.settings_dict["NAME"]
+
+
+def _alias_columns():
+    with connection.cursor() as cursor:
+        return [column.name for column in connection.introspection.get_table_description(cursor, ALIAS_TABLE)]
+
+
+def changed_lookup(config, removed_rows, added_rows):
+    """lookup(key) -> rows: the configured query asked as if the alias rows had changed."""
+    prefix, prefix_params = changed_aliases_cte(config.text, removed_rows, added_rows, _alias_columns())
+    query = rules.sql_for(config.text)
+
+    def lookup(key):
+        params = query.params_for(key)
+        if params is None:
+            return []
+        return _run(prefix + query.sql, [*prefix_params, *params])
+
+    return lookup
 
 
 def preview_create(source, destinations, config=None):

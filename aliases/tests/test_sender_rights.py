@@ -8,7 +8,7 @@ import random
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from aliases import sender_rights
@@ -241,16 +241,80 @@ def test_with_the_own_query_alias_changes_grant_nothing(rows, settings):
     assert not preview.changes and "virtual_users only" in preview.note
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_custom_query_preview_is_rolled_back(settings):
-    load(MAILBOXES, ALIASES)
-    settings.MAILADMIN_SENDER_LOGIN_QUERY = ALIASES_QUERY + " AND 1=1"
-    preview = sender_rights.preview_create("help@c.example", ["carol@c.example"])
-    assert ("jane@a.example", False, "help@c.example") in {(c.login, c.gains, c.what) for c in preview.changes}
-    assert not Alias.objects.filter(source="help@c.example").exists()
+CUSTOM_ALIASES_QUERY = ALIASES_QUERY + " AND 1=1"
+
+
+def test_a_custom_query_preview_gives_what_the_guide_query_gives(rows, settings):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = CUSTOM_ALIASES_QUERY
+    help_row = [("help@c.example", ["carol@c.example"])]
+    custom = [sender_rights.preview_create(s, d) for s, d in help_row]
+    custom.append(sender_rights.preview_delete(Alias.objects.get(source="info@a.example", destination="john@a.example")))
+    custom.append(sender_rights.preview_edit(Alias.objects.get(source="sales@a.example"), "sales@a.example", "jane@a.example"))
+    assert ("jane@a.example", False, "help@c.example") in {(c.login, c.gains, c.what) for c in custom[0].changes}
     settings.MAILADMIN_SENDER_LOGIN_QUERY = "aliases"
-    guide = sender_rights.preview_create("help@c.example", ["carol@c.example"])
-    assert guide.changes == preview.changes
+    guide = [sender_rights.preview_create(s, d) for s, d in help_row]
+    guide.append(sender_rights.preview_delete(Alias.objects.get(source="info@a.example", destination="john@a.example")))
+    guide.append(sender_rights.preview_edit(Alias.objects.get(source="sales@a.example"), "sales@a.example", "jane@a.example"))
+    assert [p.changes for p in custom] == [p.changes for p in guide]
+    assert all(p.changes for p in custom)
+
+
+@pytest.mark.parametrize(
+    "query, reason",
+    [
+        ("WITH x AS (SELECT 1) " + ALIASES_QUERY, "a WITH clause of its own"),
+        ("SELECT destination FROM mailserver.virtual_aliases WHERE source='%s'", "database prefix"),
+        ("SELECT destination FROM `mailserver`.`virtual_aliases` WHERE source='%s'", "database prefix"),
+        ("SELECT email FROM virtual_users WHERE email='%s' AND 'virtual_aliases' <> ''", "does not read virtual_aliases"),
+    ],
+)
+def test_a_custom_query_the_preview_cannot_shadow_says_so_plainly(rows, settings, query, reason):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = query
+    preview = sender_rights.preview_create("help@c.example", ["carol@c.example"])
+    assert not preview.changes
+    assert "cannot be asked about this change before it is saved" in preview.note and reason in preview.note
+    assert "shown after saving" in preview.note
+
+
+def _session_writes(cursor):
+    cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Handler_write', 'Handler_update', 'Handler_delete')")
+    return {name: int(value) for name, value in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_custom_query_preview_neither_writes_nor_locks_what_postfix_reads(settings):
+    """The preview runs in a READ ONLY transaction, counts no row written, and leaves no row lock
+    that a second connection's FOR UPDATE NOWAIT would run into."""
+    if connection.vendor != "mysql":
+        pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
+    import MySQLdb
+
+    load(MAILBOXES, ALIASES)
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = CUSTOM_ALIASES_QUERY
+    db = connection.settings_dict
+    probe = MySQLdb.connect(host=db["HOST"], port=int(db["PORT"] or 3306), user=db["USER"], password=db["PASSWORD"], database=db["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            before = _session_writes(cursor)
+            row = Alias.objects.get(source="sales@a.example")
+            previews = [
+                sender_rights.preview_create("help@c.example", ["carol@c.example"]),
+                sender_rights.preview_edit(row, "sales@a.example", "jane@a.example"),
+                sender_rights.preview_delete(row),
+            ]
+            assert _session_writes(cursor) == before
+            with probe.cursor() as other:
+                other.execute("SELECT id FROM virtual_aliases FOR UPDATE NOWAIT")
+                assert len(other.fetchall()) == len(ALIASES)
+                probe.rollback()
+    finally:
+        probe.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION TRANSACTION READ WRITE")
+    assert all(preview.changes for preview in previews)
+    assert not Alias.objects.filter(source="help@c.example").exists()
 
 
 def test_mixed_case_rows_are_found_on_mariadb(mariadb):
