@@ -187,6 +187,16 @@ def who_may_send_as(address, config=None):
     return answer(tuple(tried))
 
 
+def resolved_address(address, config=None):
+    """The address Postfix looks up for MAIL FROM `address` ('' for the null sender or bad syntax).
+
+    Its domain is the one a scope check must use: `info%b.example@localhost` is asked as
+    info@b.example when localhost is local.
+    """
+    config = config or lookup_config()
+    return rules.rewriting_of(address, myorigin=config.myorigin, local_domains=config.local_domains).resolved
+
+
 def check(login, address, config=None):
     """Postfix's verdict for `login` sending as `address` (an aliases.sender_login.SenderDecision)."""
     config = config or lookup_config()

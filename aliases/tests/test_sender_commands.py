@@ -98,3 +98,67 @@ def test_check_reads_myorigin_from_a_mailname_file(rows, settings, tmp_path):
     assert run("check", "jane@a.example", "info")[0] == 0  # the catch-all of b.example
     settings.MAILADMIN_MYORIGIN = "c.example"
     assert run("check", "jane@a.example", "info")[0] == 1
+
+
+# --- manage.py check: a sender query or delimiter that cannot work fails before any request ----
+
+
+def check_errors():
+    from django.core.checks import run_checks
+
+    return [f"{e.id}: {e.msg}" for e in run_checks(include_deployment_checks=False) if e.id.startswith("aliases.")]
+
+
+@pytest.mark.parametrize(
+    "query, error",
+    [
+        ("", "aliases.E001: MAILADMIN_SENDER_LOGIN_QUERY is empty"),
+        ("SELECT email FROM virtual_users WHERE email='%u@%d'", "aliases.E002: MAILADMIN_SENDER_LOGIN_QUERY cannot be expanded as Postfix does"),
+        ("SELECT email FROM virtual_users WHERE email='%x'", "aliases.E002: "),
+        ("DELETE FROM virtual_users WHERE email='%s'", "aliases.E003: MAILADMIN_SENDER_LOGIN_QUERY must be a SELECT"),
+        ("SELECT email FROM virtual_users WHERE email='%s'; DROP TABLE x", "aliases.E003: MAILADMIN_SENDER_LOGIN_QUERY must be one statement"),
+        ("SELECT goto FROM alias WHERE address='%s'", "aliases.E004: MAILADMIN_SENDER_LOGIN_QUERY fails on the database: "),
+        ("SELECT nosuch FROM virtual_aliases WHERE source='%s'", "aliases.E004: "),
+    ],
+)
+def test_check_fails_with_one_line_for_an_unusable_sender_query(db, settings, query, error):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = query
+    errors = check_errors()
+    assert len(errors) == 1 and errors[0].startswith(error) and "\n" not in errors[0], errors
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["own", "aliases", "SELECT destination FROM virtual_aliases WHERE source='%s'", "  SELECT email FROM virtual_users WHERE email='%s';"],
+)
+def test_check_passes_a_usable_sender_query(db, settings, query):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = query
+    assert check_errors() == []
+
+
+@pytest.mark.parametrize("delimiter", ["", "+", "+-", "+-_.=", "%"])
+def test_check_accepts_a_delimiter_set_as_postfix_reads_it(db, settings, delimiter):
+    settings.MAILADMIN_RECIPIENT_DELIMITER = delimiter
+    assert check_errors() == []
+
+
+@pytest.mark.parametrize(
+    "delimiter, why",
+    [("+ -", "white space"), ("+$", "'$'"), ("@", "'@'"), ("+\t", "white space"), ("+\x01", "control character"), ("·", "bytes")],
+)
+def test_check_refuses_a_delimiter_postfix_would_read_otherwise(db, settings, delimiter, why):
+    settings.MAILADMIN_RECIPIENT_DELIMITER = delimiter
+    errors = check_errors()
+    assert len(errors) == 1 and errors[0].startswith("aliases.E005: MAILADMIN_RECIPIENT_DELIMITER") and why in errors[0], errors
+
+
+def test_check_refuses_an_unreadable_myorigin_file(db, settings, tmp_path):
+    settings.MAILADMIN_MYORIGIN = str(tmp_path / "missing")
+    assert [e.split(":")[0] for e in check_errors()] == ["aliases.E006"]
+
+
+def test_every_delimiter_of_the_set_cuts_an_extension(rows, settings):
+    settings.MAILADMIN_RECIPIENT_DELIMITER = "+-"
+    assert run("check", "jane@a.example", "info-list@a.example")[0] == 0
+    assert run("check", "jane@a.example", "info+list@a.example")[0] == 0
+    assert run("check", "jane@a.example", "info_list@a.example")[0] == 1

@@ -355,3 +355,12 @@ def test_deleting_a_padded_row_announces_exactly_the_loss_postfix_will_have(padd
 
 def test_a_new_row_equal_to_a_padded_one_changes_nothing(padded_rows):
     assert not sender_rights.preview_create("INFO@a.example", ["jane@a.example"]).changes
+
+
+def test_the_domain_a_scope_check_must_use_is_the_rewritten_one(settings):
+    settings.MAILADMIN_LOCAL_DOMAINS = ["localhost"]
+    settings.MAILADMIN_MYORIGIN = "a.example"
+    assert sender_rights.resolved_address("info%b.example@localhost") == "info@b.example"
+    assert sender_rights.resolved_address("b.example!info") == "info@b.example"
+    assert sender_rights.resolved_address("erin") == "erin@a.example"
+    assert sender_rights.resolved_address("<>") == ""
