@@ -21,7 +21,7 @@ query) and returns the values of its rows; everything else follows Postfix's sou
 from dataclasses import dataclass, field
 from functools import partial
 
-from aliases.sender_rewrite import PostfixNames, Rewriting, fold, query_forms, rewrite, unquote_local  # noqa: F401
+from aliases.sender_rewrite import PostfixNames, Rewriting, fold, query_forms, rewrite
 
 OWN_QUERY = "SELECT email FROM virtual_users WHERE email='%s'"
 ALIASES_QUERY = (

@@ -21,6 +21,7 @@ from django.db.models import Q
 
 from aliases import sender_login as rules
 from aliases.models import Alias
+from aliases.sender_rewrite import unquote_local
 from users.models import Mailbox
 
 # How many addresses a catch-all does not cover are listed; the rest are counted as "more".
@@ -112,7 +113,7 @@ def _flat(rows):
 
 def key_label(key, resolved):
     """What one key of lookup_keys() is, for `resolved` (the address as Postfix rewrote it)."""
-    unquoted = rules.unquote_local(key)
+    unquoted = unquote_local(key)
     quoted = " (quoted form, asked first)" if unquoted != key else ""
     if unquoted == resolved:
         return "the address itself" + quoted
