@@ -24,6 +24,8 @@ operator characters `|%!()<>@,;:\\".[]`), with comments dropped, which is all th
 above looks at.
 """
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
 OPERATORS = set('|%!()<>@,;:\\".[]')
@@ -324,6 +326,45 @@ def _resolve(internal, names, steps):
     return internalize(tokens)
 
 
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+
+
+def _valid_hostname(name):
+    """valid_hostname(): labels of letters, digits, '_' and inner '-', at most 63 bytes each,
+    255 in all, not all digits (a bare IP address is not a domain: resolve_numeric_domain=no)."""
+    labels = name.split(".")
+    if not name or len(name) > 255 or any(len(label) > 63 or not _LABEL.match(label) for label in labels):
+        return False
+    return not all(ch.isdigit() or ch == "." for ch in name)
+
+
+def _valid_domain(domain):
+    if domain.startswith("["):
+        body = domain[1:-1] if domain.endswith("]") else ""
+        try:
+            if body.lower().startswith("ipv6:"):
+                return ipaddress.ip_address(body[5:]).version == 6
+            return ipaddress.ip_address(body).version == 4
+        except ValueError:
+            return False
+    if not domain.isascii():
+        # Only with SMTPUTF8, and then as its IDNA form.
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return _valid_hostname(domain)
+
+
+def refusal(resolved):
+    """Why resolve.c flags `resolved` as an error (smtpd answers MAIL FROM with 501), or ''."""
+    if resolved.startswith("-"):
+        return "an address starting with '-' is refused (allow_min_user = no)"
+    if not _valid_domain(resolved.rpartition("@")[2]):
+        return f"{resolved.rpartition('@')[2]!r} is not a valid domain"
+    return ""
+
+
 def smtpd_address(given):
     """smtpd.c extract_addr(): (the internal form smtpd keeps of a MAIL FROM argument, steps, syntax ok).
 
@@ -357,6 +398,9 @@ def rewrite(given, names=PostfixNames()):
         return Rewriting(given, "", "", ())
     rewritten = _rewrite_local(internal, names, steps)
     resolved = fold(_resolve(rewritten, names, steps))
+    refused = refusal(resolved)
+    if refused:
+        return Rewriting(given, internal, "", (*dict.fromkeys(steps), refused), syntax_ok=False)
     return Rewriting(given, internal, resolved, tuple(dict.fromkeys(steps)))
 
 

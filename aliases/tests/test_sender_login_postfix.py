@@ -142,8 +142,28 @@ REWRITTEN_SENDERS = [
     "sysop@a.example",  # a local part alone is a key for the domain of $myorigin
     "erin@a.example",
     "sysop@mail.test.",
+    "-jane@a.example",  # refused at MAIL FROM: 501
+    "jane@a..example",
+    "jane@-a.example",
+    "jane@1.2.3.4",
+    "jane@[127.0.0.1]",  # a local domain literal
+    "jane@[300.0.0.1]",
+]
+# With recipient_delimiter = +- each of the two cuts an extension; the first one in the local part wins.
+DELIMITER_SENDERS = [
+    "jane-news@a.example",
+    "info-x@a.example",
+    "info-x+y@a.example",
+    "sales-us@a.example",
+    "sales+eu-x@a.example",  # cut at +: sales@a.example (john), although sales+eu has a row
+    "-jane@a.example",
+    "postmaster-x@a.example",
+    "owner-info@a.example",  # owner_request_special: never split with - in the set
+    "info-request@a.example",
 ]
 MYORIGIN = "a.example"  # the "set" case; unset is Postfix's default, $myhostname
+# Submission services besides main.cf's own (myorigin unset, recipient_delimiter = +).
+VARIANTS = {"myorigin-set": {"myorigin": MYORIGIN}, "delimiters-+-": {"recipient_delimiter": "+-"}}
 CUSTOM_QUERY = (
     "SELECT destination FROM virtual_aliases WHERE source='%s' "
     "AND domain_id IN (SELECT id FROM virtual_domains WHERE name='%d')"
@@ -160,7 +180,7 @@ def mail_servers(django_db_setup, django_db_blocker):
     require_or_skip(not missing, f"missing {', '.join(missing)}")
     with django_db_blocker.unblock():
         database = MailDatabase.from_django(connection)
-    with private_mail_servers(database, sender_login_queries=QUERY_TEXTS, other_myorigins=[MYORIGIN]) as postfix:
+    with private_mail_servers(database, sender_login_queries=QUERY_TEXTS, variants=VARIANTS) as postfix:
         yield postfix
 
 
@@ -198,19 +218,19 @@ def database_lookup(query_text):
     return sql_lookup(run, query_text)
 
 
-def postfix_replies(postfix, query_name, login, senders=SENDERS, myorigin=None):
-    with SubmissionSession(postfix.port_for(query_name, myorigin), postfix.cert_file) as session:
+def postfix_replies(postfix, query_name, login, senders=SENDERS, variant=None):
+    with SubmissionSession(postfix.port_for(query_name, variant), postfix.cert_file) as session:
         if login is not None:
             session.login(login, PASSWORD)
         return {sender: session.try_raw_sender(sender) for sender in senders}
 
 
-def disagreements_with_postfix(postfix, query_name, myorigin, senders):
+def disagreements_with_postfix(postfix, query_name, variant, senders):
     """(pairs where the model's reply differs from Postfix's, every Postfix reply code)."""
     lookup = database_lookup(QUERY_TEXTS[query_name])
     disagreements, codes = [], []
     for login in LOGINS:
-        replies = postfix_replies(postfix, query_name, login, senders, myorigin)
+        replies = postfix_replies(postfix, query_name, login, senders, variant)
         # Dovecot's auth_username_format=%Lu lowercases the login it hands to Postfix.
         sasl_username = login.lower() if login else None
         for sender, reply in replies.items():
@@ -218,9 +238,9 @@ def disagreements_with_postfix(postfix, query_name, myorigin, senders):
                 sasl_username,
                 sender,
                 lookup,
-                delimiter=postfix.recipient_delimiter,
+                delimiter=postfix.variant_value(variant, "recipient_delimiter", postfix.recipient_delimiter),
                 local_domains=postfix.local_domains,
-                myorigin=myorigin or postfix.myhostname,
+                myorigin=postfix.variant_value(variant, "myorigin", postfix.myhostname),
             )
             codes.append(reply.code)
             if str(reply) != postfix_reply(decision):
@@ -241,10 +261,18 @@ def test_the_model_gives_postfix_verdict_for_every_login_and_sender(mail_servers
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("myorigin", [None, MYORIGIN], ids=["myorigin-default", "myorigin-set"])
+@pytest.mark.parametrize("variant", [None, "myorigin-set"], ids=["myorigin-default", "myorigin-set"])
 @pytest.mark.parametrize("query_name", ["own", "aliases", "custom"])
-def test_the_model_rewrites_senders_as_postfix_does(mail_servers, mail_rows, query_name, myorigin):
-    disagreements, codes = disagreements_with_postfix(mail_servers, query_name, myorigin, REWRITTEN_SENDERS)
+def test_the_model_rewrites_senders_as_postfix_does(mail_servers, mail_rows, query_name, variant):
+    disagreements, codes = disagreements_with_postfix(mail_servers, query_name, variant, REWRITTEN_SENDERS)
+    assert not disagreements, f"{len(disagreements)} of {len(codes)} pairs disagree:\n" + "\n".join(disagreements)
+    assert codes.count(250) >= 5 and codes.count(553) >= 5, codes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_character_of_a_delimiter_set_cuts_an_extension_as_in_postfix(mail_servers, mail_rows):
+    senders = [*DELIMITER_SENDERS, *(s for s in SENDERS if "+" in s)]
+    disagreements, codes = disagreements_with_postfix(mail_servers, "aliases", "delimiters-+-", senders)
     assert not disagreements, f"{len(disagreements)} of {len(codes)} pairs disagree:\n" + "\n".join(disagreements)
     assert codes.count(250) >= 5 and codes.count(553) >= 5, codes
 
@@ -258,7 +286,14 @@ def test_every_rewrite_form_reaches_a_key_its_written_form_does_not():
     ]
     # Quoted forms are asked first as written; the percent hack does not apply on a virtual
     # domain; the last two differ only in a later key (the local part alone, for $myorigin).
-    assert unchanged == ['"x y"@a.example', '"z w"@a.example', "sales%a.example@a.example", "sysop@a.example", "erin@a.example"]
+    assert unchanged == [
+        '"x y"@a.example',
+        '"z w"@a.example',
+        "sales%a.example@a.example",
+        "sysop@a.example",
+        "erin@a.example",
+        "jane@[127.0.0.1]",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

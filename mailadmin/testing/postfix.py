@@ -62,17 +62,19 @@ class PrivatePostfix(PrivateServer):
         *,
         sender_login_queries=None,
         recipient_delimiter="+",
-        other_myorigins=(),
+        variants=None,
         workdir=None,
     ):
         self.database = database
         self.sasl_socket = Path(sasl_socket)
         self.sender_login_queries = dict(sender_login_queries or QUERIES)
         self.recipient_delimiter = recipient_delimiter
-        # myorigin is left at Postfix's default ($myhostname) for `ports`; each of these gets a
-        # submission service per query in `origin_ports[(query name, myorigin)]`, with a
-        # trivial-rewrite of its own (the rewriting happens there, the lookup in smtpd).
-        self.other_myorigins = tuple(other_myorigins)
+        # `ports` run main.cf as written (myorigin at Postfix's default, $myhostname). Each
+        # variant {name: {parameter: value}} gets a submission service per query in
+        # `variant_ports[(query name, variant)]` with those `-o` overrides; one that sets
+        # myorigin also gets a trivial-rewrite of its own (the rewriting happens there, the
+        # lookup in smtpd, and both read myorigin).
+        self.variants = {name: dict(options) for name, options in (variants or {}).items()}
         super().__init__(workdir)
         self.config_dir = self.workdir / "config"
         self.queue_dir = self.workdir / "queue"
@@ -81,8 +83,8 @@ class PrivatePostfix(PrivateServer):
         self.cert_file = self.workdir / "config" / "cert.pem"
         self.key_file = self.workdir / "config" / "key.pem"
         self.ports = {name: free_port() for name in self.sender_login_queries}
-        self.origin_ports = {
-            (name, origin): free_port() for origin in self.other_myorigins for name in self.sender_login_queries
+        self.variant_ports = {
+            (name, variant): free_port() for variant in self.variants for name in self.sender_login_queries
         }
         self.dovecot = None  # set by private_mail_servers()
 
@@ -155,23 +157,30 @@ smtpd_junk_command_limit = 10000
 in_flow_delay = 0
 """
 
-    def port_for(self, query_name, myorigin=None):
-        """The submission port of one query, with Postfix's default myorigin or one of `other_myorigins`."""
-        return self.ports[query_name] if myorigin is None else self.origin_ports[(query_name, myorigin)]
+    def port_for(self, query_name, variant=None):
+        """The submission port of one query, as main.cf has it or under one of `variants`."""
+        return self.ports[query_name] if variant is None else self.variant_ports[(query_name, variant)]
+
+    def variant_value(self, variant, parameter, default):
+        return self.variants.get(variant, {}).get(parameter, default) if variant else default
+
+    def _rewrite_service(self, variant):
+        return f"rewrite-{list(self.variants).index(variant)}"
 
     def _master_cf(self):
         lines = []
         services = [(name, port, None) for name, port in self.ports.items()]
-        services += [(name, port, origin) for (name, origin), port in self.origin_ports.items()]
-        for index, origin in enumerate(self.other_myorigins):
-            lines += [f"rewrite-{index} unix - - n - - trivial-rewrite", f"  -o myorigin={origin}"]
-        for name, port, origin in services:
-            if origin is not None:
-                index = self.other_myorigins.index(origin)
-                lines += [f"127.0.0.1:{port} inet n - n - - smtpd", f"  -o myorigin={origin}",
-                          f"  -o rewrite_service_name=rewrite-{index}"]
-            else:
-                lines.append(f"127.0.0.1:{port} inet n - n - - smtpd")
+        services += [(name, port, variant) for (name, variant), port in self.variant_ports.items()]
+        for variant, options in self.variants.items():
+            if "myorigin" in options:
+                lines += [f"{self._rewrite_service(variant)} unix - - n - - trivial-rewrite",
+                          f"  -o myorigin={options['myorigin']}"]
+        for name, port, variant in services:
+            lines.append(f"127.0.0.1:{port} inet n - n - - smtpd")
+            for parameter, value in self.variants.get(variant, {}).items():
+                lines.append(f"  -o {parameter}={value}")
+            if "myorigin" in self.variants.get(variant, {}):
+                lines.append(f"  -o rewrite_service_name={self._rewrite_service(variant)}")
             lines += [
                 f"  -o syslog_name=postfix/submission-{name}",
                 "  -o smtpd_tls_security_level=encrypt",
@@ -247,7 +256,7 @@ in_flow_delay = 0
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        for port in [*self.ports.values(), *self.origin_ports.values()]:
+        for port in [*self.ports.values(), *self.variant_ports.values()]:
             while not self._answers(port):
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log = self.log_text()
