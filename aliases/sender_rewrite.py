@@ -218,6 +218,8 @@ class Rewriting:
         return bool(self.steps)
 
     def describe(self):
+        if not self.syntax_ok:
+            return f"Postfix refuses <{self.given}> at MAIL FROM: " + "; ".join(self.steps) + "."
         if not self.steps:
             return ""
         return f"Postfix looks up <{self.given}> as {self.resolved}: " + "; ".join(self.steps) + "."
@@ -393,7 +395,8 @@ def rewrite(given, names=PostfixNames()):
         given = given[1:-1]
     internal, steps, syntax_ok = smtpd_address(given)
     if not syntax_ok:
-        return Rewriting(given, internal, "", (), syntax_ok=False)
+        why = "two words side by side: smtpd reads a phrase and an address, and refuses it"
+        return Rewriting(given, internal, "", (why,), syntax_ok=False)
     if not internal:
         return Rewriting(given, "", "", ())
     rewritten = _rewrite_local(internal, names, steps)

@@ -153,7 +153,7 @@ class SenderOwners:
     @property
     def _verdict(self):
         if self.rewriting is not None and not self.rewriting.syntax_ok:
-            return f"Postfix refuses <{self.address}> at MAIL FROM: 501 5.1.7 Bad sender address syntax."
+            return "Its reply is 501 5.1.7 Bad sender address syntax, whoever is logged in."
         if self.is_null_sender:
             return "The null sender <> is never checked: every logged-in user may use it."
         if self.matched_key is None:

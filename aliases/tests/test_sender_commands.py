@@ -162,3 +162,12 @@ def test_every_delimiter_of_the_set_cuts_an_extension(rows, settings):
     assert run("check", "jane@a.example", "info-list@a.example")[0] == 0
     assert run("check", "jane@a.example", "info+list@a.example")[0] == 0
     assert run("check", "jane@a.example", "info_list@a.example")[0] == 1
+
+
+def test_check_says_why_postfix_refuses_an_address_at_mail_from(rows):
+    code, out = run("check", "jane@a.example", "-info@a.example")
+    assert code == 1
+    assert out.splitlines()[:2] == [
+        "501 5.1.7 Bad sender address syntax",
+        "# Postfix refuses <-info@a.example> at MAIL FROM: an address starting with '-' is refused (allow_min_user = no).",
+    ]

@@ -1,7 +1,7 @@
 """The proof: aliases.sender_login gives the verdict the real Postfix 3.7 gives.
 
 A private Postfix (a submission service per smtpd_sender_login_maps query: the guide's two and
-a custom one; each once with Postfix's default myorigin and once with myorigin = a.example)
+a custom one; each as main.cf has it, with myorigin = a.example, and with recipient_delimiter = +-)
 and a private Dovecot (SASL) read the test MariaDB database; for every (login, sender) pair the
 model's verdict, asking the same database through the parametrised query, must equal
 Postfix's reply at RCPT TO. Senders go out as raw `MAIL FROM:<...>` commands, so quoted local

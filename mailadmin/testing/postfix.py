@@ -10,6 +10,10 @@ text the panel shows admins. /etc/postfix is only read (dynamicmaps.cf, postfix-
         with SubmissionSession(postfix.ports["aliases"], postfix.cert_file) as session:
             session.login("jane@a.example", "secret")
             reply = session.try_sender("info@a.example")   # Reply(code=250, text=...)
+            reply = session.try_raw_sender('"info"@a.example')  # MAIL FROM:<"info"@a.example> as written
+
+`variants={"name": {"myorigin": "a.example"}}` adds a submission service per query with those
+main.cf overrides: `postfix.port_for("aliases", "name")`.
 
 Nothing is delivered: a session resets after RCPT TO.
 """
