@@ -165,7 +165,7 @@ def test_every_delimiter_of_the_set_cuts_an_extension(rows, settings):
 
 
 def test_check_says_why_postfix_refuses_an_address_at_mail_from(rows):
-    code, out = run("check", "jane@a.example", "-info@a.example")
+    code, out = run("check", "jane@a.example", "--", "-info@a.example")
     assert code == 1
     assert out.splitlines()[:2] == [
         "501 5.1.7 Bad sender address syntax",
