@@ -610,8 +610,8 @@ def changed_aliases_cte(query_text, removed_rows, added_rows, columns):
     so the configured query reads the changed rows, computed by one plain SELECT: nothing is
     written and no row is locked (InnoDB's consistent read). The CTE reads the real table
     schema-qualified. MariaDB pushes the query's `source = key` condition into each branch of
-    the CTE (condition_pushdown_for_derived), so it still reads one key through the index: 40 ms
-    on 200,000 alias rows, as EXPLAIN shows. Raises PreviewUnavailable where the shadow would
+    the CTE (condition_pushdown_for_derived), so it still reads one key through the index
+    (EXPLAIN on 200,000 rows: `ref` on the (source, destination) key, 1 row). Raises PreviewUnavailable where the shadow would
     not be seen.
     """
     bare = _outside_strings(query_text)
