@@ -101,3 +101,14 @@ def test_the_preview_partial_renders_gains_and_losses(rows, domain_a):
     quiet = render_to_string("aliases/_sending_preview.html", {"sending_preview": sender_rights.SendingPreview()})
     assert "Nobody gains or loses a sender address." in quiet
     assert render_to_string("aliases/_sending_preview.html", {}).strip() == ""
+
+
+def test_the_lookup_says_which_rewrite_postfix_applied(client, alice, rows, settings):
+    settings.MAILADMIN_LOCAL_DOMAINS = ["localhost"]
+    page = logged_in(client, alice).get(
+        reverse("sending-lookup"), {"address": "info%a.example@localhost", "login": "jane@a.example"}
+    )
+    text = page.content.decode()
+    assert "Postfix looks up &lt;info%a.example@localhost&gt; as info@a.example" in text
+    assert "info%a.example is info@a.example (allow_percent_hack)" in text
+    assert "250 2.1.5 Ok" in text
