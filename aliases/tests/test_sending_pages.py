@@ -68,6 +68,13 @@ def test_the_lookup_refuses_a_domain_the_admin_does_not_manage(client, carol, ro
     assert "jane@a.example" not in text
 
 
+@pytest.mark.parametrize("disguised", ["a.example!info", '"info"@a.example', "@relay.example:info@a.example"])
+def test_a_rewritten_address_is_scoped_by_the_domain_postfix_looks_up(client, carol, rows, disguised):
+    text = logged_in(client, carol).get(reverse("sending-lookup"), {"address": disguised}).content.decode()
+    assert "a.example is not one of your domains." in text
+    assert "jane@a.example" not in text
+
+
 def test_the_lookup_answers_outside_addresses_and_the_null_sender(client, carol, rows):
     client = logged_in(client, carol)
     assert "Nobody may send as this address." in client.get(reverse("sending-lookup"), {"address": "x@outside.example"}).content.decode()
