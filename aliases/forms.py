@@ -1,8 +1,12 @@
-"""Alias forms: a source in one of the admin's domains, one or several destinations.
+"""The alias form: an address and its whole list of destinations.
 
-A warning (catch-all, source that is also a mailbox) is confirmed by sending the form again
-with a `confirmed` value (a hidden input on the warning page) equal to the fingerprint of
-exactly what was warned about: change the input and the warning comes back.
+A new alias adds rows (services.create_aliases); an existing one is edited as a whole
+(services.replace_destinations: the rows added and removed in one step).
+
+Confirmation is asked only for a real hazard (`hazards`): a catch-all, a source that shadows a
+mailbox, a mailbox of another domain gaining a sending right, someone losing one. It is given
+by sending the form again with a `confirmed` value (a hidden input on the warning page) equal
+to the fingerprint of exactly what was warned about: change the input and the warning comes back.
 """
 
 import hashlib
@@ -18,16 +22,30 @@ def fingerprint(source, destinations):
     return hashlib.sha256("\n".join([source, *destinations]).encode()).hexdigest()[:32]
 
 
-class _AliasForm(forms.Form):
+class AliasForm(forms.Form):
     source = forms.CharField(
-        label="Source",
+        label="Address",
         max_length=200,
-        help_text="An address such as info@example.org, or @example.org for a catch-all.",
+        help_text="Such as info@example.org; @example.org alone is a catch-all for the whole domain.",
     )
-    def __init__(self, *args, domains, **kwargs):
+    destinations = forms.CharField(
+        label="Destinations",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Where mail to the address goes: one address per line (or separated by commas), "
+        "local or on another server.",
+    )
+
+    def __init__(self, *args, domains, editing=None, **kwargs):
+        """`editing`: the stored source whose destinations this form replaces (None: a new alias)."""
         super().__init__(*args, **kwargs)
         self.domains = domains
+        self.editing = editing
+        if editing is not None:
+            self.fields["source"].disabled = True
+            self.fields["source"].initial = addresses.address_to_unicode(editing)
+            self.fields["source"].help_text = ""
         self.warnings = []
+        self.added, self.removed = [], []
         # Set by the view once the input is valid: what the change does to sending rights.
         self.sending_preview = None
 
@@ -40,24 +58,32 @@ class _AliasForm(forms.Form):
         if not self.domains.filter(name=domain).exists():
             raise ValidationError(
                 f"{addresses.domain_to_unicode(domain)} is not one of your domains; "
-                "the source must be an address at a domain you administer."
+                "the address must be at a domain you administer."
             )
         return source
 
-    def destination_list(self):
-        raise NotImplementedError
+    def clean_destinations(self):
+        try:
+            return services.normalize_destinations(services.split_destinations(self.cleaned_data["destinations"]))
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["destinations"])
 
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        source, destinations = cleaned["source"], self.destination_list()
+        source, destinations = cleaned["source"], cleaned["destinations"]
         try:
-            services.check_new_aliases(source, destinations, ignore_alias_id=self.ignore_alias_id)
+            if self.editing is None:
+                services.check_new_aliases(source, destinations)
+                self.added, self.removed = list(destinations), []
+            else:
+                _, _, self.added, self.removed = services.check_replacement(source, destinations)
         except ValidationError as error:
             self.add_service_error(error)
             return cleaned
-        self.warnings = services.warnings_for(source, destinations)
+        if self.added:
+            self.warnings = services.warnings_for(source, self.added)
         return cleaned
 
     def add_service_error(self, error):
@@ -65,68 +91,54 @@ class _AliasForm(forms.Form):
             self.add_error(None, error)
             return
         for field, messages in error.message_dict.items():
-            target = self.field_for(field)
+            target = field if field in self.fields else None
             for message in messages:
                 self.add_error(target, message)
 
-    def field_for(self, service_field):
-        return service_field if service_field in self.fields else None
+    @property
+    def before_rows(self):
+        return [(self.cleaned_data["source"], d) for d in self.removed]
+
+    @property
+    def after_rows(self):
+        return [(self.cleaned_data["source"], d) for d in self.added]
+
+    @property
+    def hazards(self):
+        """What the person must confirm: the warnings and the sending-right hazards, in words."""
+        found = list(self.warnings)
+        if self.sending_preview is not None:
+            found += sending_hazards(self.cleaned_data["source"], self.sending_preview)
+        return found
+
+    @property
+    def unchanged(self):
+        return self.editing is not None and not (self.added or self.removed)
 
     @property
     def needs_confirmation(self):
-        """Warnings or sending-right changes not yet confirmed for this very input."""
-        changes_rights = self.sending_preview is not None and bool(self.sending_preview.changes)
-        if not (self.warnings or changes_rights):
-            return False
-        return self.data.get("confirmed") != self.current_fingerprint
+        """Hazards not yet confirmed for this very input."""
+        return bool(self.hazards) and self.data.get("confirmed") != self.current_fingerprint
 
     @property
     def current_fingerprint(self):
-        return fingerprint(self.cleaned_data["source"], self.destination_list())
+        return fingerprint(self.cleaned_data["source"], self.cleaned_data["destinations"])
 
 
-class AliasCreateForm(_AliasForm):
-    destinations = forms.CharField(
-        label="Destinations",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One address per line (or separated by commas): local or external. "
-        "Each destination becomes one row.",
-    )
-    ignore_alias_id = None
-
-    field_order = ["source", "destinations"]
-
-    def clean_destinations(self):
-        try:
-            return services.normalize_destinations(
-                services.split_destinations(self.cleaned_data["destinations"])
+def sending_hazards(source, preview):
+    """A mailbox of another domain gaining a sending right; anyone losing one."""
+    domain = services.source_domain(source)
+    hazards = []
+    for change in preview.gains:
+        if addresses.domain_of(change.login) != domain:
+            hazards.append(
+                f"{addresses.address_to_unicode(change.login)} is a mailbox outside "
+                f"{addresses.domain_to_unicode(domain)} and will be allowed to send as "
+                f"{change.what}."
             )
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["destinations"])
-
-    def destination_list(self):
-        return self.cleaned_data["destinations"]
-
-
-class AliasEditForm(_AliasForm):
-    destination = forms.CharField(label="Destination", max_length=200)
-
-    field_order = ["source", "destination"]
-
-    def __init__(self, *args, alias, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.ignore_alias_id = alias.pk
-
-    def clean_destination(self):
-        try:
-            return services.normalize_destinations([self.cleaned_data["destination"]])[0]
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["destinations"])
-
-    def destination_list(self):
-        return [self.cleaned_data["destination"]]
-
-    def field_for(self, service_field):
-        if service_field == "destinations":
-            return "destination"
-        return super().field_for(service_field)
+    for change in preview.losses:
+        hazards.append(
+            f"{addresses.address_to_unicode(change.login)} will no longer be allowed to send as "
+            f"{change.what}; mail they send from it will be refused."
+        )
+    return hazards

@@ -35,11 +35,17 @@ def domain_of_source(source):
 
 
 def split_destinations(text):
-    """Destinations typed one per line, or separated by commas or spaces; order kept, repeats dropped."""
+    """Destinations typed one per line, or separated by commas or spaces; order kept, repeats dropped.
+
+    A line of words that are not all addresses stays one item ("not an address"), so it is
+    named in one error rather than three."""
     seen = []
-    for item in re.split(r"[\s,;]+", text or ""):
-        if item and item not in seen:
-            seen.append(item)
+    for chunk in re.split(r"[\n,;]+", text or ""):
+        words = chunk.split()
+        items = words if all("@" in word for word in words) else [" ".join(words)]
+        for item in items:
+            if item and item not in seen:
+                seen.append(item)
     return seen
 
 
@@ -63,7 +69,7 @@ def normalize_destinations(destinations):
         try:
             address = addresses.normalize_address(destination)
         except addresses.AddressError as error:
-            problems.append(f"{destination}: {error}")
+            problems.append(f"“{destination}”: {error}")
             continue
         if address not in normalized:
             normalized.append(address)
@@ -119,6 +125,55 @@ def create_aliases(operator, source, destinations):
         raise _as_form_error(error)
     except IntegrityError:
         raise ValidationError("Someone else changed these aliases at the same moment; reload and try again.")
+
+
+def current_destinations(source):
+    """The destinations stored for `source`, in order."""
+    return list(Alias.objects.filter(source=source).order_by("destination").values_list("destination", flat=True))
+
+
+def check_replacement(source, destinations):
+    """(source, destinations, added, removed) for replacing the rows of `source`, or a ValidationError.
+
+    The rules of create_aliases apply to what is added: no forwarding to itself unless the
+    source is a mailbox keeping a copy, no loop. An empty list removes every row.
+    """
+    source = normalize_source(source)
+    destinations = normalize_destinations(destinations) if destinations else []
+    current = current_destinations(source)
+    added = [d for d in destinations if d not in current]
+    removed = [d for d in current if d not in destinations]
+    if source in added and not is_mailbox(source):
+        raise ValidationError(
+            {
+                "destinations": "An alias cannot forward to its own address, unless that address is a "
+                "mailbox keeping a copy of the mail it forwards."
+            }
+        )
+    if added:
+        check_no_loop(source, added)
+    return source, destinations, added, removed
+
+
+def replace_destinations(operator, source, destinations):
+    """Make `destinations` the whole list of `source`: rows added and removed in one transaction.
+
+    Each row added or removed is one audit entry. Returns (added, removed) destinations.
+    """
+    source, destinations, added, removed = check_replacement(source, destinations)
+    domain = domain_of_source(source)
+    require_domain(operator, domain)
+    try:
+        with operator.acting(), transaction.atomic():
+            for alias in Alias.objects.filter(source=source, destination__in=removed).select_for_update():
+                alias.delete()  # one by one: the audit log records each row
+            for destination in added:
+                save_validated(Alias(source=source, destination=destination, domain=domain))
+    except ValidationError as error:
+        raise _as_form_error(error)
+    except IntegrityError:
+        raise ValidationError("Someone else changed these aliases at the same moment; reload and try again.")
+    return added, removed
 
 
 def update_alias(operator, alias, source, destination):

@@ -1,21 +1,29 @@
-"""Staff pages for aliases: list, create (several destinations at once), edit one row, delete."""
+"""Staff pages for aliases. An alias is an address with its list of destinations, as Postfix
+returns it: the list shows one line per address, one page adds and removes its destinations,
+and every change shows beforehand where mail will be delivered and who may send as what."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.http import HttpResponse
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aliases import forms, sender_rights, services
-from mailadmin.operator import Operator
+from aliases import delivery, forms, sender_rights, services
 from aliases.access import aliases_for, get_alias_for_user
+from aliases.models import Alias
+from mailadmin.operator import Operator
+from mailadmin.pagination import ValuePaginator
 from mailadmin.permissions import staff_required
 from users import addresses
 from users.access import domains_for
-from users.listing import paginate_large, search_prefix
+from users.listing import PAGE_SIZE, search_prefix
+
+# The list shows this many destinations of an address, and counts the rest.
+DESTINATIONS_SHOWN = 3
 
 
 @staff_required
@@ -31,22 +39,62 @@ def alias_list(request):
     domain_name = request.GET.get("domain", "")
     if domain_name:
         aliases = aliases.filter(domain__name=domain_name)
-    # COUNT(*) over 200,000 aliases costs 40-60 ms: the total is kept for a minute.
-    page = paginate_large(request, aliases.order_by("source", "destination"), cache_count=True)
+    # One line per address: the page's distinct sources come from the (source, destination)
+    # unique key alone; the total (40-60 ms over 200,000 rows) is kept for a minute.
+    sources = aliases.order_by("source").values_list("source", flat=True).distinct()
+    page = ValuePaginator(sources, PAGE_SIZE, cache_count=True).get_page(request.GET.get("page"))
     return render(
         request,
         "aliases/alias_list.html",
-        {"page": page, "q": request.GET.get("q", ""), "domain_name": domain_name},
+        {"page": page, "rows": _address_rows(list(page)), "q": request.GET.get("q", ""), "domain_name": domain_name},
     )
+
+
+def _address_rows(sources):
+    """(source, first destinations, how many in all) for each source, in one query."""
+    if not sources:
+        return []
+    ranked = (
+        Alias.objects.filter(source__in=sources)
+        .annotate(
+            position=Window(RowNumber(), partition_by=[F("source")], order_by=F("destination").asc()),
+            total=Window(Count("id"), partition_by=[F("source")]),
+        )
+        .filter(position__lte=DESTINATIONS_SHOWN)
+        .values_list("source", "destination", "total")
+    )
+    found = {}
+    for source, destination, total in ranked:
+        entry = found.setdefault(source, {"source": source, "destinations": [], "total": total})
+        entry["destinations"].append(addresses.address_to_unicode(destination))
+    rows = []
+    for source in sources:
+        entry = found.get(source)
+        if entry is None:  # removed since the page was counted
+            continue
+        entry["display_source"] = addresses.address_to_unicode(source)
+        entry["is_catch_all"] = source.startswith("@")
+        entry["more"] = entry["total"] - len(entry["destinations"])
+        rows.append(entry)
+    return rows
+
+
+def _get_source_for_user(user, source):
+    """The stored source, if the user sees rows of it; 404 otherwise."""
+    try:
+        source = services.normalize_source(source)
+    except ValidationError:
+        raise Http404("No such alias.")
+    if not aliases_for(user).filter(source=source).exists():
+        raise Http404("No such alias.")
+    return source
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
 def alias_create(request):
-    initial = {}
-    if request.GET.get("source"):
-        initial["source"] = request.GET["source"]
-    form = forms.AliasCreateForm(request.POST or None, domains=domains_for(request.user), initial=initial)
+    initial = {"source": request.GET["source"]} if request.GET.get("source") else {}
+    form = forms.AliasForm(request.POST or None, domains=domains_for(request.user), initial=initial)
     if request.method == "POST" and form.is_valid():
         source, destinations = form.cleaned_data["source"], form.cleaned_data["destinations"]
         form.sending_preview = sender_rights.preview_create(source, destinations)
@@ -60,40 +108,50 @@ def alias_create(request):
                 count = len(destinations)
                 messages.success(request, f"{shown} now forwards to {count} destination{'s' if count != 1 else ''}.")
                 return redirect(_list_of(source))
-    return render(request, "aliases/alias_form.html", _form_context(form, title="New alias"))
+    return render(request, "aliases/alias_form.html", _form_context(request, form, title="New alias"))
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def alias_edit(request, pk):
-    alias = get_alias_for_user(request.user, pk)
-    initial = {"source": alias.source, "destination": alias.destination}
-    form = forms.AliasEditForm(
-        request.POST or None, domains=domains_for(request.user), alias=alias, initial=initial
-    )
+def alias_address(request, source):
+    """The destinations of one address, added and removed in one step."""
+    source = _get_source_for_user(request.user, source)
+    current = services.current_destinations(source)
+    initial = {"destinations": "\n".join(addresses.address_to_unicode(d) for d in current)}
+    form = forms.AliasForm(request.POST or None, domains=domains_for(request.user), editing=source, initial=initial)
     if request.method == "POST" and form.is_valid():
-        source, destination = form.cleaned_data["source"], form.cleaned_data["destination"]
-        form.sending_preview = sender_rights.preview_edit(alias, source, destination)
+        form.sending_preview = sender_rights.preview_alias_change(form.before_rows, form.after_rows)
+        if form.unchanged:
+            messages.info(request, "Nothing changed.")
+            return redirect(_list_of(source))
         if not form.needs_confirmation:
             try:
-                services.update_alias(Operator.for_request(request), alias, source, destination)
+                added, removed = services.replace_destinations(
+                    Operator.for_request(request), source, form.cleaned_data["destinations"]
+                )
             except ValidationError as error:
                 form.add_service_error(error)
             else:
-                messages.success(request, f"Alias changed to {alias}.")
-                return redirect(_list_of(alias.source))
-    return render(request, "aliases/alias_form.html", _form_context(form, title="Edit alias", alias=alias))
+                shown = addresses.address_to_unicode(source)
+                messages.success(request, f"{shown}: {len(added)} destination(s) added, {len(removed)} removed.")
+                return redirect(_list_of(source))
+    title = f"Alias {addresses.address_to_unicode(source)}"
+    return render(
+        request, "aliases/alias_form.html", _form_context(request, form, title=title, source=source, current=current)
+    )
 
 
-def _form_context(form, **extra):
+def _form_context(request, form, **extra):
     confirming = form.is_bound and not form.errors and form.needs_confirmation
-    return {
+    context = {
         "form": form,
         "confirming": confirming,
         "fingerprint": form.current_fingerprint if confirming else "",
-        "sending_preview": form.sending_preview,
         **extra,
     }
+    if confirming:
+        context.update(_preview_context(form))
+    return context
 
 
 def _list_of(source):
@@ -102,36 +160,83 @@ def _list_of(source):
 
 @staff_required
 @require_http_methods(["GET", "POST"])
+def alias_address_delete(request, source):
+    """Every destination of one address at once."""
+    source = _get_source_for_user(request.user, source)
+    rows = aliases_for(request.user).filter(source=source).select_related("domain")
+    if request.method == "POST":
+        services.delete_aliases(Operator.for_request(request), rows)
+        messages.success(request, f"Alias {addresses.address_to_unicode(source)} deleted.")
+        return redirect("alias-list")
+    rows = list(rows.order_by("destination"))
+    return render(
+        request,
+        "aliases/alias_delete.html",
+        {
+            "source": source,
+            "display_source": addresses.address_to_unicode(source),
+            "destinations": [row.display_destination for row in rows],
+            "sending_preview": sender_rights.preview_delete(rows),
+        },
+    )
+
+
+@staff_required
+@require_GET
+def alias_edit(request, pk):
+    """The former one-row edit page: an alias is now edited as a whole."""
+    alias = get_alias_for_user(request.user, pk)
+    return redirect("alias-address", source=alias.source)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
 def alias_delete(request, pk):
+    """The former one-row delete: a POST still removes that row; a GET shows the address's page."""
     alias = get_alias_for_user(request.user, pk)
     if request.method == "POST":
         shown = str(alias)
         services.delete_alias(Operator.for_request(request), alias)
-        messages.success(request, f"Alias {shown} deleted.")
-        return redirect("alias-list")
-    preview = sender_rights.preview_delete(alias)
-    return render(request, "aliases/alias_delete.html", {"alias": alias, "sending_preview": preview})
+        messages.success(request, f"Alias row {shown} deleted.")
+        return redirect(_list_of(alias.source))
+    return redirect("alias-address", source=alias.source)
 
 
 @staff_required
 @require_GET
 def alias_preview(request):
-    """The sending-rights preview as an HTML fragment, for the alias form's live preview.
+    """Delivery and sending rights for the input so far, as an HTML fragment for the live preview.
 
-    Read-only and for the admin's own domains only (the form checks the source); an input
-    that is not valid yet gets an empty answer, and the form says why when it is sent.
+    Read-only and for the admin's own domains only (the form checks the source). While the
+    input is incomplete or wrong the fragment says why in a short sentence.
     """
-    alias = None
-    if request.GET.get("alias"):
-        alias = get_alias_for_user(request.user, request.GET["alias"])
-        form = forms.AliasEditForm(request.GET, domains=domains_for(request.user), alias=alias)
-    else:
-        form = forms.AliasCreateForm(request.GET, domains=domains_for(request.user))
+    editing = None
+    if request.GET.get("editing"):
+        editing = _get_source_for_user(request.user, request.GET["editing"])
+    form = forms.AliasForm(request.GET, domains=domains_for(request.user), editing=editing)
     if not form.is_valid():
-        return HttpResponse(status=204)
+        return render(request, "aliases/_change_preview.html", {"incomplete": _first_problem(form)})
+    form.sending_preview = sender_rights.preview_alias_change(form.before_rows, form.after_rows)
+    return render(request, "aliases/_change_preview.html", _preview_context(form))
+
+
+def _first_problem(form):
+    if not form.data.get("source", "").strip() and form.editing is None:
+        return "Type the address to see where its mail will go."
+    if not form.data.get("destinations", "").strip():
+        return "Type at least one destination to see where mail will go."
+    for field in ("source", "destinations", None):
+        errors = form.errors.get(field or "__all__")
+        if errors:
+            return errors[0]
+    return "The input is not complete yet."
+
+
+def _preview_context(form):
     source = form.cleaned_data["source"]
-    if alias is not None:
-        preview = sender_rights.preview_edit(alias, source, form.cleaned_data["destination"])
-    else:
-        preview = sender_rights.preview_create(source, form.cleaned_data["destinations"])
-    return render(request, "aliases/_sending_preview.html", {"sending_preview": preview})
+    return {
+        "display_source": addresses.address_to_unicode(source),
+        "delivery": delivery.delivery_of(source, form.cleaned_data["destinations"]),
+        "sending_preview": form.sending_preview,
+        "hazards": form.hazards,
+    }

@@ -127,36 +127,43 @@ ROWS = [
             "confirmed": fingerprint("sales@b.example", ["kim@b.example"]),
         },
     },
-    {"name": "alias-edit", "kwargs": {"pk": "alias_a"}, "GET": IN_A, "POST": IN_A},
-    {"name": "alias-edit", "kwargs": {"pk": "alias_b"}, "GET": IN_B, "POST": IN_B},
+    # The former one-row pages lead to the address's page; a POST to the old delete removes the row.
+    {"name": "alias-edit", "kwargs": {"pk": "alias_a"}, "GET": "302 403 302 404 302", "POST": NOT_ALLOWED},
+    {"name": "alias-edit", "kwargs": {"pk": "alias_b"}, "GET": "302 403 404 302 302", "POST": NOT_ALLOWED},
+    {"name": "alias-delete", "kwargs": {"pk": "alias_a"}, "GET": "302 403 302 404 302", "POST": "302 403 302 404 302"},
+    {"name": "alias-delete", "kwargs": {"pk": "alias_b"}, "GET": "302 403 404 302 302", "POST": "302 403 404 302 302"},
+    # An address with its destinations.
+    {"name": "alias-address", "kwargs": {"source": "info@a.example"}, "GET": IN_A, "POST": IN_A},
+    {"name": "alias-address", "kwargs": {"source": "info@b.example"}, "GET": IN_B, "POST": IN_B},
+    {"name": "alias-address", "kwargs": {"source": "nobody@a.example"}, "GET": "302 403 404 404 404", "POST": "302 403 404 404 404"},
     {
-        "name": "alias-edit",
-        "kwargs": {"pk": "alias_a"},
+        "name": "alias-address",
+        "kwargs": {"source": "info@a.example"},
         "GET": IN_A,
         "POST": "302 403 302 404 302",
         # Confirmed: the preview said jane@a.example loses info@a.example.
         "data": {
-            "source": "info@a.example",
-            "destination": "someone@elsewhere.example",
+            "destinations": "someone@elsewhere.example",
             "confirmed": fingerprint("info@a.example", ["someone@elsewhere.example"]),
         },
     },
-    # The live preview: read-only, and only for the admin's own domains (a 204 for another's source).
-    {"name": "alias-preview", "GET": "302 403 204 204 204", "POST": NOT_ALLOWED},
+    {"name": "alias-address-delete", "kwargs": {"source": "info@a.example"}, "GET": IN_A, "POST": "302 403 302 404 302"},
+    {"name": "alias-address-delete", "kwargs": {"source": "info@b.example"}, "GET": IN_B, "POST": "302 403 404 302 302"},
+    # The live preview: read-only, and only for the admin's own domains (another's source is a
+    # form error, said in the fragment; another's alias being edited is a 404).
+    {"name": "alias-preview", "GET": STAFF_GET, "POST": NOT_ALLOWED},
     {
         "name": "alias-preview",
         "query": {"source": "sales@b.example", "destinations": "kim@b.example"},
-        "GET": "302 403 204 200 200",
+        "GET": STAFF_GET,
         "POST": NOT_ALLOWED,
     },
     {
         "name": "alias-preview",
-        "query": {"alias": "alias_b", "source": "info@b.example", "destination": "kim@b.example"},
+        "query": {"editing": "info@b.example", "destinations": "kim@b.example"},
         "GET": IN_B,
         "POST": NOT_ALLOWED,
     },
-    {"name": "alias-delete", "kwargs": {"pk": "alias_a"}, "GET": IN_A, "POST": "302 403 302 404 302"},
-    {"name": "alias-delete", "kwargs": {"pk": "alias_b"}, "GET": IN_B, "POST": "302 403 404 302 302"},
     # Domain admins: superadmins only.
     {"name": "domain-admins", "GET": SUPERADMIN, "POST": SUPERADMIN},
     {"name": "domain-admin-remove", "kwargs": {"pk": "grant_a"}, "GET": "302 403 403 403 405", "POST": "302 403 403 403 302"},

@@ -36,7 +36,7 @@ def test_a_mailbox_user_changes_the_password_and_logs_in_with_the_new_one(page, 
     form.get_by_label("New password", exact=True).fill("too-short")
     form.get_by_label("New password again").fill("too-short")
     form.get_by_role("button", name="Change password").click()
-    assert "at least 12 characters" in page.locator("#id_new_password1-error").inner_text()
+    assert "at least 12 characters" in page.locator("#id_new_password1_error").inner_text()
 
     form.get_by_label("Current password").fill(MAILBOX_PASSWORD)
     form.get_by_label("New password", exact=True).fill(NEW_PASSWORD)

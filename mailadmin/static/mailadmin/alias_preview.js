@@ -1,5 +1,6 @@
-// Live preview of what an alias change does to sending rights, as the admin types.
-// The form works without it: saving always shows the same preview before anything is written.
+// Live preview of an alias change as the admin types: where mail will go and who may send.
+// The form works without it: saving shows the same preview before anything hazardous is written.
+// While the input is incomplete the server answers with a short reason, shown in its place.
 (function () {
   "use strict";
   var box = document.getElementById("live-preview");
@@ -10,21 +11,21 @@
 
   function refresh() {
     var params = new URLSearchParams();
-    ["source", "destinations", "destination"].forEach(function (name) {
+    ["source", "destinations"].forEach(function (name) {
       var field = form.elements[name];
-      if (field) params.set(name, field.value);
+      if (field && !field.disabled) params.set(name, field.value);
     });
-    if (box.dataset.alias) params.set("alias", box.dataset.alias);
+    if (box.dataset.editing) params.set("editing", box.dataset.editing);
     var ticket = ++latest;
     fetch(box.dataset.url + "?" + params.toString(), { credentials: "same-origin" })
-      .then(function (response) { return response.status === 200 ? response.text() : ""; })
-      .then(function (html) { if (ticket === latest) box.innerHTML = html; })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null && ticket === latest) box.innerHTML = html; })
       .catch(function () { /* the preview is a convenience; saving still shows it */ });
   }
 
   form.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(refresh, 350);
+    timer = setTimeout(refresh, 300);
   });
-  refresh();
+  if (!form.querySelector("input[name=confirmed]")) refresh();
 })();
