@@ -8,7 +8,7 @@ rights. When the person asked for it, these rows go in the same transaction."""
 from django.db.models import Q
 
 from aliases.models import Alias
-from users import signals
+from users import addresses, signals
 from users.models import Domain
 
 
@@ -43,6 +43,22 @@ def on_domain_deleting(sender, domain, operator, remove_forwarding, **kwargs):
     return _remove(outliving_domain(domain), operator) if remove_forwarding else 0
 
 
+def on_mailbox_address_warnings(sender, email, **kwargs):
+    destinations = list(
+        Alias.objects.filter(source=email).exclude(destination=email).order_by("destination").values_list("destination", flat=True)[:6]
+    )
+    if not destinations:
+        return []
+    shown = addresses.address_to_unicode(email)
+    listed = ", ".join(addresses.address_to_unicode(d) for d in destinations[:5]) + (" …" if len(destinations) > 5 else "")
+    return [
+        f"{shown} is already an alias that forwards to {listed}. Postfix asks the alias table first, "
+        f"so mail to {shown} will keep going there and will not arrive in the new mailbox — unless "
+        f"you add {shown} itself to the alias's destinations (keep a copy) or delete the alias."
+    ]
+
+
 def connect():
     signals.mailbox_deleting.connect(on_mailbox_deleting, dispatch_uid="aliases.receivers.mailbox")
     signals.domain_deleting.connect(on_domain_deleting, dispatch_uid="aliases.receivers.domain")
+    signals.mailbox_address_warnings.connect(on_mailbox_address_warnings, dispatch_uid="aliases.receivers.warnings")

@@ -95,6 +95,10 @@ def _get_source_for_user(user, source):
 def alias_create(request):
     initial = {"source": request.GET["source"]} if request.GET.get("source") else {}
     form = forms.AliasForm(request.POST or None, domains=domains_for(request.user), initial=initial)
+    domain = domains_for(request.user).filter(name=request.GET.get("domain", "")).first()
+    if domain is not None:
+        # A hint, never a value: "@domain" typed in for someone would be a catch-all.
+        form.fields["source"].widget.attrs["placeholder"] = f"info@{domain.display_name}"
     if request.method == "POST" and form.is_valid():
         source, destinations = form.cleaned_data["source"], form.cleaned_data["destinations"]
         form.sending_preview = sender_rights.preview_create(source, destinations)

@@ -78,6 +78,13 @@ class NewPasswordForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("password_mode") != TYPE:
+            if cleaned.get("password1") or cleaned.get("password2"):
+                # Never throw away what was typed: ask which one is meant.
+                self.add_error(
+                    "password_mode",
+                    "You typed a password, but “Generate a password” is chosen. Choose “Type a "
+                    "password” to use yours, or empty the password fields to have one generated.",
+                )
             return cleaned
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if not first:

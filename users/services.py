@@ -143,6 +143,12 @@ def stored_password_for(supplied, mailbox=None):
     return password_policy.hash_for_storage(reading.plaintext)
 
 
+def warnings_for_mailbox(email):
+    """What a person should know before a mailbox is created at `email` (not errors: they may go
+    ahead). The apps built on users answer through signals.mailbox_address_warnings."""
+    return signals.warnings_from_receivers(signals.mailbox_address_warnings, sender=Mailbox, email=email)
+
+
 def create_mailbox(operator, email, raw_password=None, *, quota=0, domain=None, supplied_password=None):
     """A new mailbox with a typed or generated password (`raw_password`, validated and hashed)
     or, from an import, `supplied_password` (plaintext or a hash, see stored_password_for)."""

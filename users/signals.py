@@ -12,6 +12,13 @@ from django.dispatch import Signal
 mailbox_deleting = Signal()
 # domain, operator, remove_forwarding
 domain_deleting = Signal()
+# email (normalised): receivers return a list of sentences a person should read before a
+# mailbox is created at that address (an alias already answering for it, say).
+mailbox_address_warnings = Signal()
+
+
+def warnings_from_receivers(signal, **kwargs):
+    return [warning for _receiver, warnings in signal.send(**kwargs) for warning in (warnings or [])]
 
 
 def removed_by_receivers(signal, **kwargs):

@@ -176,7 +176,15 @@ def mailbox_create(request):
     domains = domains_for(request.user).order_by("name")
     initial = {"domain": request.GET.get("domain")} if request.GET.get("domain") else None
     form = forms.MailboxCreateForm(request.POST or None, domains=domains, initial=initial)
+    warnings = []
     if request.method == "POST" and form.is_valid():
+        warnings = services.warnings_for_mailbox(form.email)
+        if warnings and request.POST.get("confirmed") != form.email:
+            if not form.generates:
+                form.add_error("password1", "For your safety a typed password is not sent back: type it again.")
+            return render(
+                request, "users/mailbox_form.html", {"form": form, "warnings": warnings, "confirm_email": form.email}
+            )
         password = _password_from(form)
         try:
             mailbox = services.create_mailbox(
