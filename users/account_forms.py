@@ -58,7 +58,7 @@ class ChangePasswordForm(NewPasswordFields):
     current_password = forms.CharField(
         label="Current password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["current_password", "new_password1", "new_password2"]
 

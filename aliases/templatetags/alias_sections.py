@@ -46,18 +46,25 @@ def aliases_outliving_domain(domain):
     return {"domain": domain, "outliving": list(rows[:50]), "outliving_count": rows.count()}
 
 
-def _in_plain_words(right, login):
-    # The staff page's descriptions speak of keys and lookups; a mailbox user needs less.
-    if right.kind == "catch-all":
-        return f"any address at {right.domain} that has no mailbox or alias of its own"
-    if right.kind == "extension":
-        return f"{right.via} with any extension after the {right.pattern.partition('*')[0][-1]}"
-    if right.via == login:
-        return "your own address"
-    return "an alias that delivers to you"
+def sending_summary(rights, login):
+    """What a mailbox user may send as, in plain words: one line per address they may use, its
+    +tag form on the same line, a catch-all as "everything at d …". Never the other owners of
+    a shared alias, nor the addresses a catch-all leaves out (both name other people)."""
+    extensions = {right.via: right.pattern for right in rights if right.kind == "extension"}
+    lines = []
+    for right in rights:
+        if right.kind == "address":
+            shown = addresses.address_to_unicode(right.pattern)
+            line = {"address": shown, "own": right.via == login}
+            if right.pattern in extensions:
+                local, _, domain = extensions[right.pattern].rpartition("@")
+                line["tagged"] = f"{local[:-1]}tag@{addresses.domain_to_unicode(domain)}"
+            lines.append(line)
+        elif right.kind == "catch-all":
+            lines.append({"catch_all": addresses.domain_to_unicode(right.domain)})
+    return lines
 
 
 @register.inclusion_tag("account/_sending_rights.html")
 def own_sending_rights(mailbox):
-    rights = sender_rights.rights_of(mailbox.email)
-    return {"sending_rights": [(right, _in_plain_words(right, mailbox.email)) for right in rights]}
+    return {"sending_lines": sending_summary(sender_rights.rights_of(mailbox.email), mailbox.email)}

@@ -149,3 +149,27 @@ def test_the_mailbox_itself_is_no_recovery_address(jane_client, jane_mailbox):
     )
     assert response.status_code == 200
     assert not RecoveryAddress.objects.filter(mailbox=jane_mailbox).exists()
+
+
+def test_sending_addresses_are_said_in_plain_words_without_other_peoples_addresses(jane_client, jane_mailbox):
+    domain = jane_mailbox.domain
+    Mailbox.objects.create(domain=domain, email="colleague@a.example", password=jane_mailbox.password)
+    Alias.objects.create(domain=domain, source="@a.example", destination="jane@a.example")
+    Alias.objects.create(domain=domain, source="team@a.example", destination="jane@a.example")
+    Alias.objects.create(domain=domain, source="team@a.example", destination="colleague@a.example")
+    Alias.objects.create(domain=domain, source="other@a.example", destination="colleague@a.example")
+    page = jane_client.get(reverse("account")).content.decode()
+    summary = page[page.index('id="sending-rights"'):page.index('id="change-password"')]
+    assert "<strong>jane@a.example</strong> and any <strong>jane+tag@a.example</strong>" in summary
+    assert "<strong>team@a.example</strong>" in summary
+    assert "everything at <strong>a.example</strong> that has no mailbox or alias of its own" in summary
+    assert "colleague" not in summary and "other@" not in summary
+
+
+def test_the_page_does_not_jump_to_a_form_and_errors_come_back_at_their_form(jane_client):
+    page = jane_client.get(reverse("account")).content.decode()
+    assert "autofocus" not in page
+    assert f'action="{reverse("account-recovery")}#recovery"' in page
+    response = jane_client.post(reverse("account-recovery"), {"recovery-address": "x@y.example", "recovery-current_password": "wrong"})
+    assert response.status_code in (200, 400)
+    assert 'id="id_recovery-current_password_error"' in response.content.decode()
