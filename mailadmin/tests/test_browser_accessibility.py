@@ -1,0 +1,96 @@
+"""axe-core on every panel page each role can reach, on a desktop and a 390 px phone screen.
+
+The pages are the permission matrix's (mailadmin/tests/permission_rows*.py): every row whose GET
+answers 200 for the role, so a new page is checked as soon as it has its row. Any violation,
+whatever its impact, fails. The Django admin pages the panel customised may have at most the
+violations of Django's own pages. Screenshots of the main pages are kept in test-artifacts/.
+"""
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from django.test import Client
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from mailadmin.testing import axe, browser
+from mailadmin.tests import permission_rows
+from mailadmin.tests.test_permissions import ROWS, world  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+# Pages kept as screenshots for a reviewer (URL names; the first URL of each reached by a role).
+SCREENSHOTS = {
+    "dashboard", "domain-list", "domain-detail", "mailbox-list", "mailbox-detail", "mailbox-create",
+    "alias-list", "alias-create", "alias-address", "audit-log", "sending-lookup", "account", "login",
+    "postfix-config", "mailbox-sending",
+}
+
+
+# Pieces of a page, fetched by its script; checked as part of the page that shows them.
+FRAGMENTS = {"alias-preview"}
+
+
+def url_of(row, values):
+    kwargs = {k: values[v] if isinstance(v, str) and v in values else v for k, v in row.get("kwargs", {}).items()}
+    url = reverse(row["name"], kwargs=kwargs)
+    if row.get("query"):
+        url += "?" + urlencode({k: values.get(v, v) for k, v in row["query"].items()})
+    return url
+
+
+def pages_for(actor, values):
+    """(URL name, URL) of every page the matrix says `actor` may GET (200), each URL once."""
+    column = permission_rows.ACTORS.index(actor)
+    seen = {}
+    for _source, row in ROWS:
+        if row["name"].startswith("admin:") or row["name"] in FRAGMENTS or row["GET"].split()[column] != "200":
+            continue
+        seen.setdefault(url_of(row, values), row["name"])
+    return [(name, url) for url, name in seen.items()]
+
+
+def log_in(page, live_server, user):
+    if user is None:
+        return
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+
+
+def check_pages(page, live_server, pages, viewport, label):
+    """{url: violations} for every HTML page of the list; screenshots of the main ones."""
+    page.set_viewport_size(VIEWPORTS[viewport])
+    found, shot = {}, set()
+    for name, url in pages:
+        try:
+            response = page.goto(live_server.url + url)
+        except PlaywrightError as error:
+            if "Download is starting" in str(error):
+                continue  # a CSV export
+            raise
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            continue
+        page.wait_for_load_state("networkidle")
+        violations = axe.violations(page)
+        if violations:
+            found[url] = violations
+        if name in SCREENSHOTS and name not in shot:
+            shot.add(name)
+            browser.save_screenshot(page, f"screen-{viewport}-{label}-{name}")
+    return found
+
+
+def report(found):
+    return "\n".join(f"{url}:\n{axe.describe(violations)}" for url, violations in found.items())
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("actor", ["anonymous", "jane", "bob", "carol", "alice"])
+def test_every_page_a_role_reaches_has_no_axe_violation(page, live_server, world, actor, viewport):
+    users, values = world
+    pages = pages_for(actor, values)
+    assert pages, f"the matrix gives {actor} no page"
+    log_in(page, live_server, users.get(actor))
+    found = check_pages(page, live_server, pages, viewport, actor)
+    assert not found, f"axe violations for {actor} on {viewport}:\n{report(found)}"
