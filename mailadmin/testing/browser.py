@@ -74,3 +74,15 @@ def save_screenshot(page, test_name):
     except Exception:  # a dead page must not hide the test's own failure
         return None
     return path
+
+
+def force_login(page, base_url, user):
+    """Log `user` in without the login form: their session cookie, made by Django's test client."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}

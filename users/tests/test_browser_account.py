@@ -105,3 +105,23 @@ def test_a_user_with_a_recovery_address_resets_a_forgotten_password(page, live_s
     page.wait_for_url(f"{live_server.url}/login/")
     log_in(page, live_server, "jane@a.example", NEW_PASSWORD)
     page.wait_for_url(f"{live_server.url}/me/")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_page_opens_at_the_top_and_a_forms_errors_are_in_view(page, live_server, jane_mailbox, viewport):
+    from mailadmin.testing import browser
+
+    page.set_viewport_size(browser.VIEWPORTS[viewport])
+    log_in(page, live_server, "jane@a.example", MAILBOX_PASSWORD)
+    page.wait_for_url(f"{live_server.url}/me/")
+    assert page.evaluate("() => window.scrollY") == 0  # no jump to a form
+    assert page.locator("#sending-rights").get_by_text("jane@a.example").first.is_visible()
+    recovery = page.locator("#recovery")
+    recovery.get_by_label("Recovery address").fill("jane@elsewhere.example")
+    recovery.get_by_label("Current password").fill("not my password")
+    recovery.get_by_role("button", name="Save recovery address").click()
+    error = page.locator("#id_recovery-current_password_error")
+    error.wait_for()
+    box = error.bounding_box()
+    viewport_height = page.viewport_size["height"]
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= viewport_height
