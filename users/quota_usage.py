@@ -1,0 +1,162 @@
+"""Quota usage as Dovecot reports it (the quota_usage table its quota_clone plugin writes), read
+for the pages, the export and `manage.py mailbox usage`.
+
+Usage always comes with the mailboxes it belongs to in the same query: `with_usage()` adds one
+LEFT JOIN on quota_usage's primary key (the address), so a page of 50 mailboxes costs the
+queries it cost without usage. A mailbox without a row has not been reported yet: its usage is
+None, shown as "not reported yet", never as 0.
+"""
+
+import math
+from dataclasses import dataclass
+
+from django.db.models import Count, F, FloatField, OuterRef, Subquery, Sum
+from django.db.models.functions import Cast, NullIf
+
+from users import addresses
+from users.models import QuotaUsage
+
+NEARLY_FULL, FULL = 90, 100
+NOT_REPORTED = "not reported yet"
+# Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these).
+SORTS = {
+    "used": ["usage__bytes", "email"],
+    "-used": ["-usage__bytes", "-email"],
+    "percent": ["used_percent", "email"],
+    "-percent": ["-used_percent", "-email"],
+}
+
+
+def format_size(size):
+    """One human format for every size the panel shows: 1024-based, as quotas are typed."""
+    if size is None:
+        return NOT_REPORTED
+    if size <= 0:
+        # format_quota_human reads 0 as an unlimited quota; 0 bytes used is just that.
+        return f"{size} bytes"
+    return addresses.format_quota_human(size)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one mailbox uses of its quota. `used` is None until Dovecot reports the mailbox."""
+
+    used: int | None
+    messages: int | None
+    limit: int
+    updated: object = None
+
+    @property
+    def reported(self):
+        return self.used is not None
+
+    @property
+    def unlimited(self):
+        return not self.limit
+
+    @property
+    def percent(self):
+        """Whole percent used, rounded down (99.6 % is not full); None when there is no limit or no report."""
+        if not self.reported or self.unlimited:
+            return None
+        return math.floor(self.used * 100 / self.limit)
+
+    @property
+    def meter_value(self):
+        # <meter> clamps to max; a mailbox over its quota shows a full bar and the text says by how much.
+        return min(self.used, self.limit) if self.percent is not None else None
+
+    @property
+    def level(self):
+        percent = self.percent
+        if percent is None:
+            return ""
+        if percent >= FULL:
+            return "full"
+        return "nearly-full" if percent >= NEARLY_FULL else "ok"
+
+    @property
+    def display_used(self):
+        return format_size(self.used)
+
+    @property
+    def display_limit(self):
+        return addresses.format_quota_human(self.limit)
+
+    @property
+    def summary(self):
+        """Plain text for a screen reader, a CSV cell or the command line: "1.2 GiB of 2 GiB (60 %)"."""
+        if not self.reported:
+            return NOT_REPORTED
+        if self.unlimited:
+            return f"{self.display_used} (no limit)"
+        return f"{self.display_used} of {self.display_limit} ({self.percent} %)"
+
+
+def usage_of(mailbox):
+    """The Usage of a mailbox fetched with with_usage() (or of any mailbox, at one query)."""
+    try:
+        row = mailbox.usage
+    except QuotaUsage.DoesNotExist:
+        row = None
+    if row is None:
+        return Usage(None, None, mailbox.quota)
+    return Usage(row.bytes, row.messages, mailbox.quota, row.updated)
+
+
+def with_usage(mailboxes):
+    """Mailboxes with their quota_usage row joined in (and `used_percent` for sorting)."""
+    return mailboxes.select_related("usage").annotate(
+        used_percent=Cast(F("usage__bytes"), FloatField()) * 100 / NullIf(F("quota"), 0)
+    )
+
+
+def over(mailboxes, percent):
+    """Mailboxes with a limit whose reported usage is at least `percent` of it (integer arithmetic,
+    so 90 % means exactly 9/10 of the quota on every database)."""
+    return (
+        mailboxes.filter(quota__gt=0)
+        .alias(used_x100=F("usage__bytes") * 100, limit_x_percent=F("quota") * percent)
+        .filter(used_x100__gte=F("limit_x_percent"))
+    )
+
+
+def nearly_full_and_full(mailboxes, shown=20):
+    """The dashboard's two lists: (count, first `shown` mailboxes) for ≥ 100 % and for 90–99 %."""
+    full = over(mailboxes, FULL)
+    nearly = over(mailboxes, NEARLY_FULL).exclude(pk__in=full.values("pk"))
+    return {
+        name: (queryset.count(), list(with_usage(queryset).order_by("-used_percent", "email")[:shown]))
+        for name, queryset in (("full", full), ("nearly_full", nearly))
+    }
+
+
+def with_domain_totals(domains):
+    """Per domain: `used_bytes` (the sum of reported usage, None when nothing is reported) and
+    `reported_count` (mailboxes with a report), each a correlated subquery over the domain's
+    mailboxes joined to quota_usage by its primary key."""
+    per_domain = QuotaUsage.objects.filter(mailbox__domain=OuterRef("pk")).order_by().values("mailbox__domain")
+    return domains.annotate(
+        used_bytes=Subquery(per_domain.annotate(total=Sum("bytes")).values("total")),
+        reported_count=Subquery(per_domain.annotate(n=Count("pk")).values("n")),
+    )
+
+
+@dataclass(frozen=True)
+class DomainTotals:
+    used: int | None
+    reported: int
+    mailboxes: int
+
+    @property
+    def display_used(self):
+        return format_size(self.used) if self.reported else NOT_REPORTED
+
+    @property
+    def not_reported(self):
+        return self.mailboxes - self.reported
+
+
+def totals_of(domain):
+    """DomainTotals of a domain annotated by with_domain_totals() and with_counts()."""
+    return DomainTotals(domain.used_bytes, domain.reported_count or 0, domain.mailbox_count)
