@@ -312,10 +312,6 @@ class QuotaUsage(models.Model):
     class Meta:
         db_table = "quota_usage"
         verbose_name_plural = "quota usage"
-        indexes = [
-            # "sort the mailbox list by used space": read in order from here, joined by address.
-            models.Index(fields=["bytes", "mailbox"], name="quota_usage_bytes"),
-        ]
 
     def __str__(self):
         return f"{self.mailbox_id}: {self.bytes} bytes, {self.messages} messages"

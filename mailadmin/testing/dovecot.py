@@ -141,3 +141,65 @@ service auth {{
             if path.exists():
                 texts.append(path.read_text(errors="replace"))
         return "\n".join(texts)
+
+
+class QuotaUsageDovecot(PrivateDovecot):
+    """The private Dovecot with mail: the panel's dovecot-sql.conf.ext as passdb and userdb (so
+    the quota_rule comes from the user query) and the panel's quota-usage snippet included as
+    written, its dict service writing quota_usage in the test database.
+
+    The snippet must be rendered for this instance's directory (pass `workdir` and render with
+    config_dir=workdir): every path, socket and mail file stays in the temp dir. The mail
+    processes run as the user the user query names; `vmail_dir` is theirs.
+
+        with QuotaUsageDovecot(db, sql_conf_text=…, extra_files={name: text}, workdir=tmp) as dovecot:
+            dovecot.doveadm("save", "-u", "jane@a.example", input=message)
+    """
+
+    def __init__(self, database, *, sql_conf_text, extra_files, include, mail_owner="nobody", **options):
+        super().__init__(database, **options)
+        self.sql_conf_text = sql_conf_text
+        self.extra_files = extra_files
+        self.include = include
+        self.mail_owner = pwd.getpwnam(mail_owner)
+        self.vmail_dir = self.workdir / "vmail"
+
+    def _sql_conf(self):
+        return self.sql_conf_text
+
+    def _dovecot_conf(self, sql_conf):
+        conf = super()._dovecot_conf(sql_conf)
+        start = conf.index("userdb {")
+        end = conf.index("}", start) + 1
+        return (
+            conf[:start]
+            + f"userdb {{\n  driver = sql\n  args = {sql_conf}\n}}"
+            + conf[end:]
+            + "mail_location = maildir:~/Maildir\nmailbox_list_index = yes\n"
+            + f"!include {self.include}\n"
+        )
+
+    def start(self, timeout=15):
+        self.vmail_dir.mkdir(parents=True, exist_ok=True)
+        os.chown(self.vmail_dir, self.mail_owner.pw_uid, self.mail_owner.pw_gid)
+        internal = pwd.getpwnam("dovecot")
+        for name, text in self.extra_files.items():
+            path = self.workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The dict service (user dovecot) reads its SQL file, which holds a password: 0640, group dovecot.
+            write_private(path, text, 0o640)
+            os.chown(path, 0, internal.pw_gid)
+        return super().start(timeout)
+
+    def doveadm(self, *args, input=None, check=True):
+        """`doveadm -c <this config> ARGS`, in a session of its own (never the tester's tty)."""
+        result = subprocess.run(
+            ["/usr/bin/doveadm", "-c", str(self.config_file), *args],
+            input=input, capture_output=True, timeout=60, start_new_session=True,
+        )  # fmt: skip
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"doveadm {' '.join(args)} failed ({result.returncode}): "
+                f"{result.stderr.decode(errors='replace')}\n{self.log_text()}"
+            )
+        return result.stdout.decode(errors="replace")

@@ -12,8 +12,7 @@ CREATE TABLE `quota_usage` (
  `bytes` bigint(20) NOT NULL DEFAULT 0,
  `messages` bigint(20) NOT NULL DEFAULT 0,
  `updated` datetime(6) NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
- PRIMARY KEY (`email`),
- KEY `quota_usage_bytes` (`bytes`, `email`)
+ PRIMARY KEY (`email`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
 EMAIL_COLUMN_CHARSET = """
@@ -65,10 +64,9 @@ class Migration(migrations.Migration):
                     options={
                         "verbose_name_plural": "quota usage",
                         "db_table": "quota_usage",
-                        "indexes": [models.Index(fields=["bytes", "mailbox"], name="quota_usage_bytes")],
                     },
                 ),
             ],
         ),
-        migrations.RunPython(create_table, drop_table),
+        migrations.RunPython(create_table, drop_table, atomic=False),
     ]
