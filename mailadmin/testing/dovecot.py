@@ -148,19 +148,18 @@ class QuotaUsageDovecot(PrivateDovecot):
     the quota_rule comes from the user query) and the panel's quota-usage snippet included as
     written, its dict service writing quota_usage in the test database.
 
-    The snippet must be rendered for this instance's directory (pass `workdir` and render with
-    config_dir=workdir): every path, socket and mail file stays in the temp dir. The mail
-    processes run as the user the user query names; `vmail_dir` is theirs.
+    `configure(workdir)` renders the configuration for this instance's directory: the text of
+    dovecot-sql.conf.ext, and the snippet's files as [(absolute path, text)], the file to include
+    first. Every path, socket and mail file stays in the temp dir. The mail processes run as the user the user query names (`mail_owner`);
+    `vmail_dir` is theirs.
 
-        with QuotaUsageDovecot(db, sql_conf_text=…, extra_files={name: text}, workdir=tmp) as dovecot:
+        with QuotaUsageDovecot(db, configure=…) as dovecot:
             dovecot.doveadm("save", "-u", "jane@a.example", input=message)
     """
 
-    def __init__(self, database, *, sql_conf_text, extra_files, include, mail_owner="nobody", **options):
+    def __init__(self, database, *, configure, mail_owner="nobody", **options):
         super().__init__(database, **options)
-        self.sql_conf_text = sql_conf_text
-        self.extra_files = extra_files
-        self.include = include
+        self.sql_conf_text, self.snippet_files = configure(self.workdir)
         self.mail_owner = pwd.getpwnam(mail_owner)
         self.vmail_dir = self.workdir / "vmail"
 
@@ -176,15 +175,15 @@ class QuotaUsageDovecot(PrivateDovecot):
             + f"userdb {{\n  driver = sql\n  args = {sql_conf}\n}}"
             + conf[end:]
             + "mail_location = maildir:~/Maildir\nmailbox_list_index = yes\n"
-            + f"!include {self.include}\n"
+            + f"!include {self.snippet_files[0][0]}\n"
         )
 
     def start(self, timeout=15):
         self.vmail_dir.mkdir(parents=True, exist_ok=True)
         os.chown(self.vmail_dir, self.mail_owner.pw_uid, self.mail_owner.pw_gid)
         internal = pwd.getpwnam("dovecot")
-        for name, text in self.extra_files.items():
-            path = self.workdir / name
+        for name, text in self.snippet_files:
+            path = Path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             # The dict service (user dovecot) reads its SQL file, which holds a password: 0640, group dovecot.
             write_private(path, text, 0o640)
