@@ -66,6 +66,15 @@ class Usage:
         # <meter> clamps to max; a mailbox over its quota shows a full bar and the text says by how much.
         return min(self.used, self.limit) if self.percent is not None else None
 
+    # The bar turns amber from 90 % and red when full (optimum 0: less is better).
+    @property
+    def meter_low(self):
+        return self.limit * NEARLY_FULL // 100
+
+    @property
+    def meter_high(self):
+        return self.limit - 1
+
     @property
     def level(self):
         percent = self.percent

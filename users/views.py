@@ -29,8 +29,8 @@ from mailadmin.permissions import (
     staff_required,
     superadmin_required,
 )
-from users import addresses, forms, hash_inventory, services
-from users.models import DomainAdminGrant
+from users import addresses, forms, hash_inventory, quota_usage, services
+from users.models import Domain, DomainAdminGrant
 
 PAGE_SIZE = 50
 
@@ -106,6 +106,7 @@ def _dashboard_figures(user):
             for row in inventory
             if row.flagged
         ],
+        "quota_alerts": quota_usage.nearly_full_and_full(mailboxes),
     }
 
 
@@ -121,11 +122,9 @@ def domain_list(request):
         domains = domains.filter(name__startswith=query)
     page = paginate(request, domains.order_by("name"))
     # Counted only for the rows shown, one query for the page.
-    rows = (
-        domains.filter(pk__in=[d.pk for d in page.object_list])
-        .with_counts()
-        .order_by("name")
-    )
+    rows = quota_usage.with_domain_totals(
+        domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts()
+    ).order_by("name")
     return render(
         request,
         "users/domain_list.html",
@@ -154,13 +153,16 @@ def domain_detail(request, name):
     domain = get_domain_for_user(request.user, name)
     # A domain's rows are few enough to count every time; the ids-first pages keep a domain of
     # 10,000 mailboxes quick on its last page.
-    mailbox_page = paginate_large(request, domain.mailboxes.order_by("email"), param="mailboxes")
+    mailbox_page = paginate_large(request, quota_usage.with_usage(domain.mailboxes.order_by("email")), param="mailboxes")
     alias_page = paginate_large(request, domain.aliases.order_by("source", "destination"), param="aliases")
     return render(
         request,
         "users/domain_detail.html",
         {
             "domain": domain,
+            "usage_totals": quota_usage.totals_of(
+                quota_usage.with_domain_totals(Domain.objects.filter(pk=domain.pk).with_counts()).get()
+            ),
             "mailbox_page": mailbox_page,
             "alias_page": alias_page,
             "can_delete": request.user.is_superuser,
@@ -203,6 +205,7 @@ MAILBOX_SORTS = {
     "-quota": ["-quota", "email"],
     "domain": ["domain__name", "email"],
     "-domain": ["-domain__name", "email"],
+    **quota_usage.SORTS,
 }
 
 
@@ -225,9 +228,13 @@ def mailbox_list(request):
     scheme = request.GET.get("scheme", "")
     if scheme:
         mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
+    over = request.GET.get("over", "")
+    if over in ("90", "100"):  # the dashboard's "all mailboxes over …" links
+        mailboxes = quota_usage.over(mailboxes, int(over))
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
+    mailboxes = quota_usage.with_usage(mailboxes)
     page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True)
     return render(
         request,
@@ -238,6 +245,7 @@ def mailbox_list(request):
             "sort": sort,
             "domain_name": domain_name,
             "scheme": scheme,
+            "over": over if over in ("90", "100") else "",
             "filter_query": _query_without(request, "page", "sort"),
             "page_query": _query_without(request, "page"),
         },
@@ -291,6 +299,7 @@ def _mailbox_page(request, mailbox, quota_form):
         "users/mailbox_detail.html",
         {
             "mailbox": mailbox,
+            "usage": quota_usage.usage_of(mailbox),
             "quota_form": quota_form,
             "aliases_from": aliases_from,
             # An adopted database may hold the guide's "keep a copy" row (source = destination).

@@ -14,7 +14,7 @@ import re
 import subprocess
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -126,10 +126,10 @@ def test_dovecot_writes_usage_the_panel_shows_everywhere(dovecot, mailboxes, cli
     assert exported["tom@b.example"]["used_bytes"] == ""
 
     out = io.StringIO()
-    with pytest.raises(SystemExit) as exit_code:
+    with pytest.raises(CommandError) as failed:
         call_command("mailbox", "usage", "--over", "90", stdout=out)
-    assert exit_code.value.code == 1
-    assert out.getvalue().splitlines() == ["jane@a.example\t18500\t20000\t92\t2"]
+    assert failed.value.returncode == 1
+    assert out.getvalue().splitlines() == ["jane@a.example\t18500\t20000\t92\t2\t18.1 KiB of 19.5 KiB (92 %)"]
 
 
 def test_a_deletion_reports_the_smaller_usage(dovecot, mailboxes):
