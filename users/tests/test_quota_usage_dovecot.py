@@ -108,8 +108,8 @@ def test_dovecot_writes_usage_the_panel_shows_everywhere(dovecot, mailboxes, cli
 
     client.force_login(alice)
     listing = client.get(reverse("mailbox-list"), {"sort": "-percent"}).content.decode()
-    assert 'title="18500 bytes"' in listing and "of 19.5 KiB (92 %)" in listing
-    assert "4.9 KiB (no limit)" in listing
+    assert 'title="18500 bytes">18.1 KiB</span> of <span title="20000 bytes">19.5 KiB</span> (92 %)' in listing
+    assert 'title="5000 bytes">4.9 KiB</span> (no limit)' in listing
     assert "not reported yet" in listing  # tom has had no mail
     jane = Mailbox.objects.get(email="jane@a.example")
     detail = client.get(reverse("mailbox-detail", args=[jane.pk])).content.decode()
