@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 
 from users import addresses
 
@@ -307,7 +307,7 @@ class QuotaUsage(models.Model):
     messages = models.BigIntegerField(default=0)
     # Kept by the database (DEFAULT/ON UPDATE CURRENT_TIMESTAMP on MariaDB): Dovecot's upsert
     # names only the value column, and the panel never writes this table.
-    updated = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True, db_default=Now())
 
     class Meta:
         db_table = "quota_usage"

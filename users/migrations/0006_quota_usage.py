@@ -1,4 +1,5 @@
 import django.db.models.deletion
+import django.db.models.functions.datetime
 from django.db import migrations, models
 
 # Dovecot's dict-sql writes this table with `INSERT … ON DUPLICATE KEY UPDATE`, naming only the
@@ -59,7 +60,7 @@ class Migration(migrations.Migration):
                         ),
                         ("bytes", models.BigIntegerField(default=0)),
                         ("messages", models.BigIntegerField(default=0)),
-                        ("updated", models.DateTimeField(blank=True, null=True)),
+                        ("updated", models.DateTimeField(blank=True, db_default=django.db.models.functions.datetime.Now(), null=True)),
                     ],
                     options={
                         "verbose_name_plural": "quota usage",
