@@ -174,7 +174,8 @@ def dovecot_quota_usage_files_23(
         config_dir,
         "dovecot-dict-sql.conf.ext",
         "# Dovecot's dict service writes each user's quota usage into the panel's table with\n"
-        f"# INSERT … ON DUPLICATE KEY UPDATE: this account needs INSERT and UPDATE on {QUOTA_USAGE_TABLE}.\n"
+        f"# INSERT … ON DUPLICATE KEY UPDATE: this account needs SELECT, INSERT and UPDATE on\n"
+        f"# {QUOTA_USAGE_TABLE} (without SELECT MariaDB refuses the upsert and mail is still delivered).\n"
         f"connect = {connect}\n"
         + "".join(
             f"map {{\n  pattern = priv/quota/{key}\n  table = {QUOTA_USAGE_TABLE}\n"

@@ -191,12 +191,15 @@ class QuotaUsageDovecot(PrivateDovecot):
         return super().start(timeout)
 
     def doveadm(self, *args, input=None, check=True):
-        """`doveadm -c <this config> ARGS`, in a session of its own (never the tester's tty)."""
+        """`doveadm -c <this config> ARGS`, in a session of its own (never the tester's tty).
+
+        With check, an "Error:" line fails too: doveadm exits 0 when only quota_clone's dict
+        write failed (seen with a dict account lacking SELECT)."""
         result = subprocess.run(
             ["/usr/bin/doveadm", "-c", str(self.config_file), *args],
             input=input, capture_output=True, timeout=60, start_new_session=True,
         )  # fmt: skip
-        if check and result.returncode != 0:
+        if check and (result.returncode != 0 or b"Error:" in result.stderr):
             raise RuntimeError(
                 f"doveadm {' '.join(args)} failed ({result.returncode}): "
                 f"{result.stderr.decode(errors='replace')}\n{self.log_text()}"

@@ -2,7 +2,8 @@
 
 A private Dovecot 2.3 (mailadmin.testing.dovecot.QuotaUsageDovecot) reads the panel's emitted
 dovecot-sql.conf.ext (its user query gives the quota_rule) and includes the emitted quota-usage
-snippet as written, its dict service writing quota_usage in the test MariaDB. Messages of known
+snippet as written, its dict service writing quota_usage in the test MariaDB through an account
+that has only the grant the README names. Messages of known
 size are stored with `doveadm save`; the pages, the export and `mailbox usage` must then show
 what Dovecot counted.
 """
@@ -11,6 +12,7 @@ import csv
 import io
 import pwd
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -28,6 +30,23 @@ from users.models import Domain, Mailbox, QuotaUsage
 pytestmark = [pytest.mark.dovecot, pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
 JANE_QUOTA = 20_000
+# What the README grants Dovecot's dict account, and nothing else.
+DICT_GRANT = "GRANT SELECT, INSERT, UPDATE ON `{db}`.`quota_usage` TO {account}"
+
+
+@pytest.fixture
+def dict_account(transactional_db):
+    """A MariaDB account of its own for the dict service, with only the README's grant."""
+    db = connection.settings_dict["NAME"]
+    user, password = f"dict_{db}"[:80], secrets.token_hex(16)
+    account = f"'{user}'@'127.0.0.1'"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP USER IF EXISTS {account}")
+        cursor.execute(f"CREATE USER {account} IDENTIFIED BY %s", [password])
+        cursor.execute(DICT_GRANT.format(db=db, account=account))
+    yield user, password
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP USER IF EXISTS {account}")
 
 
 def message(size, subject):
@@ -46,9 +65,10 @@ def message(size, subject):
 
 
 @pytest.fixture
-def dovecot(transactional_db, settings, monkeypatch):
+def dovecot(request, transactional_db, settings, monkeypatch):
     if connection.vendor != "mysql":
         pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
+    dict_user, dict_password = request.getfixturevalue("dict_account")
     missing = private_dovecot.binaries_missing() + ([] if doveadm.available() else ["doveadm"])
     require_or_skip(not missing, f"missing {', '.join(missing)}")
     database = MailDatabase.from_django(connection)
@@ -62,8 +82,9 @@ def dovecot(transactional_db, settings, monkeypatch):
         # The emitted files, with mail under the temp dir and the machine's unprivileged user in
         # place of the guide's vmail (5000).
         settings.MAILADMIN_VMAIL_ROOT = str(workdir / "vmail")
+        dict_target = server_config.Target(database.name, database.host, database.port, dict_user, True)
         snippet = server_config.dovecot_quota_usage_files_23(
-            database.password, target, config_dir=str(workdir), dict_socket_user="nobody", dict_socket_group="nogroup"
+            dict_password, dict_target, config_dir=str(workdir), dict_socket_user="nobody", dict_socket_group="nogroup"
         )
         sql_conf = server_config.dovecot_sql_conf(database.password, target).text
         return sql_conf, [(f.path, f.text) for f in snippet]
