@@ -234,8 +234,11 @@ def mailbox_list(request):
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
-    mailboxes = quota_usage.with_usage(mailboxes)
-    page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True)
+    ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
+    if sort in quota_usage.SORTS:
+        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        page = paginate_large(request, ordered, cache_count=True)
     return render(
         request,
         "users/mailbox_list.html",

@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -169,7 +170,39 @@ def test_usage_costs_the_mailbox_list_no_query(client, alice, domain_a, sort):
         counts.append(len(queries))
         usage_reads = [q["sql"] for q in queries if "quota_usage" in q["sql"]]
         assert len(usage_reads) <= 2  # the page's ids (when sorted by usage) and its rows, joined
+        if sort in quota_usage.SORTS:  # the order is kept: a page reads only its rows
+            assert not any("ORDER BY" in sql for sql in usage_reads)
     assert counts[0] == counts[1] == counts[2] <= 5
+
+
+def test_a_kept_order_pages_across_its_chunks(domain_a, monkeypatch):
+    monkeypatch.setattr(quota_usage.KeptOrderPaginator, "CHUNK", 7)
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{i:02}@a.example", password="{PLAIN}x", quota=100) for i in range(45)
+    )
+    QuotaUsage.objects.bulk_create(QuotaUsage(mailbox_id=f"u{i:02}@a.example", bytes=i % 13, messages=1) for i in range(45))
+    ordered = quota_usage.with_usage(Mailbox.objects.all()).order_by(*quota_usage.SORTS["-used"])
+    expected = list(ordered.values_list("email", flat=True))
+    pages = [[m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(n)] for n in range(1, 6)]
+    assert [len(p) for p in pages] == [10, 10, 10, 10, 5]
+    assert sum(pages, []) == expected
+
+
+def test_a_kept_order_is_taken_again_after_a_change_in_the_panel_or_when_evicted(domain_a, django_assert_num_queries):
+    a = add(domain_a, "a", 100, 10)
+    b = add(domain_a, "b", 100, 20)
+    ordered = quota_usage.with_usage(Mailbox.objects.all()).order_by(*quota_usage.SORTS["-used"])
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["b@a.example", "a@a.example"]
+    QuotaUsage.objects.filter(mailbox_id="a@a.example").update(bytes=50)  # Dovecot reports, past the ORM
+    with django_assert_num_queries(1):  # the rows only: the order is kept, the figures are fresh
+        rows = list(quota_usage.KeptOrderPaginator(ordered, 10).page(1))
+    assert [(m.email, m.usage.bytes) for m in rows] == [("b@a.example", 20), ("a@a.example", 50)]
+    b.quota = 200
+    b.save()  # a change made in the panel renews every kept figure
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["a@a.example", "b@a.example"]
+    QuotaUsage.objects.filter(mailbox_id="b@a.example").update(bytes=90)
+    cache.clear()  # evicted
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["b@a.example", "a@a.example"]
 
 
 def test_domain_totals_add_up_reported_usage_and_count_the_silent(client, alice, boxes):
