@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, F, FloatField, OuterRef, Subquery, Sum
+from django.db.models import Count, F, FloatField, Sum
 from django.db.models.functions import Cast, NullIf
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -226,15 +226,22 @@ class KeptOrderPaginator(Paginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
-def with_domain_totals(domains):
-    """Per domain: `used_bytes` (the sum of reported usage, None when nothing is reported) and
-    `reported_count` (mailboxes with a report), each a correlated subquery over the domain's
-    mailboxes joined to quota_usage by its primary key."""
-    per_domain = QuotaUsage.objects.filter(mailbox__domain=OuterRef("pk")).order_by().values("mailbox__domain")
-    return domains.annotate(
-        used_bytes=Subquery(per_domain.annotate(total=Sum("bytes")).values("total")),
-        reported_count=Subquery(per_domain.annotate(n=Count("pk")).values("n")),
-    )
+def add_domain_totals(domains):
+    """Set `used_bytes` (the sum of reported usage, None when nothing is reported) and
+    `reported_count` on each of a page's domains: one grouped query over their mailboxes
+    (domain_id index) joined to quota_usage by its primary key."""
+    domains = list(domains)
+    totals = {
+        row["mailbox__domain"]: row
+        for row in QuotaUsage.objects.filter(mailbox__domain__in=[d.pk for d in domains])
+        .values("mailbox__domain")
+        .annotate(total=Sum("bytes"), n=Count("pk"))
+        .order_by()
+    }
+    for domain in domains:
+        found = totals.get(domain.pk, {})
+        domain.used_bytes, domain.reported_count = found.get("total"), found.get("n", 0)
+    return domains
 
 
 @dataclass(frozen=True)
@@ -252,6 +259,6 @@ class DomainTotals:
         return self.mailboxes - self.reported
 
 
-def totals_of(domain):
-    """DomainTotals of a domain annotated by with_domain_totals() and with_counts()."""
-    return DomainTotals(domain.used_bytes, domain.reported_count or 0, domain.mailbox_count)
+def totals_of(domain, mailbox_count):
+    add_domain_totals([domain])
+    return DomainTotals(domain.used_bytes, domain.reported_count, mailbox_count)

@@ -30,7 +30,7 @@ from mailadmin.permissions import (
     superadmin_required,
 )
 from users import addresses, forms, hash_inventory, quota_usage, services
-from users.models import Domain, DomainAdminGrant
+from users.models import DomainAdminGrant
 
 PAGE_SIZE = 50
 
@@ -122,9 +122,9 @@ def domain_list(request):
         domains = domains.filter(name__startswith=query)
     page = paginate(request, domains.order_by("name"))
     # Counted only for the rows shown, one query for the page.
-    rows = quota_usage.with_domain_totals(
-        domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts()
-    ).order_by("name")
+    rows = quota_usage.add_domain_totals(
+        domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts().order_by("name")
+    )
     return render(
         request,
         "users/domain_list.html",
@@ -160,9 +160,7 @@ def domain_detail(request, name):
         "users/domain_detail.html",
         {
             "domain": domain,
-            "usage_totals": quota_usage.totals_of(
-                quota_usage.with_domain_totals(Domain.objects.filter(pk=domain.pk).with_counts()).get()
-            ),
+            "usage_totals": quota_usage.totals_of(domain, mailbox_page.paginator.count),
             "mailbox_page": mailbox_page,
             "alias_page": alias_page,
             "can_delete": request.user.is_superuser,
