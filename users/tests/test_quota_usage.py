@@ -14,7 +14,8 @@ from django.urls import reverse
 from aliases import server_config
 from conftest import MAILBOX_PASSWORD
 from mailadmin import csv_io
-from users import quota_usage
+from mailadmin.operator import Operator
+from users import quota_usage, services
 from users.models import Domain, Mailbox, QuotaUsage
 from users.quota_usage import Usage, format_size
 
@@ -197,8 +198,7 @@ def test_a_kept_order_is_taken_again_after_a_change_in_the_panel_or_when_evicted
     with django_assert_num_queries(1):  # the rows only: the order is kept, the figures are fresh
         rows = list(quota_usage.KeptOrderPaginator(ordered, 10).page(1))
     assert [(m.email, m.usage.bytes) for m in rows] == [("b@a.example", 20), ("a@a.example", 50)]
-    b.quota = 200
-    b.save()  # a change made in the panel renews every kept figure
+    services.set_quota(Operator.command_line(), b, "200")  # a change made in the panel renews every kept figure
     assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["a@a.example", "b@a.example"]
     QuotaUsage.objects.filter(mailbox_id="b@a.example").update(bytes=90)
     cache.clear()  # evicted
@@ -298,7 +298,7 @@ def test_the_export_has_usage_columns_and_imports_again_unchanged(client, alice,
     assert (rows["half@a.example"]["used_bytes"], rows["half@a.example"]["messages"]) == (str(GIB), "1")
     assert rows["half@a.example"]["usage_updated"]  # kept by the database
     assert rows["silent@a.example"]["used_bytes"] == "" and rows["silent@a.example"]["messages"] == ""
-    plan = csv_io.plan(text)
+    plan = csv_io.plan(text, Operator.command_line(via="import"))
     assert {row.status for row in plan.rows} == {csv_io.UNCHANGED}
 
 
@@ -355,7 +355,7 @@ def test_the_rows_query_joins_usage_by_its_primary_key(mariadb, domain_a):
 
 def test_a_mailbox_deleted_in_the_panel_leaves_dovecots_row(domain_a):
     box = add(domain_a, "gone", GIB, 123)
-    box.delete()
+    services.delete_mailbox(Operator.command_line(), box)
     # Its mail stays on disk too; re-created, the address shows what is still there.
     assert QuotaUsage.objects.filter(mailbox_id="gone@a.example").exists()
     again = add(Domain.objects.get(name="a.example"), "gone", GIB)
