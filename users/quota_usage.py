@@ -3,7 +3,7 @@ for the pages, the export and `manage.py mailbox usage`.
 
 Usage always comes with the mailboxes it belongs to in the same query: `with_usage()` adds one
 LEFT JOIN on quota_usage's primary key (the address), so a page of 50 mailboxes costs the
-queries it cost without usage. A mailbox without a row has not been reported yet: its usage is
+queries it cost without usage. Orders by usage go through KeptOrderPaginator. A mailbox without a row has not been reported yet: its usage is
 None, shown as "not reported yet", never as 0.
 """
 
