@@ -190,7 +190,8 @@ def dovecot_quota_usage_files_23(
         f"""\
 # Quota usage for the panel (Dovecot 2.3). Read after 10-mail.conf and before 20-imap.conf and
 # 20-lmtp.conf on purpose: their `mail_plugins = $mail_plugins …` copy the value as it is when
-# they are read, so a plugin added in a later file never reaches IMAP or LMTP.
+# they are read, so a plugin added in a later file never reaches IMAP or LMTP. Naming quota
+# again after the guide's 10-mail.conf is harmless.
 mail_plugins = $mail_plugins quota quota_clone
 
 plugin {{

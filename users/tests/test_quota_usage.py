@@ -3,6 +3,8 @@
 
 import csv
 import io
+import shutil
+import subprocess
 
 import pytest
 from django.core.cache import cache
@@ -12,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aliases import server_config
-from conftest import MAILBOX_PASSWORD
+from conftest import MAILBOX_PASSWORD, require_or_skip
 from mailadmin import csv_io
 from mailadmin.operator import Operator
 from users import quota_usage, services
@@ -317,6 +319,32 @@ def test_the_dict_file_never_holds_the_panels_own_password_unless_given():
     snippet, dict_conf = server_config.dovecot_quota_usage_files_23()
     assert f"password={server_config.PASSWORD_PLACEHOLDER}" in dict_conf.text
     assert "password=s3cret" in server_config.dovecot_quota_usage_files_23("s3cret")[1].text
+
+
+@pytest.mark.dovecot
+def test_the_snippets_plugins_reach_imap_and_lmtp_in_the_guides_layout(tmp_path, db):
+    """Dovecot itself (doveconf) reads the guide's conf.d with the snippet dropped in."""
+    require_or_skip(shutil.which("doveconf"), "doveconf (dovecot-core) is not installed")
+    snippet, dict_conf = server_config.dovecot_quota_usage_files_23(
+        config_dir=str(tmp_path), dict_socket_user="nobody", dict_socket_group="nogroup"
+    )
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / snippet.name).write_text(snippet.text)
+    (conf_d / "10-mail.conf").write_text("mail_location = maildir:~/Maildir\nmail_plugins = quota\n")
+    (conf_d / "20-imap.conf").write_text("protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n")
+    (conf_d / "20-lmtp.conf").write_text("protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n}\n")
+    (tmp_path / "dovecot.conf").write_text(
+        f"base_dir = {tmp_path}/run\nprotocols = none\n!include conf.d/*.conf\n"
+    )
+    for protocol in ("imap", "lmtp"):
+        result = subprocess.run(
+            ["doveconf", "-c", str(tmp_path / "dovecot.conf"), "-f", f"protocol={protocol}", "-h", "mail_plugins"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert {"quota", "quota_clone"} <= set(result.stdout.split()), (protocol, result.stdout)
+        assert "Warning" not in result.stderr, result.stderr
 
 
 @pytest.mark.mariadb
