@@ -56,3 +56,14 @@ def test_new_alias_from_a_domain_page_suggests_an_address_but_fills_in_none(clie
     response = client.post(reverse("alias-create"), {"source": "", "destinations": "x@y.example"})
     assert response.context["form"].errors["source"]
     assert not Alias.objects.exists()
+
+
+def test_the_command_line_prints_the_warning_after_adding_the_mailbox(domain_a):
+    import io
+
+    from django.core.management import call_command
+
+    services.create_aliases(Operator.command_line(), "info@a.example", ["boss@elsewhere.example"])
+    err = io.StringIO()
+    call_command("mailbox", "add", "info@a.example", "--generate", stdout=io.StringIO(), stderr=err)
+    assert "Warning: info@a.example is already an alias that forwards to boss@elsewhere.example" in err.getvalue()

@@ -69,6 +69,8 @@ class Command(ActionCommand):
         with validation_as_command_error():
             mailbox = services.create_mailbox(Operator.command_line(), email, password, quota=size)
         self.stdout.write(f"Added mailbox {mailbox.display_email} (quota {addresses.format_quota(mailbox.quota)}).")
+        for warning in services.warnings_for_mailbox(mailbox.email):
+            self.stderr.write(f"Warning: {warning}")
         if generated:
             self._show_generated(mailbox.display_email, password)
 
