@@ -50,7 +50,18 @@ def mailbox_user_required(view):
     return wrapper
 
 
+def _focus_first_error(form):
+    """After a refused form, its first wrong field takes the focus, so the browser shows it and a
+    screen reader reads its error; a page loaded plainly focuses nothing (no jump down the page)."""
+    if form is not None and form.errors:
+        first = next((name for name in form.fields if name in form.errors), None)
+        if first is not None:
+            form.fields[first].widget.attrs["autofocus"] = True
+
+
 def _account_page(request, mailbox, password_form=None, recovery_form=None, status=200):
+    _focus_first_error(password_form)
+    _focus_first_error(recovery_form)
     current_recovery = recovery.recovery_address_of(mailbox)
     context = {
         "mailbox": mailbox,
