@@ -4,27 +4,21 @@ and every change shows beforehand where mail will be delivered and who may send 
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from aliases import delivery, forms, sender_rights, services
+from aliases import delivery, forms, listing, sender_rights, services
 from aliases.access import aliases_for, get_alias_for_user
-from aliases.models import Alias
 from mailadmin.operator import Operator
 from mailadmin.pagination import ValuePaginator
 from mailadmin.permissions import staff_required
 from users import addresses
 from users.access import domains_for
 from users.listing import PAGE_SIZE, search_prefix
-
-# The list shows this many destinations of an address, and counts the rest.
-DESTINATIONS_SHOWN = 3
-
 
 @staff_required
 @require_GET
@@ -46,37 +40,8 @@ def alias_list(request):
     return render(
         request,
         "aliases/alias_list.html",
-        {"page": page, "rows": _address_rows(list(page)), "q": request.GET.get("q", ""), "domain_name": domain_name},
+        {"page": page, "rows": listing.address_rows(list(page)), "q": request.GET.get("q", ""), "domain_name": domain_name},
     )
-
-
-def _address_rows(sources):
-    """(source, first destinations, how many in all) for each source, in one query."""
-    if not sources:
-        return []
-    ranked = (
-        Alias.objects.filter(source__in=sources)
-        .annotate(
-            position=Window(RowNumber(), partition_by=[F("source")], order_by=F("destination").asc()),
-            total=Window(Count("id"), partition_by=[F("source")]),
-        )
-        .filter(position__lte=DESTINATIONS_SHOWN)
-        .values_list("source", "destination", "total")
-    )
-    found = {}
-    for source, destination, total in ranked:
-        entry = found.setdefault(source, {"source": source, "destinations": [], "total": total})
-        entry["destinations"].append(addresses.address_to_unicode(destination))
-    rows = []
-    for source in sources:
-        entry = found.get(source)
-        if entry is None:  # removed since the page was counted
-            continue
-        entry["display_source"] = addresses.address_to_unicode(source)
-        entry["is_catch_all"] = source.startswith("@")
-        entry["more"] = entry["total"] - len(entry["destinations"])
-        rows.append(entry)
-    return rows
 
 
 def _get_source_for_user(user, source):

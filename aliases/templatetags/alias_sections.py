@@ -4,7 +4,7 @@ imports the aliases app: aliases builds on users, not the reverse."""
 
 from django import template
 
-from aliases import receivers, sender_rights
+from aliases import listing, receivers, sender_rights
 from aliases.models import Alias
 from users import addresses
 
@@ -68,3 +68,9 @@ def sending_summary(rights, login):
 @register.inclusion_tag("account/_sending_rights.html")
 def own_sending_rights(mailbox):
     return {"sending_lines": sending_summary(sender_rights.rights_of(mailbox.email), mailbox.email)}
+
+
+@register.inclusion_tag("aliases/_address_rows.html")
+def alias_address_rows(sources):
+    """Table rows, one per alias address, for a page of sources (a domain's page)."""
+    return {"rows": listing.address_rows(list(sources))}

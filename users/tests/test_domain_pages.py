@@ -110,3 +110,15 @@ def test_deleting_a_domain_shows_and_removes_alias_rows_elsewhere_that_refer_to_
     assert "sales@b.example → jane@a.example" in page and "old@a.example → kim@b.example" in page
     client.post(url, {"confirm_name": "a.example", "remove_forwarding": "1"})
     assert list(Alias.objects.values_list("source", flat=True)) == ["kept@b.example"]
+
+
+def test_a_domains_page_lists_one_line_per_alias_address(client, bob, domain_a):
+    from aliases.models import Alias
+
+    Alias.objects.bulk_create(
+        Alias(domain=domain_a, source="team@a.example", destination=f"d{i}@y.example") for i in range(5)
+    )
+    client.force_login(bob)
+    page = client.get(reverse("domain-detail", args=["a.example"])).content.decode()
+    assert page.count("team@a.example</a>") == 1
+    assert "d0@y.example, d1@y.example, d2@y.example" in page and "and 2 more" in page
