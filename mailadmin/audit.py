@@ -26,7 +26,12 @@ AUDITED = {
     "users.Mailbox": ("mailbox", ["email", "quota", "password"]),
     "aliases.Alias": ("alias", ["source", "destination"]),
     "users.DomainAdminGrant": ("domain admin", ["user", "domain"]),
+    # Staff accounts are written only by mailadmin.staff.services, which records each change
+    # itself: a signal would also log mailbox users' shadow accounts and every last_login.
+    "auth.User": ("staff account", ["username", "first_name", "last_name", "email", "is_active", "is_superuser"]),
 }
+# Recorded by their write API, not by signals.
+RECORDED_BY_SERVICES = {"auth.User"}
 
 
 class Actor:
@@ -209,7 +214,7 @@ def _after_delete(sender, instance, **kwargs):
 
 
 def connect_signals():
-    for model_label in AUDITED:
+    for model_label in AUDITED.keys() - RECORDED_BY_SERVICES:
         uid = f"mailadmin.audit:{model_label}"
         # A string sender is resolved when the model's app is loaded (ModelSignal's lazy senders).
         pre_save.connect(_before_save, sender=model_label, dispatch_uid=uid)

@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django import forms
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -19,6 +20,7 @@ from aliases.models import Alias
 from mailadmin import audit, csv_io
 from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
+from mailadmin.staff.reauth import recent_auth_required
 from users.models import Domain, Mailbox
 
 
@@ -125,8 +127,13 @@ def _applying(request, the_plan, actor):
 # --- Export ------------------------------------------------------------------------------
 
 
+def _asks_for_hashes(request):
+    return request.user.is_superuser and forms.BooleanField(required=False).to_python(request.GET.get("hashes"))
+
+
 @staff_required
 @require_GET
+@recent_auth_required(when=_asks_for_hashes)
 def export(request):
     form = ExportForm(request.GET, user=request.user)
     if not form.is_valid():

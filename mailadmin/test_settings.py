@@ -9,6 +9,8 @@ os.environ.setdefault("MAILADMIN_BCRYPT_COST", "5")
 # A memory cache each test can clear without a database; the database cache production uses
 # by default is tested on its own (mailadmin/tests/test_settings_deploy.py).
 os.environ.setdefault("CACHE_URL", "locmemcache://")
+# The shared actors (conftest.py) have no second factor; tests of the requirement turn it on.
+os.environ.setdefault("MAILADMIN_REQUIRE_2FA", "off")
 if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 

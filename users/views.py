@@ -11,15 +11,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
 from mailadmin import cached_counts
-from mailadmin.db import save_validated
 from mailadmin.pagination import QuickPaginator
+from mailadmin.staff.reauth import recent_auth_required
 from mailadmin.permissions import (
     aliases_for,
     domains_for,
@@ -30,7 +30,7 @@ from mailadmin.permissions import (
     superadmin_required,
 )
 from users import addresses, forms, hash_inventory, services
-from users.models import DomainAdminGrant
+from users.models import Mailbox
 
 PAGE_SIZE = 50
 
@@ -168,8 +168,13 @@ def domain_detail(request, name):
     )
 
 
+def _has_mailboxes(request, name):
+    return Mailbox.objects.filter(domain__name=name).exists()
+
+
 @superadmin_required
 @require_http_methods(["GET", "POST"])
+@recent_auth_required(when=_has_mailboxes)
 def domain_delete(request, name):
     domain = get_domain_for_user(request.user, name)
     form = forms.DomainDeleteForm(request.POST or None, domain=domain)
@@ -373,38 +378,3 @@ def mailbox_delete(request, pk):
             "aliases_to": Alias.objects.filter(destination=mailbox.email).count(),
         },
     )
-
-
-# --- Domain admins -------------------------------------------------------------------------
-
-
-@superadmin_required
-@require_http_methods(["GET", "POST"])
-def domain_admins(request):
-    form = forms.DomainAdminGrantForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        grant = DomainAdminGrant(user=form.cleaned_data["user"], domain=form.cleaned_data["domain"])
-        try:
-            save_validated(grant)
-        except ValidationError as error:
-            forms.add_service_errors(form, error, {"__all__": None})
-        else:
-            messages.success(request, f"{grant.user.get_username()} now administers {grant.domain.display_name}.")
-            return redirect("domain-admins")
-    grants = DomainAdminGrant.objects.select_related("user", "domain").order_by("user__username", "domain__name")
-    return render(
-        request,
-        "users/domain_admins.html",
-        {"form": form, "page": paginate(request, grants)},
-    )
-
-
-@superadmin_required
-@require_POST
-def domain_admin_remove(request, pk):
-    grant = get_object_or_404(DomainAdminGrant.objects.select_related("user", "domain"), pk=pk)
-    grant.delete()
-    messages.success(
-        request, f"{grant.user.get_username()} no longer administers {grant.domain.display_name}."
-    )
-    return redirect("domain-admins")
