@@ -45,6 +45,10 @@ class Command(ActionCommand):
             "2fa-reset", help="remove a lost second factor: the account logs in with its password and enrols again"
         ).add_argument("username")
 
+    def handle(self, *args, action, **options):
+        # "2fa-reset" is handled by handle_2fa_reset.
+        super().handle(*args, action=action.replace("-", "_"), **options)
+
     def handle_add(self, username, email, first_name, last_name, superadmin, link, **options):
         password, generated = (None, False) if link else read_new_password(options, self.stdin, self.stderr)
         with validation_as_command_error():
