@@ -1,8 +1,39 @@
+from django import forms
 from django.contrib import admin
+from django.forms.models import construct_instance
 
+from aliases import services
 from aliases.models import Alias
+from mailadmin.operator import Operator
 from users.addresses import domain_to_unicode
-from users.admin import DomainFilter, ScopedAdmin, confirm_delete
+from users.admin import DomainFilter, ScopedAdmin, api_errors_on_form, confirm_delete
+
+
+class AliasForm(forms.ModelForm):
+    """The Django admin's alias form, judged by the write API's rules before it is saved."""
+
+    class Meta:
+        model = Alias
+        fields = ["domain", "source", "destination"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        checked = api_errors_on_form(
+            self,
+            lambda: services.check_new_aliases(
+                cleaned["source"], [cleaned["destination"]], ignore_alias_id=self.instance.pk
+            ),
+        )
+        if checked:
+            cleaned["source"], (cleaned["destination"],) = checked
+        return cleaned
+
+    def _post_clean(self):
+        # The write API sets the domain from the source and reports its own errors: only copy
+        # the input onto the instance, without the model's own validation run a second time.
+        construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
 
 
 class CatchAllFilter(admin.SimpleListFilter):
@@ -36,6 +67,20 @@ class AliasAdmin(ScopedAdmin):
     @admin.display(description="domain")
     def domain_name(self, alias):
         return domain_to_unicode(alias.source.rpartition("@")[2])
+
+    form = AliasForm
+
+    def save_model(self, request, obj, form, change):
+        operator = Operator.for_request(request)
+        if change:
+            original = Alias.objects.get(pk=obj.pk)
+            services.update_alias(operator, original, obj.source, obj.destination)
+            return
+        (created,) = services.create_aliases(operator, obj.source, [obj.destination])
+        obj.pk = created.pk
+
+    def delete_through_api(self, operator, queryset):
+        services.delete_aliases(operator, queryset)
 
     @admin.action(description="Delete selected aliases")
     def delete_with_summary(self, request, queryset):

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases import sender_rights
+from mailadmin.operator import Operator
 from mailadmin.permissions import get_mailbox_for_user, staff_required
 from users import addresses, recovery, services
 from users.account_forms import ChangePasswordForm, ForgotPasswordForm, RecoveryAddressForm, ResetPasswordForm
@@ -94,9 +95,9 @@ def account_password(request, mailbox):
     if form.is_valid():
         mailbox.refresh_from_db()  # the current-password check may have upgraded the hash
         try:
-            services.set_password(mailbox, form.cleaned_data["new_password1"])
+            services.set_password(Operator.mailbox_user(mailbox.email, request), mailbox, form.cleaned_data["new_password1"])
         except ValidationError as error:
-            form.add_error("new_password1", error)
+            form.add_error("new_password1", error.messages)
         else:
             if request.session.get(BACKEND_SESSION_KEY) == MAILBOX_BACKEND:
                 # Other sessions end with the old hash; this one goes on (see session_password).

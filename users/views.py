@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from aliases.models import Alias
 from mailadmin import cached_counts
+from mailadmin.operator import Operator
 from mailadmin.pagination import QuickPaginator
 from mailadmin.staff.reauth import recent_auth_required
 from mailadmin.permissions import (
@@ -139,7 +140,7 @@ def domain_create(request):
     form = forms.DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            domain = services.create_domain(form.cleaned_data["name"])
+            domain = services.create_domain(Operator.for_request(request), form.cleaned_data["name"])
         except ValidationError as error:
             forms.add_service_errors(form, error)
         else:
@@ -179,7 +180,7 @@ def domain_delete(request, name):
     domain = get_domain_for_user(request.user, name)
     form = forms.DomainDeleteForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
-        summary = services.delete_domain(domain)
+        summary = services.delete_domain(Operator.for_request(request), domain)
         messages.success(
             request,
             f"Domain {domain.display_name} deleted with {summary['mailboxes']} mailboxes and "
@@ -274,11 +275,15 @@ def mailbox_create(request):
         password = _password_from(form)
         try:
             mailbox = services.create_mailbox(
-                form.email, password, quota=form.cleaned_data["quota"], domain=form.cleaned_data["domain"]
+                Operator.for_request(request),
+                form.email,
+                password,
+                quota=form.cleaned_data["quota"],
+                domain=form.cleaned_data["domain"],
             )
         except ValidationError as error:
             password_field = None if form.generates else "password1"
-            forms.add_service_errors(form, error, {"email": "local_part", None: password_field})
+            forms.add_service_errors(form, error, {"email": "local_part", "password": password_field, None: password_field})
         else:
             if form.generates:
                 return show_once(
@@ -322,7 +327,7 @@ def mailbox_quota(request, pk):
     form = forms.QuotaForm(request.POST)
     if form.is_valid():
         try:
-            services.set_quota(mailbox, form.cleaned_data["quota"])
+            services.set_quota(Operator.for_request(request), mailbox, form.cleaned_data["quota"])
         except ValidationError as error:
             forms.add_service_errors(form, error)
         else:
@@ -344,9 +349,9 @@ def mailbox_password(request, pk):
     if request.method == "POST" and form.is_valid():
         password = _password_from(form)
         try:
-            services.set_password(mailbox, password)
+            services.set_password(Operator.for_request(request), mailbox, password)
         except ValidationError as error:
-            forms.add_service_errors(form, error, {None: "password1"})
+            forms.add_service_errors(form, error, {"password": "password1", None: "password1"})
         else:
             if form.generates:
                 return show_once(request, "users/password_shown.html", {"mailbox": mailbox, "password": password})
@@ -366,7 +371,7 @@ def mailbox_delete(request, pk):
     if request.method == "POST":
         email = mailbox.display_email
         maildir = mailbox.maildir
-        mailbox.delete()
+        services.delete_mailbox(Operator.for_request(request), mailbox)
         messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.")
         return redirect("mailbox-list")
     return render(

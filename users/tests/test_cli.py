@@ -145,7 +145,7 @@ class TestAlias:
 
     def test_add_refuses_a_duplicate(self, jane_mailbox):
         run("alias", "add", "sales@a.example", "jane@a.example")
-        assert fails("alias", "add", "sales@a.example", "jane@a.example") == "This alias already exists."
+        assert fails("alias", "add", "sales@a.example", "jane@a.example") == "sales@a.example already forwards to jane@a.example."
 
     def test_delete_of_a_missing_alias_is_an_error(self, db):
         assert fails("alias", "delete", "x@a.example", "y@a.example") == "There is no alias x@a.example -> y@a.example."

@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, confirm, validation_as_command_error
 from users import addresses, services
 from users.models import Domain
@@ -32,7 +33,7 @@ class Command(ActionCommand):
 
     def handle_add(self, name, **options):
         with validation_as_command_error():
-            domain = services.create_domain(name)
+            domain = services.create_domain(Operator.command_line(), name)
         shown = domain.display_name
         suffix = f" (stored as {domain.name})" if shown != domain.name else ""
         self.stdout.write(f"Added domain {shown}{suffix}.")
@@ -53,5 +54,5 @@ class Command(ActionCommand):
         self.stdout.write(what)
         if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
-        services.delete_domain(domain)
+        services.delete_domain(Operator.command_line(), domain)
         self.stdout.write(f"Deleted domain {domain.display_name}.")

@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_password, validation_as_command_error
 from users import addresses, services
 from users.management.commands.domain import get_domain
@@ -48,7 +49,7 @@ class Command(ActionCommand):
             size = services.parse_quota(quota)
         password, generated = read_new_password(options, self.stdin, self.stderr)
         with validation_as_command_error():
-            mailbox = services.create_mailbox(email, password, quota=size)
+            mailbox = services.create_mailbox(Operator.command_line(), email, password, quota=size)
         self.stdout.write(f"Added mailbox {mailbox.display_email} (quota {addresses.format_quota(mailbox.quota)}).")
         if generated:
             self._show_generated(mailbox.display_email, password)
@@ -57,7 +58,7 @@ class Command(ActionCommand):
         mailbox = get_mailbox(email)
         password, generated = read_new_password(options, self.stdin, self.stderr)
         with validation_as_command_error():
-            services.set_password(mailbox, password)
+            services.set_password(Operator.command_line(), mailbox, password)
         self.stdout.write(f"Password changed for {mailbox.display_email}.")
         if generated:
             self._show_generated(mailbox.display_email, password)
@@ -65,7 +66,7 @@ class Command(ActionCommand):
     def handle_quota(self, email, size, **options):
         mailbox = get_mailbox(email)
         with validation_as_command_error():
-            services.set_quota(mailbox, size)
+            services.set_quota(Operator.command_line(), mailbox, size)
         self.stdout.write(f"Quota of {mailbox.display_email} is now {addresses.format_quota(mailbox.quota)}.")
 
     def handle_list(self, domain=None, **options):
@@ -84,5 +85,5 @@ class Command(ActionCommand):
         )
         if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
-        mailbox.delete()
+        services.delete_mailbox(Operator.command_line(), mailbox)
         self.stdout.write(f"Deleted mailbox {mailbox.display_email}.")
