@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mailadmin.client_address import client_address
 from mailadmin.db import first_message
+from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.staff import forms, reauth, services, twofactor
 from mailadmin.staff.models import RecoveryCodeDevice
@@ -84,7 +85,7 @@ def staff_create(request):
         data = form.cleaned_data
         password = generate_password() if data["password_mode"] == forms.GENERATE else None
         try:
-            account = services.create_staff(
+            account = services.create_staff(Operator.for_request(request), 
                 data["username"], email=data["email"], first_name=data["first_name"],
                 last_name=data["last_name"], password=password,
             )
@@ -127,7 +128,7 @@ def staff_detail(request, pk):
     form = forms.ProfileForm(request.POST)
     if form.is_valid():
         try:
-            services.update_profile(account, **form.cleaned_data)
+            services.update_profile(Operator.for_request(request), account, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -143,7 +144,7 @@ def staff_grant(request, pk):
     form = forms.GrantForm(request.POST)
     if form.is_valid():
         try:
-            grant = services.grant_domain(account, services.find_domain(form.cleaned_data["domain"]))
+            grant = services.grant_domain(Operator.for_request(request), account, services.find_domain(form.cleaned_data["domain"]))
         except ValidationError as error:
             _add_errors(form, error, default_field="domain")
         else:
@@ -157,7 +158,7 @@ def staff_grant(request, pk):
 def staff_revoke(request, pk, grant_pk):
     account = _account(pk)
     grant = get_object_or_404(DomainAdminGrant.objects.select_related("domain"), pk=grant_pk, user=account)
-    services.revoke_domain(grant)
+    services.revoke_domain(Operator.for_request(request), grant)
     messages.success(request, f"{account.get_username()} no longer administers {grant.domain.display_name}.")
     return redirect("staff-detail", pk=account.pk)
 
@@ -173,7 +174,7 @@ def staff_superadmin(request, pk):
     account = _account(pk)
     if request.method == "POST":
         try:
-            services.set_superadmin(account, not account.is_superuser)
+            services.set_superadmin(Operator.for_request(request), account, not account.is_superuser)
         except ValidationError as error:
             messages.error(request, first_message(error))
         else:
@@ -186,7 +187,7 @@ def staff_superadmin(request, pk):
 def _set_active(request, pk, value):
     account = _account(pk)
     try:
-        services.set_active(account, value)
+        services.set_active(Operator.for_request(request), account, value)
     except ValidationError as error:
         messages.error(request, first_message(error))
     else:
@@ -216,7 +217,7 @@ def staff_delete(request, pk):
     account = _account(pk)
     if request.method == "POST":
         try:
-            services.delete_staff(account)
+            services.delete_staff(Operator.for_request(request), account)
         except ValidationError as error:
             messages.error(request, first_message(error))
             return redirect("staff-detail", pk=account.pk)
@@ -252,7 +253,8 @@ class StaffSetPasswordView(PasswordResetConfirmView):
 
     def form_valid(self, form):
         try:
-            services.set_password(self.user, form.cleaned_data["new_password1"])
+            services.set_password(
+                Operator.for_user(self.user, address=client_address(self.request)), self.user, form.cleaned_data["new_password1"])
         except ValidationError as error:
             _add_errors(form, error, default_field="new_password1")
             return self.form_invalid(form)
@@ -344,7 +346,7 @@ def security_enrol(request):
     form = forms.CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"].replace(" ", "")):
-            new_codes = services.confirm_totp(request.user, device)
+            new_codes = services.confirm_totp(Operator.for_request(request), request.user, device)
             otp_login(request, device)
             reauth.mark_recent(request.session)
             return show_once(request, "staff/recovery_codes.html", {"codes": new_codes, "first_time": True})
@@ -367,7 +369,7 @@ def security_enrol(request):
 def security_recovery_codes(request):
     if not twofactor.is_enrolled(request.user):
         return redirect("my-security")
-    new_codes = services.regenerate_recovery_codes(request.user)
+    new_codes = services.regenerate_recovery_codes(Operator.for_request(request), request.user)
     return show_once(request, "staff/recovery_codes.html", {"codes": new_codes})
 
 
@@ -375,6 +377,6 @@ def security_recovery_codes(request):
 @require_POST
 @reauth.recent_auth_required()
 def security_disable(request):
-    services.remove_second_factor(request.user)
+    services.remove_second_factor(Operator.for_request(request), request.user)
     messages.success(request, "Two-factor login is off for your account.")
     return redirect("my-security")

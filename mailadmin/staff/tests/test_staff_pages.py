@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from conftest import ACTOR_PASSWORD
 from mailadmin.models import AuditEntry
+from mailadmin.operator import NotPermitted, Operator
+from mailadmin.staff import services
 from mailadmin.staff.testing import log_in_recently, mark_session
 from users.models import DomainAdminGrant
 
@@ -104,10 +106,12 @@ def test_deleting_an_account_takes_its_grants(client, alice, bob):
 
 
 def test_the_last_superadmin_cannot_be_deactivated_demoted_or_deleted(client, alice):
-    from mailadmin.staff import services
-
-    for change in (lambda: services.set_active(alice, False), lambda: services.set_superadmin(alice, False),
-                   lambda: services.delete_staff(alice)):
+    operator = Operator.for_user(alice)
+    for change in (
+        lambda: services.set_active(operator, alice, False),
+        lambda: services.set_superadmin(operator, alice, False),
+        lambda: services.delete_staff(operator, alice),
+    ):
         with pytest.raises(Exception, match="last active superadmin"):
             change()
     alice.refresh_from_db()
@@ -157,3 +161,23 @@ def test_mailbox_shadow_accounts_are_not_staff_accounts(client, alice, jane):
 def test_the_django_admin_offers_no_user_pages(client, alice):
     client.force_login(alice)
     assert client.get("/django-admin/auth/user/").status_code == 404
+
+
+def test_only_a_superadmin_operator_may_change_staff_accounts(bob, dave, domain_a):
+    operator = Operator.for_user(bob)
+    for change in (
+        lambda: services.grant_domain(operator, dave, domain_a),
+        lambda: services.set_superadmin(operator, bob, True),
+        lambda: services.create_staff(operator, "mallory"),
+        lambda: services.remove_second_factor(operator, dave),
+    ):
+        with pytest.raises(NotPermitted):
+            change()
+    assert not User.objects.filter(username="mallory").exists()
+    assert not DomainAdminGrant.objects.filter(user=dave).exists()
+
+
+def services:
+    from mailadmin.staff import services
+
+    return services

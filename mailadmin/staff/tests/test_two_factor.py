@@ -7,6 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import ACTOR_PASSWORD
 from mailadmin.models import AuditEntry
+from mailadmin.operator import Operator
 from mailadmin.staff import codes, services
 from mailadmin.staff.models import RecoveryCode
 from mailadmin.staff.testing import totp_code
@@ -151,4 +152,4 @@ def test_turning_it_off_needs_a_recent_confirmation(client, bob, enrolled_bob):
 
 
 def test_removing_the_factor_of_an_account_without_one_says_so(bob):
-    assert services.remove_second_factor(bob) is False
+    assert services.remove_second_factor(Operator.command_line(), bob) is False

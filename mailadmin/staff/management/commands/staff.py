@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_password, validation_as_command_error
+from mailadmin.operator import Operator
 from mailadmin.staff import services, twofactor
 from users.models import DomainAdminGrant
 
@@ -46,17 +47,18 @@ class Command(ActionCommand):
         ).add_argument("username")
 
     def handle(self, *args, action, **options):
-        # "2fa-reset" is handled by handle_2fa_reset.
+        # The machine's own administrator (mailadmin.operator); "2fa-reset" is handle_2fa_reset.
+        self.operator = Operator.command_line()
         super().handle(*args, action=action.replace("-", "_"), **options)
 
     def handle_add(self, username, email, first_name, last_name, superadmin, link, **options):
         password, generated = (None, False) if link else read_new_password(options, self.stdin, self.stderr)
         with validation_as_command_error():
-            account = services.create_staff(
+            account = services.create_staff(self.operator, 
                 username, email=email, first_name=first_name, last_name=last_name, password=password
             )
             if superadmin:
-                services.set_superadmin(account, True)
+                services.set_superadmin(self.operator, account, True)
         role = "superadmin" if superadmin else "staff account"
         self.stdout.write(f"Added {role} {account.get_username()}.")
         if generated:
@@ -81,7 +83,7 @@ class Command(ActionCommand):
     def handle_grant(self, username, domain, **options):
         account = get_account(username)
         with validation_as_command_error():
-            grant = services.grant_domain(account, services.find_domain(domain))
+            grant = services.grant_domain(self.operator, account, services.find_domain(domain))
         self.stdout.write(f"{account.get_username()} now administers {grant.domain.display_name}.")
 
     def handle_revoke(self, username, domain, **options):
@@ -91,18 +93,18 @@ class Command(ActionCommand):
         grant = DomainAdminGrant.objects.filter(user=account, domain=found).first()
         if grant is None:
             raise CommandError(f"{account.get_username()} does not administer {found.display_name}.")
-        services.revoke_domain(grant)
+        services.revoke_domain(self.operator, grant)
         self.stdout.write(f"{account.get_username()} no longer administers {found.display_name}.")
 
     def handle_deactivate(self, username, **options):
         account = get_account(username)
         with validation_as_command_error():
-            services.set_active(account, False)
+            services.set_active(self.operator, account, False)
         self.stdout.write(f"Deactivated {account.get_username()}; their sessions have ended.")
 
     def handle_activate(self, username, **options):
         account = get_account(username)
-        services.set_active(account, True)
+        services.set_active(self.operator, account, True)
         self.stdout.write(f"Activated {account.get_username()}.")
 
     def handle_delete(self, username, **options):
@@ -110,7 +112,7 @@ class Command(ActionCommand):
         if not confirm(f"Deleting staff account {account.get_username()}.", options, self.stdin):
             raise CommandError("Not deleted.")
         with validation_as_command_error():
-            services.delete_staff(account)
+            services.delete_staff(self.operator, account)
         self.stdout.write(f"Deleted staff account {account.get_username()}.")
 
     def handle_link(self, username, **options):
@@ -119,7 +121,7 @@ class Command(ActionCommand):
 
     def handle_2fa_reset(self, username, **options):
         account = get_account(username)
-        if not services.remove_second_factor(account):
+        if not services.remove_second_factor(self.operator, account):
             raise CommandError(f"{account.get_username()} has no second factor.")
         self.stdout.write(
             f"Removed {account.get_username()}'s second factor. They log in with their password and set up a new one."
