@@ -175,9 +175,3 @@ def test_only_a_superadmin_operator_may_change_staff_accounts(bob, dave, domain_
             change()
     assert not User.objects.filter(username="mallory").exists()
     assert not DomainAdminGrant.objects.filter(user=dave).exists()
-
-
-def services:
-    from mailadmin.staff import services
-
-    return services
