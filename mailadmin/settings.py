@@ -135,8 +135,12 @@ AUTHENTICATION_BACKENDS = [
 # Staff passwords (the auth_user table): Argon2id first. A hash made by a hasher further down
 # the list (Django's earlier default, PBKDF2) still verifies and is re-hashed with Argon2id on
 # the next successful login. Mailbox passwords are Dovecot's hashes and never pass through here.
+# Argon2id's cost (mailadmin/staff/hashers.py): OWASP's 19 MiB, 2 passes, 1 lane by default.
+MAILADMIN_ARGON2_MEMORY_KIB = env.int("MAILADMIN_ARGON2_MEMORY_KIB", default=19456)
+MAILADMIN_ARGON2_TIME_COST = env.int("MAILADMIN_ARGON2_TIME_COST", default=2)
+MAILADMIN_ARGON2_PARALLELISM = env.int("MAILADMIN_ARGON2_PARALLELISM", default=1)
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "mailadmin.staff.hashers.StaffArgon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",

@@ -1,6 +1,6 @@
 """Staff passwords are Argon2id; an older PBKDF2 hash is replaced on the next login."""
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -27,3 +27,13 @@ def test_a_failed_login_leaves_the_old_hash(client, alice):
     client.post(reverse("login"), {"username": "alice", "password": "not it"})
     alice.refresh_from_db()
     assert alice.password == old
+
+
+def test_a_hash_with_djangos_default_argon2_cost_is_rehashed_with_the_configured_one(client, alice, settings):
+    django_default = Argon2PasswordHasher()
+    old = django_default.encode(ACTOR_PASSWORD, django_default.salt())
+    assert "m=102400" in old
+    User.objects.filter(pk=alice.pk).update(password=old)
+    client.post(reverse("login"), {"username": "alice", "password": ACTOR_PASSWORD})
+    alice.refresh_from_db()
+    assert f"m={settings.MAILADMIN_ARGON2_MEMORY_KIB},t={settings.MAILADMIN_ARGON2_TIME_COST}," in alice.password
