@@ -47,6 +47,15 @@ class CodeForm(forms.Form):
     )
 
 
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=10,
+        help_text="The 6 digits the app shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
 class ReauthForm(forms.Form):
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autofocus": True}))
 

@@ -343,7 +343,7 @@ def security_enrol(request):
         messages.info(request, "Your second factor is already set up. Disable it first to set up another device.")
         return redirect("my-security")
     device = twofactor.pending_totp(request.user)
-    form = forms.CodeForm(request.POST or None)
+    form = forms.EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"].replace(" ", "")):
             new_codes = services.confirm_totp(Operator.for_request(request), request.user, device)
