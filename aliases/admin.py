@@ -6,7 +6,8 @@ from aliases import services
 from aliases.models import Alias
 from mailadmin.operator import Operator
 from users.addresses import domain_to_unicode
-from users.admin import DomainFilter, ScopedAdmin, api_errors_on_form, confirm_delete
+from users.admin import DomainFilter, MailboxAdmin, ScopedAdmin, api_errors_on_form, confirm_delete
+from users.models import Mailbox
 
 
 class AliasForm(forms.ModelForm):
@@ -85,3 +86,24 @@ class AliasAdmin(ScopedAdmin):
     @admin.action(description="Delete selected aliases")
     def delete_with_summary(self, request, queryset):
         return confirm_delete(self, request, queryset, {"aliases": queryset.count()})
+
+
+# The mailbox list's delete confirmation, told about the aliases that forward to the mailboxes:
+# the users app registers the list, this app (which builds on it) adds what it knows.
+admin.site.unregister(Mailbox)
+
+
+@admin.register(Mailbox)
+class MailboxWithAliasesAdmin(MailboxAdmin):
+    def deletion_notes(self, queryset):
+        notes = super().deletion_notes(queryset)
+        emails = list(queryset.values_list("email", flat=True)[:10001])
+        if len(emails) <= 10000:
+            forwarding = Alias.objects.filter(destination__in=emails).count()
+            if forwarding:
+                notes.append(
+                    f"{forwarding} aliases forward to these addresses and are kept; mail sent through them "
+                    "goes to the domain's catch-all if it has one, and bounces otherwise."
+                )
+        return notes
+

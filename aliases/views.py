@@ -11,9 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from aliases import forms, sender_rights, services
 from mailadmin.operator import Operator
-from mailadmin.permissions import aliases_for, domains_for, get_alias_for_user, staff_required
+from aliases.access import aliases_for, get_alias_for_user
+from mailadmin.permissions import staff_required
 from users import addresses
-from users.views import paginate_large, search_prefix
+from users.access import domains_for
+from users.listing import paginate_large, search_prefix
 
 
 @staff_required

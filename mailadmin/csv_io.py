@@ -18,7 +18,7 @@ from aliases import services as alias_services
 from aliases.models import Alias
 from mailadmin import audit
 from mailadmin.models import AuditEntry
-from users import addresses, password_policy, services
+from users import addresses, services
 from users.models import Domain, Mailbox
 
 MAILBOXES, ALIASES = "mailboxes", "aliases"

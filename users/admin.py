@@ -50,10 +50,10 @@ class DomainFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         domains = list(Domain.objects.visible_to(request.user).values_list("id", "name")[: self.MAX_LINKS + 1])
-        if len(domains) <= self.MAX_LINKS:
-            return domains
-        chosen = self.value()
-        return list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
+        if len(domains) > self.MAX_LINKS:
+            chosen = self.value()
+            domains = list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
+        return [(pk, addresses.domain_to_unicode(name)) for pk, name in domains]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -218,7 +218,15 @@ class DomainAdmin(ScopedAdmin):
             # Through the reverse relation: the users app does not import the aliases app.
             "aliases": Domain.objects.filter(pk__in=ids).aggregate(n=Count("aliases"))["n"],
         }
-        return confirm_delete(self, request, queryset, summary)
+        # As on the panel's page: the person types what they are about to delete.
+        expected = queryset.get().name if len(ids) == 1 else f"delete {len(ids)} domains"
+        return confirm_delete(self, request, queryset, summary, typed_confirmation=expected)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # The stock page deletes a domain and everything in it with one click: the panel's page
+        # shows what goes with it, what survives elsewhere, and wants the name typed.
+        domain = get_object_or_404(self.get_queryset(request), pk=object_id)
+        return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
 
 
 @functools.lru_cache(maxsize=8)
@@ -227,11 +235,14 @@ def _list_url(name, script_prefix):
     return reverse(name)
 
 
-def confirm_delete(model_admin, request, queryset, summary, notes=()):
-    """A confirmation page with counts; deletes through the write API on the second POST."""
+def confirm_delete(model_admin, request, queryset, summary, notes=(), typed_confirmation=""):
+    """A confirmation page with counts; deletes through the write API on the second POST
+    (when `typed_confirmation` is given, only once the person typed it)."""
     if not model_admin.has_delete_permission(request):
         raise PermissionDenied
-    if request.POST.get("confirmed") == "yes":
+    typed = request.POST.get("typed_confirmation", "").strip().lower()
+    typed_ok = not typed_confirmation or typed == typed_confirmation.lower()
+    if request.POST.get("confirmed") == "yes" and typed_ok:
         try:
             model_admin.delete_queryset(request, queryset)
         except (ValidationError, NotPermitted) as error:
@@ -248,6 +259,8 @@ def confirm_delete(model_admin, request, queryset, summary, notes=()):
             "title": "Are you sure?",
             "summary": summary,
             "notes": notes,
+            "typed_confirmation": typed_confirmation,
+            "typed_wrong": bool(typed) and not typed_ok,
             "queryset": queryset[:20],
             "action": request.POST.get("action"),
             "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
@@ -332,7 +345,7 @@ class MailboxAdmin(ScopedAdmin):
     list_filter = [DomainFilter, HashSchemeFilter]
     # A prefix search uses the unique index on email; "contains" would scan every row.
     search_fields = ["^email"]
-    search_help_text = "Address, or its beginning."
+    search_help_text = "Address or its beginning, or a domain name for all its mailboxes."
     actions = ["set_quota", "generate_passwords", "delete_with_summary"]
     # COUNT(*) over the whole table again on every filtered page is not needed.
     show_full_result_count = False
@@ -344,6 +357,19 @@ class MailboxAdmin(ScopedAdmin):
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        # "example.org" (or "bücher.de") lists that domain's mailboxes: the addresses never
+        # start with it, and "contains" would read every row.
+        term = search_term.strip()
+        if term and "@" not in term and "." in term:
+            try:
+                name = addresses.normalize_domain(term)
+            except addresses.AddressError:
+                name = None
+            if name and Domain.objects.filter(name=name).exists():
+                return queryset.filter(domain__name=name), False
+        return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request, obj, form, change):
         operator = Operator.for_request(request)
@@ -460,14 +486,11 @@ class MailboxAdmin(ScopedAdmin):
 
     @admin.action(description="Delete selected mailboxes")
     def delete_with_summary(self, request, queryset):
-        from aliases.models import Alias
+        return confirm_delete(self, request, queryset, {"mailboxes": queryset.count()}, self.deletion_notes(queryset))
 
-        emails = list(queryset.values_list("email", flat=True)[:10001])
-        forwarding = Alias.objects.filter(destination__in=emails).count() if len(emails) <= 10000 else None
-        notes = ["Mail on disk is not removed; delete the maildirs under {} yourself.".format(_vmail_root())]
-        if forwarding:
-            notes.append(f"{forwarding} aliases forward to these addresses and are kept; mail to them will bounce.")
-        return confirm_delete(self, request, queryset, {"mailboxes": queryset.count()}, notes)
+    def deletion_notes(self, queryset):
+        """What a person should know before these mailboxes go (the aliases app adds its part)."""
+        return ["Mail on disk is not removed; delete the maildirs under {} yourself.".format(_vmail_root())]
 
 
 def _action_page(model_admin, request, queryset, title, form, button, note=""):

@@ -23,7 +23,7 @@ from mailadmin import audit
 from mailadmin.db import save_validated
 from mailadmin.models import AuditEntry
 from mailadmin.operator import NotPermitted
-from users import addresses, password_policy
+from users import addresses, password_policy, signals
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
 
@@ -69,10 +69,15 @@ def cascade_summary(domain):
     return {"mailboxes": domain.mailboxes.count(), "aliases": domain.aliases.count()}
 
 
-def delete_domain(operator, domain):
+def delete_domain(operator, domain, remove_forwarding=False):
+    """Deletes the domain with its mailboxes and aliases; with `remove_forwarding`, also the
+    alias rows elsewhere that would outlive it (see users.signals)."""
     operator.require_superadmin("delete a domain")
     with operator.acting(), transaction.atomic():
         summary = cascade_summary(domain)
+        summary["aliases elsewhere"] = signals.removed_by_receivers(
+            signals.domain_deleting, sender=Domain, domain=domain, operator=operator, remove_forwarding=remove_forwarding
+        )
         # Row by row through the ORM, so the audit log sees each cascaded mailbox and alias.
         domain.delete()
     return summary
@@ -245,11 +250,16 @@ def replace_passwords(operator, mailboxes, stored_hashes):
     return mailboxes
 
 
-def delete_mailbox(operator, mailbox):
+def delete_mailbox(operator, mailbox, remove_forwarding=False):
+    """Deletes the mailbox row (never its mail on disk); with `remove_forwarding`, also the
+    alias rows that forward to it. Returns how many such alias rows went."""
     require_domain(operator, mailbox.domain)
     with operator.acting(), transaction.atomic():
+        removed = signals.removed_by_receivers(
+            signals.mailbox_deleting, sender=Mailbox, mailbox=mailbox, operator=operator, remove_forwarding=remove_forwarding
+        )
         mailbox.delete()
-    return mailbox
+    return removed
 
 
 def delete_mailboxes(operator, mailboxes):
