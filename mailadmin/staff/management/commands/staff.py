@@ -4,6 +4,7 @@ from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_
 from mailadmin.operator import Operator
 from mailadmin.staff import services, twofactor
 from users.models import DomainAdminGrant
+from users.passwords import generate_password
 
 
 def get_account(username):
@@ -52,7 +53,7 @@ class Command(ActionCommand):
         super().handle(*args, action=action.replace("-", "_"), **options)
 
     def handle_add(self, username, email, first_name, last_name, superadmin, link, **options):
-        password, generated = (None, False) if link else read_new_password(options, self.stdin, self.stderr)
+        password, generated = (None, False) if link else read_new_password(options, self.stdin, self.stderr, generate=generate_password)
         with validation_as_command_error():
             account = services.create_staff(self.operator, 
                 username, email=email, first_name=first_name, last_name=last_name, password=password
