@@ -15,6 +15,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from mailadmin.staff.twofactor import has_any_device
+
 SESSION_KEY = "mailadmin_staff_reauth_at"
 
 
@@ -57,8 +59,6 @@ def recent_auth_required(when=None):
 def _password_login_counts_as_recent(sender, request, user, **kwargs):
     # Without a second factor the password step is the whole authentication; with one, the
     # code step marks the session (mailadmin.staff.views.login_code).
-    from mailadmin.staff.twofactor import has_any_device
-
     if request is not None and hasattr(request, "session") and user.is_staff and not has_any_device(user):
         mark_recent(request.session)
 
