@@ -276,3 +276,39 @@ class PasswordResetToken(models.Model):
 
     def __str__(self):
         return f"reset link for mailbox {self.mailbox_id} ({self.origin})"
+
+
+# --- Kept figures (users.tallies): per-domain counts the write API maintains -----------------
+#
+# No database constraint towards the mail tables, as for the other panel-owned tables: the
+# server's own scripts may delete rows knowing nothing of these.
+
+
+class DomainCount(models.Model):
+    domain_id = models.IntegerField(primary_key=True)
+    mailboxes = models.IntegerField(default=0)
+    aliases = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "mailadmin_domain_count"
+
+
+class SchemeCount(models.Model):
+    domain_id = models.IntegerField()
+    # hash_inventory.scheme_key(): "BLF-CRYPT", "none", "malformed" …
+    scheme = models.CharField(max_length=40)
+    mailboxes = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "mailadmin_scheme_count"
+        constraints = [models.UniqueConstraint(fields=["domain_id", "scheme"], name="scheme_count_domain_scheme")]
+
+
+class TallyWatermark(models.Model):
+    """The highest id of a mail table the kept figures include."""
+
+    table = models.CharField(max_length=64, primary_key=True)
+    max_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "mailadmin_tally_watermark"

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.staff.reauth import recent_auth_required
-from users import addresses, forms, hash_inventory, services
+from users import addresses, forms, hash_inventory, services, tallies
 from users.listing import paginate, paginate_large, query_without, search_prefix, show_once
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
 from users.models import Mailbox
@@ -151,7 +151,9 @@ def mailbox_list(request):
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
-    page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True)
+    # The whole list's total is kept by the write API; a search or filter is counted (for a minute).
+    known = tallies.totals(request.user)["mailboxes"] if not (query or domain_name or scheme) else None
+    page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True, known_count=known)
     return render(
         request,
         "users/mailbox_list.html",
