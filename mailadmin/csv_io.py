@@ -57,13 +57,24 @@ def _keyset(queryset, key, columns):
         last = rows[-1][columns.index(key)]
 
 
+# Read-only columns of a mailbox export, as Dovecot last reported the mailbox (empty: not yet);
+# an import ignores them, so an exported file can be edited and imported again.
+USAGE_COLUMNS = {"used_bytes": "usage__bytes", "messages": "usage__messages", "usage_updated": "usage__updated"}
+
+
 def export_mailboxes(queryset, with_hashes=False):
-    """CSV lines: email, quota[, password] — the password column only when asked for."""
-    columns = ["email", "quota"] + (["password"] if with_hashes else [])
+    """CSV lines: email, quota, used_bytes, messages, usage_updated[, password] — the password
+    column only when asked for."""
+    columns = ["email", "quota", *USAGE_COLUMNS] + (["password"] if with_hashes else [])
+    fields = [USAGE_COLUMNS.get(name, name) for name in columns]
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
-    for row in _keyset(queryset, "email", columns):
-        yield writer.writerow(row)
+    for row in _keyset(queryset, "email", fields):
+        yield writer.writerow(["" if value is None else _cell(value) for value in row])
+
+
+def _cell(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
 
 
 def export_aliases(queryset):
@@ -129,7 +140,7 @@ def read_rows(text):
     except csv.Error as error:
         raise ImportFileError(f"This is not a CSV file: {error}.")
     if "email" in header:
-        kind, allowed = MAILBOXES, {"email", "password", "quota"}
+        kind, allowed = MAILBOXES, {"email", "password", "quota", *USAGE_COLUMNS}
     elif {"source", "destination"} <= set(header):
         kind, allowed = ALIASES, {"source", "destination"}
     else:

@@ -7,7 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from mailadmin.permissions import staff_required
-from users import hash_inventory, tallies
+from mailadmin import cached_counts
+from users import hash_inventory, quota_usage, tallies
 from users.access import domains_for, mailboxes_for
 
 
@@ -50,5 +51,9 @@ def dashboard(request):
                 if row.flagged
             ],
             "configured_scheme": settings.MAILADMIN_PASSWORD_SCHEME,
+            # Joining usage to quotas reads every reported mailbox: kept for a minute.
+            "quota_alerts": cached_counts.remembered(
+                f"quota-alerts:{user.pk}", lambda: quota_usage.nearly_full_and_full(mailboxes)
+            )[0],
         },
     )
