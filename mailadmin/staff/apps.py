@@ -8,8 +8,9 @@ class StaffConfig(AppConfig):
 
     def ready(self):
         from mailadmin import audit
-        from mailadmin.staff import checks, reauth  # noqa: F401
+        from mailadmin.staff import checks, reauth, twofactor  # noqa: F401
 
+        twofactor.connect_signals()
         reauth.connect_signals()
         # Written only by mailadmin.staff.services, which records each change itself: a signal
         # would also log mailbox users' shadow accounts and every login's last_login.

@@ -23,7 +23,7 @@ class SecondFactorMiddleware:
             return self.get_response(request)
         if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return self.get_response(request)
-        if twofactor.has_any_device(user):
+        if twofactor.owes_code(request):
             gate = reverse("login-code")
         elif twofactor.must_enrol(user):
             gate = reverse("security-enrol")

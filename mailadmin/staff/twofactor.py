@@ -4,6 +4,7 @@ import base64
 
 import segno
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,6 +12,23 @@ from mailadmin.staff.models import RecoveryCodeDevice
 
 SUPERADMINS, STAFF, OFF = "superadmins", "staff", "off"
 REQUIREMENTS = (SUPERADMINS, STAFF, OFF)
+# Set at the password step when the account has a device: the session owes a code. Kept in the
+# session so that the pages of staff without a device cost no query for it (a session begun
+# before its owner enrolled elsewhere stays as it was, like any session begun with the password).
+SESSION_OWES_CODE = "mailadmin_staff_owes_code"
+
+
+def owes_code(request):
+    return bool(request.session.get(SESSION_OWES_CODE))
+
+
+def _remember_device_at_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session") and user.is_staff:
+        request.session[SESSION_OWES_CODE] = has_any_device(user)
+
+
+def connect_signals():
+    user_logged_in.connect(_remember_device_at_login, dispatch_uid="mailadmin.staff.twofactor.login")
 
 
 def must_enrol(user):

@@ -277,6 +277,8 @@ def _log_failure(request):
 @require_http_methods(["GET", "POST"])
 def login_code(request):
     if request.user.is_verified() or not twofactor.has_any_device(request.user):
+        # Nothing to enter (any more: a reset or a disable since the password step).
+        request.session.pop(twofactor.SESSION_OWES_CODE, None)
         return redirect(_next_url(request))
     form = forms.CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
