@@ -13,6 +13,7 @@
 #   --certificate FILE         TLS certificate (default: certbot's /etc/letsencrypt/live/NAME/fullchain.pem)
 #   --certificate-key FILE     its key (default: /etc/letsencrypt/live/NAME/privkey.pem)
 #   --enable-proxy apache|nginx  also enable the proxy site (it is always written, never enabled unasked)
+#   --release NAME             name the new release (default: git describe of this checkout)
 #   --purge                    uninstall: also remove /etc/mailadmin and the user (the database stays)
 #
 # DATABASE_URL (mysql://mailadmin:PASSWORD@127.0.0.1:3306/mailserver) comes from the environment,
@@ -25,6 +26,7 @@ SERVER_NAME=""
 CERTIFICATE=""
 CERTIFICATE_KEY=""
 ENABLE_PROXY=""
+RELEASE=""
 PURGE=0
 KEEP_RELEASES=3
 # Debian's Python, whatever virtualenv the caller's PATH has active.
@@ -42,7 +44,7 @@ USER_NAME=mailadmin
 say() { echo "mailadmin: $*"; }
 die() { echo "mailadmin: $*" >&2; exit 1; }
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2; }
 
 [ $# -ge 1 ] || usage
 ACTION=$1
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --certificate) CERTIFICATE=$2; shift 2 ;;
     --certificate-key) CERTIFICATE_KEY=$2; shift 2 ;;
     --enable-proxy) ENABLE_PROXY=$2; shift 2 ;;
+    --release) RELEASE=$2; shift 2 ;;
     --purge) PURGE=1; shift ;;
     -h|--help) usage ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -83,6 +86,11 @@ ensure_user() {
 
 release_version() {
   local version
+  if [ -n "$RELEASE" ]; then
+    case "$RELEASE" in */*|.*) die "--release takes a plain name" ;; esac
+    echo "$RELEASE"
+    return
+  fi
   if version=$(git -C "$SOURCE" describe --tags --always 2>/dev/null); then
     # Uncommitted changes: a release of their own each time, never reused.
     if [ -n "$(git -C "$SOURCE" status --porcelain 2>/dev/null)" ]; then
