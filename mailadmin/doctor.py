@@ -582,8 +582,18 @@ def proxy_https(server):
         return
     base = server.url.rstrip("/")
     context = ssl.create_default_context(cafile=server.ca_file)
+    missing_proto_fix = (f"MAILADMIN_BEHIND_PROXY=1 in {ENV_FILE} and "
+                         "`RequestHeader set X-Forwarded-Proto https` in the vhost (contrib/apache)")
     try:
         status, final_url, headers, body = _fetch(base + "/login/", context)
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            # The panel redirects every request to HTTPS, which it already is: it cannot tell.
+            yield Finding(False, "proxy", f"{base}/login/ redirects in a loop: the panel does not see HTTPS",
+                          missing_proto_fix)
+        else:
+            yield Finding(False, "proxy", f"{base}/login/ answers {error.code}", "journalctl -u mailadmin")
+        return
     except (urllib.error.URLError, OSError) as error:
         yield Finding(False, "proxy", f"{base}/login/ does not answer: {getattr(error, 'reason', error)}",
                       "enable the proxy site (README, Deploying) and start mailadmin.socket")
@@ -592,8 +602,7 @@ def proxy_https(server):
         yield Finding(False, "proxy", f"{base}/login/ ends at {final_url}, not HTTPS", "use the TLS vhost of contrib/apache")
     elif "Strict-Transport-Security" not in headers:
         # Django sends HSTS only on a request it knows to be secure: X-Forwarded-Proto got lost.
-        yield Finding(False, "proxy", "the panel does not see HTTPS behind the proxy",
-                      f"MAILADMIN_BEHIND_PROXY=1 in {ENV_FILE} and `RequestHeader set X-Forwarded-Proto https` in the vhost")
+        yield Finding(False, "proxy", "the panel does not see HTTPS behind the proxy", missing_proto_fix)
     else:
         yield Finding(True, "proxy", f"{final_url} answers {status} over HTTPS, and the panel knows it")
     static = re.search(rb'(?:href|src)="(/static/[^"]+)"', body)

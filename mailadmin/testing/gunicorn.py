@@ -28,6 +28,7 @@ class PrivateGunicorn(PrivateServer):
 
     def start(self, timeout=60):
         # A proxy running as www-data must reach the socket, as it reaches /run/mailadmin.sock.
+        self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o755)
         self.process = subprocess.Popen(
             [self.gunicorn, "mailadmin.wsgi", "--bind", f"unix:{self.socket}", "--workers", "2",
