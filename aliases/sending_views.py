@@ -5,7 +5,8 @@ from django.views.decorators.http import require_GET
 
 from aliases import sender_rights, server_config
 from aliases.sender_login import is_null_sender
-from mailadmin.permissions import domains_for, get_mailbox_for_user, staff_required, superadmin_required
+from mailadmin.permissions import staff_required, superadmin_required
+from users.access import domains_for, get_mailbox_for_user
 from users import addresses
 from users.models import Domain
 

@@ -3,10 +3,6 @@
 import csv
 import hashlib
 from datetime import datetime, time, timedelta
-from functools import wraps
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -16,22 +12,12 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
-from mailadmin import audit, csv_io
+from mailadmin import csv_io
 from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
+from mailadmin.operator import Operator
+from mailadmin.permissions import staff_required
 from users.models import Domain, Mailbox
-
-
-def staff_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _checksum(data):
@@ -53,7 +39,7 @@ def import_page(request):
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
     data = form.cleaned_data["file"].read()
     try:
-        the_plan = csv_io.plan(data, user=request.user)
+        the_plan = csv_io.plan(data, Operator.for_request(request).importing())
     except csv_io.ImportFileError as error:
         form.add_error("file", str(error))
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
@@ -79,7 +65,7 @@ def import_apply(request):
         form.add_error("file", "This is not the file the dry run checked. Run the dry run on it first.")
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
     try:
-        the_plan = csv_io.plan(data, user=request.user)
+        the_plan = csv_io.plan(data, Operator.for_request(request).importing())
     except csv_io.ImportFileError as error:
         form.add_error("file", str(error))
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
@@ -91,22 +77,21 @@ def import_apply(request):
             {"plan": the_plan, "counts": the_plan.counts, "apply_form": apply_form, "changed_since": True},
             status=409,
         )
-    actor = (f"{request.user.get_username()}", request.META.get("REMOTE_ADDR"))
-    response = StreamingHttpResponse(_applying(request, the_plan, actor), content_type="text/html; charset=utf-8")
+    response = StreamingHttpResponse(_applying(request, the_plan), content_type="text/html; charset=utf-8")
     # Proxies (nginx) would hold the page back until the end otherwise.
     response["X-Accel-Buffering"] = "no"
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _applying(request, the_plan, actor):
+def _applying(request, the_plan):
     head, tail = render_to_string("bulk/applying.html", {"plan": the_plan}, request=request).split("<!--progress-->")
     # Browsers wait for about 1 KB before they show anything.
     yield head + "<!--" + " " * 1024 + "-->\n"
     last = {}
     try:
-        # The request's middleware is done by the time this runs: name the actor here.
-        with audit.acting_as(actor[0], actor[1], via="import"):
+        # The request's middleware is done by the time this runs: the plan names its operator.
+        with the_plan.operator.acting():
             for stage, done, total in csv_io.apply_steps(the_plan):
                 tenth = done * 10 // total
                 if last.get(stage) != tenth or done == total:

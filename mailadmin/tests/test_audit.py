@@ -12,6 +12,7 @@ from mailadmin.db import save_validated
 from mailadmin.models import AuditEntry
 from users import services
 from users.models import DomainAdminGrant, Mailbox
+from mailadmin.operator import Operator
 
 NEW_PASSWORD = "Another-Passw0rd-entirely"
 
@@ -25,8 +26,8 @@ def everything_logged():
 
 
 def test_it_records_a_new_mailbox_with_actor_and_address(domain_a):
-    with audit.acting_as("cli:root", "192.0.2.7"):
-        services.create_mailbox("new@a.example", MAILBOX_PASSWORD, quota=1024, domain=domain_a)
+    operator = Operator(label="cli:root", via="cli", address="192.0.2.7")
+    services.create_mailbox(operator, "new@a.example", MAILBOX_PASSWORD, quota=1024, domain=domain_a)
     (entry,) = entries_about("new@a.example")
     assert (entry.actor, entry.address, entry.via, entry.action) == ("cli:root", "192.0.2.7", "cli", "create")
     assert (entry.object_type, entry.domain) == ("mailbox", "a.example")
@@ -35,7 +36,7 @@ def test_it_records_a_new_mailbox_with_actor_and_address(domain_a):
 
 
 def test_it_records_before_and_after_of_a_quota_change(jane_mailbox):
-    services.set_quota(jane_mailbox, "2G")
+    services.set_quota(Operator.command_line(), jane_mailbox, "2G")
     entry = entries_about("jane@a.example")[-1]
     assert entry.action == "update"
     assert entry.changes == {"quota": [0, 2 * 1024**3]}
@@ -43,7 +44,7 @@ def test_it_records_before_and_after_of_a_quota_change(jane_mailbox):
 
 def test_it_never_logs_a_password_or_its_hash(jane_mailbox):
     old_hash = jane_mailbox.password
-    services.set_password(jane_mailbox, NEW_PASSWORD)
+    services.set_password(Operator.command_line(), jane_mailbox, NEW_PASSWORD)
     entry = entries_about("jane@a.example")[-1]
     assert entry.changes == {"password": audit.PASSWORD_CHANGED}
     logged = everything_logged()
@@ -86,8 +87,7 @@ def test_a_change_through_the_web_names_the_login_and_client_address(client, ali
 
 @pytest.fixture
 def mixed_log(jane_mailbox, domain_b):
-    with audit.acting_as("cli:ops"):
-        services.create_mailbox("tom@b.example", MAILBOX_PASSWORD, domain=domain_b)
+    services.create_mailbox(Operator(label="cli:ops", via="cli"), "tom@b.example", MAILBOX_PASSWORD, domain=domain_b)
     AuditEntry.objects.filter(object_repr="a.example").update(timestamp=timezone.now() - timedelta(days=10))
 
 

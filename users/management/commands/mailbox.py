@@ -1,7 +1,8 @@
 from django.core.management.base import CommandError
 
+from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_password, validation_as_command_error
-from users import addresses, services
+from users import addresses, passwords, services
 from users.management.commands.domain import get_domain
 from users.models import Mailbox
 
@@ -11,10 +12,13 @@ def get_mailbox(email):
         normalized = addresses.normalize_address(email)
     except addresses.AddressError as error:
         raise CommandError(str(error))
-    try:
-        return Mailbox.objects.select_related("domain").get(email=normalized)
-    except Mailbox.DoesNotExist:
+    mailboxes = Mailbox.objects.select_related("domain")
+    # MariaDB's utf8 columns find a legacy row stored in mixed case or with a trailing blank by
+    # the normalised address; SQLite needs to be told the case does not matter.
+    mailbox = mailboxes.filter(email=normalized).first() or mailboxes.filter(email__iexact=normalized).first()
+    if mailbox is None:
         raise CommandError(f"There is no mailbox {email}.")
+    return mailbox
 
 
 class Command(ActionCommand):
@@ -38,6 +42,9 @@ class Command(ActionCommand):
         delete = actions.add_parser("delete", help="delete a mailbox (mail on disk is not removed)")
         delete.add_argument("email")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        delete.add_argument(
+            "--remove-forwarding", action="store_true", help="also remove the alias rows that forward to it"
+        )
 
 
     def _show_generated(self, email, password):
@@ -46,18 +53,18 @@ class Command(ActionCommand):
     def handle_add(self, email, quota, **options):
         with validation_as_command_error():
             size = services.parse_quota(quota)
-        password, generated = read_new_password(options, self.stdin, self.stderr)
+        password, generated = read_new_password(options, self.stdin, self.stderr, generate=passwords.generate_password)
         with validation_as_command_error():
-            mailbox = services.create_mailbox(email, password, quota=size)
+            mailbox = services.create_mailbox(Operator.command_line(), email, password, quota=size)
         self.stdout.write(f"Added mailbox {mailbox.display_email} (quota {addresses.format_quota(mailbox.quota)}).")
         if generated:
             self._show_generated(mailbox.display_email, password)
 
     def handle_passwd(self, email, **options):
         mailbox = get_mailbox(email)
-        password, generated = read_new_password(options, self.stdin, self.stderr)
+        password, generated = read_new_password(options, self.stdin, self.stderr, generate=passwords.generate_password)
         with validation_as_command_error():
-            services.set_password(mailbox, password)
+            services.set_password(Operator.command_line(), mailbox, password)
         self.stdout.write(f"Password changed for {mailbox.display_email}.")
         if generated:
             self._show_generated(mailbox.display_email, password)
@@ -65,7 +72,7 @@ class Command(ActionCommand):
     def handle_quota(self, email, size, **options):
         mailbox = get_mailbox(email)
         with validation_as_command_error():
-            services.set_quota(mailbox, size)
+            services.set_quota(Operator.command_line(), mailbox, size)
         self.stdout.write(f"Quota of {mailbox.display_email} is now {addresses.format_quota(mailbox.quota)}.")
 
     def handle_list(self, domain=None, **options):
@@ -84,5 +91,8 @@ class Command(ActionCommand):
         )
         if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
-        mailbox.delete()
-        self.stdout.write(f"Deleted mailbox {mailbox.display_email}.")
+        removed = services.delete_mailbox(
+            Operator.command_line(), mailbox, remove_forwarding=options.get("remove_forwarding", False)
+        )
+        also = f" and {removed} alias row(s) forwarding to it" if removed else ""
+        self.stdout.write(f"Deleted mailbox {mailbox.display_email}{also}.")
