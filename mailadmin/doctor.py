@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 
+import MySQLdb
 from django.apps import apps
 from django.conf import settings
 from django.core import checks as django_checks
@@ -302,12 +303,13 @@ def postfix_virtual_maps(server):
 
 def postfix_accounts(server):
     """{(user, hosts, dbname): (password, [files])} of the mysql: tables Postfix reads the panel's tables with."""
+    paths = [path for parameter in VIRTUAL_MAPS for path in mysql_tables(server.postconf(parameter))]
+    paths += [path for _, path, _ in live_sender_queries(server)]
     accounts = {}
-    for parameter in VIRTUAL_MAPS:
-        for path in mysql_tables(server.postconf(parameter)):
-            values = server.mysql_file(path)
-            key = (values.get("user", ""), values.get("hosts", ""), values.get("dbname", ""))
-            accounts.setdefault(key, (values.get("password", ""), []))[1].append(path)
+    for path in dict.fromkeys(paths):
+        values = server.mysql_file(path)
+        key = (values.get("user", ""), values.get("hosts", ""), values.get("dbname", ""))
+        accounts.setdefault(key, (values.get("password", ""), []))[1].append(path)
     return accounts
 
 
@@ -457,8 +459,6 @@ def panel_database_grants(server):
 
 
 def _connect_as(user, password, hosts, dbname):
-    import MySQLdb
-
     host = hosts.split()[0] if hosts.split() else "localhost"
     options = {"user": user, "password": password, "database": dbname, "connect_timeout": 10}
     if host.startswith("unix:"):
@@ -472,8 +472,6 @@ def _connect_as(user, password, hosts, dbname):
 
 @doctor_check
 def postfix_database_grants(server):
-    import MySQLdb
-
     for (user, hosts, dbname), (password, files) in postfix_accounts(server).items():
         subject = f"postfix database grants ({user}, {files[0]})"
         try:
