@@ -59,10 +59,12 @@ class SchemeDovecot(PrivateDovecot):
 
 
 @contextmanager
-def mail_servers(account, *, sender_query=ALIASES_QUERY, delimiter="+", scheme=None):
+def mail_servers(account, *, sender_query=ALIASES_QUERY, delimiter="+", scheme=None,
+                 password_query=private_dovecot.PASSWORD_QUERY):
     missing = private_postfix.binaries_missing() + private_dovecot.binaries_missing()
     require_or_skip(not missing, f"missing {', '.join(missing)}")
-    dovecot = SchemeDovecot(account, scheme) if scheme else PrivateDovecot(account)
+    dovecot = (SchemeDovecot(account, scheme, password_query=password_query) if scheme
+               else PrivateDovecot(account, password_query=password_query))
     with dovecot:
         with PrivatePostfix(account, dovecot.auth_socket, sender_login_queries={"submission": sender_query},
                             recipient_delimiter=delimiter) as postfix:
@@ -140,6 +142,27 @@ def test_a_different_default_pass_scheme_is_reported(production_settings, postfi
     [line] = failures(lines)
     assert "Dovecot reads a hash without a {SCHEME} prefix as SHA512-CRYPT, the panel as MD5-CRYPT" in line
     assert 'fix: put MAILADMIN_DEFAULT_PASS_SCHEME="SHA512-CRYPT" into' in line
+
+
+def test_a_virtual_map_on_another_table_is_reported(production_settings, postfix_account):
+    with mail_servers(postfix_account) as (postfix, dovecot):
+        postfix.write_mysql_cf("mysql-virtual-alias-maps.cf", "SELECT goto FROM alias WHERE address='%s'")
+        code, lines = run_doctor(postfix, dovecot)
+    assert code == 1
+    [line] = failures(lines)
+    assert line.startswith("FAIL postfix virtual_alias_maps: ")
+    assert "mysql-virtual-alias-maps.cf runs \"SELECT goto FROM alias WHERE address='%s'\"" in line
+    assert "no table runs \"SELECT destination FROM virtual_aliases WHERE source='%s'\"" in line
+
+
+def test_a_password_query_on_another_column_is_reported(production_settings, postfix_account):
+    query = "SELECT pass AS password FROM virtual_users WHERE email='%u'"
+    with mail_servers(postfix_account, password_query=query) as (postfix, dovecot):
+        code, lines = run_doctor(postfix, dovecot)
+    assert code == 1
+    [line] = failures(lines)
+    assert line.startswith("FAIL dovecot password_query (")
+    assert f"fix: password_query = SELECT password FROM virtual_users WHERE email='%u'" in line
 
 
 @pytest.fixture
