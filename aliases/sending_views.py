@@ -35,7 +35,10 @@ def _lookup_error(user, address):
     """
     if user.is_superuser or is_null_sender(address):
         return ""
-    domain = address.rpartition("@")[2].lower()
+    # The address Postfix looks up after its rewriting: `b.example!info` and
+    # `info%b.example@localhost` are asked as info@b.example, and are b.example's business.
+    resolved = sender_rights.resolved_address(address) or address
+    domain = resolved.rpartition("@")[2].lower()
     if not domain:
         return "Enter a full address (local@domain), or <> for the null sender."
     try:

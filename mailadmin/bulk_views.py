@@ -3,7 +3,6 @@
 import csv
 import hashlib
 from datetime import datetime, time, timedelta
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -150,7 +149,8 @@ def _filtered(request):
         if data["actor"]:
             entries = entries.filter(actor=data["actor"].strip())
         if data["object"]:
-            entries = entries.filter(object_repr__icontains=data["object"].strip())
+            # A prefix, so the object_repr index answers it (an address, a domain, "@a.example").
+            entries = entries.filter(object_repr__istartswith=data["object"].strip())
         zone = timezone.get_current_timezone()
         if data["since"]:
             entries = entries.filter(timestamp__gte=datetime.combine(data["since"], time.min, zone))
@@ -159,20 +159,65 @@ def _filtered(request):
     return form, entries
 
 
+AUDIT_PAGE = 50
+# The page says "more than N" rather than counting a log of millions of entries.
+AUDIT_COUNT_UP_TO = 1000
+
+
 @staff_required
 @require_GET
 def audit_log(request):
     form, entries = _filtered(request)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    for entry in page.object_list:
+    page = audit_page(entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"))
+    for entry in page.entries:
         entry.summary = describe_changes(entry.changes)
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("older_than", "newer_than"):
+        query.pop(cursor, None)
+    matching = entries.order_by()[: AUDIT_COUNT_UP_TO + 1].count()
     return render(
         request,
         "audit/log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "matching": min(matching, AUDIT_COUNT_UP_TO),
+            "more_than": matching > AUDIT_COUNT_UP_TO,
+        },
     )
+
+
+def _entry_id(request, name):
+    value = request.GET.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+class AuditPage:
+    def __init__(self, entries, has_newer, has_older):
+        self.entries = entries
+        self.has_newer = has_newer
+        self.has_older = has_older
+
+
+def audit_page(entries, older_than=None, newer_than=None):
+    """One page of the log, newest first, keyed by the last entry seen instead of an OFFSET:
+    the last page of a million entries costs what the first does (the (timestamp) index holds
+    the id too, so the range and the order both come from it)."""
+    anchor_id = older_than if older_than is not None else newer_than
+    anchor = AuditEntry.objects.filter(pk=anchor_id).values_list("timestamp", "pk").first() if anchor_id else None
+    if anchor is None:
+        rows = list(entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        return AuditPage(rows[:AUDIT_PAGE], has_newer=False, has_older=len(rows) > AUDIT_PAGE)
+    when, pk = anchor
+    if older_than is not None:
+        older = entries.filter(timestamp__lte=when).exclude(timestamp=when, id__gte=pk)
+        rows = list(older.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        return AuditPage(rows[:AUDIT_PAGE], has_newer=True, has_older=len(rows) > AUDIT_PAGE)
+    newer = entries.filter(timestamp__gte=when).exclude(timestamp=when, id__lte=pk)
+    rows = list(newer.order_by("timestamp", "id")[: AUDIT_PAGE + 1])
+    page = list(reversed(rows[:AUDIT_PAGE]))
+    return AuditPage(page, has_newer=len(rows) > AUDIT_PAGE, has_older=True)
 
 
 @staff_required

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,42 @@ def test_grant_for_deleted_user_is_logged_on_delete(bob):
     DomainAdminGrant.objects.filter(user=bob).delete()
     entry = AuditEntry.objects.get(object_type="domain admin", action="delete")
     assert entry.changes == {"user": ["bob", None], "domain": ["a.example", None]}
+
+
+def test_the_log_pages_by_key_newest_first_through_every_entry(client, alice, db):
+    when = timezone.now()
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=when - timedelta(minutes=n // 3), actor="cli:seed", action="create",
+                   object_type="domain", object_repr=f"d{n:03}.example", domain=f"d{n:03}.example")
+        for n in range(120)
+    )
+    client.force_login(alice)
+    url, seen, pages = reverse("audit-log"), [], 0
+    query = {}
+    while True:
+        page = client.get(url, query).content.decode()
+        seen += re.findall(r"<td>(d\d\d\d\.example)</td>", page)
+        pages += 1
+        older = re.search(r'older_than=(\d+)" rel="next"', page)
+        if not older:
+            break
+        query = {"older_than": older.group(1)}
+    assert pages == 3 and len(seen) == 120 and len(set(seen)) == 120
+    # Newest first, three entries a minute; within a minute the later-written entry first.
+    assert seen[:4] == ["d002.example", "d001.example", "d000.example", "d005.example"]
+    newer = re.search(r'newer_than=(\d+)" rel="prev"', page)
+    back = client.get(url, {"newer_than": newer.group(1)}).content.decode()
+    assert re.findall(r"<td>(d\d\d\d\.example)</td>", back) == seen[50:100]
+    assert "120 entries match." in back
+
+
+def test_the_log_says_more_than_a_thousand_instead_of_counting_them_all(client, alice, db, monkeypatch):
+    from mailadmin import bulk_views
+
+    monkeypatch.setattr(bulk_views, "AUDIT_COUNT_UP_TO", 5)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=timezone.now(), actor="x", action="create", object_type="domain", object_repr=f"{n}")
+        for n in range(7)
+    )
+    client.force_login(alice)
+    assert "More than 5 entries match." in client.get(reverse("audit-log")).content.decode()

@@ -174,3 +174,33 @@ def test_simultaneous_adds_in_the_django_admin_are_one_row_and_clear_errors(clie
     assert Mailbox.objects.filter(email="race@a.example").count() == 1
 
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_simultaneous_adds_in_the_django_admin_give_one_row_and_no_500(mariadb):
+    import threading
+
+    from django.contrib.auth.models import User
+    from django.db import connections
+    from django.test import Client
+
+    domain = Domain.objects.create(name="race.example")
+    alice = User.objects.create_superuser("race-alice", password="x" * 20)
+    statuses, start = [], threading.Barrier(20)
+
+    def add():
+        client = Client()
+        client.force_login(alice)
+        start.wait()
+        form = {"domain": domain.pk, "email": "same@race.example", "quota": "0",
+                "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
+        statuses.append(client.post("/django-admin/users/mailbox/add/", form).status_code)
+        connections.close_all()
+
+    threads = [threading.Thread(target=add) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 20 and all(status in (200, 302) for status in statuses), statuses
+    assert Mailbox.objects.filter(email="same@race.example").count() == 1
