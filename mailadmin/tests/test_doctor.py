@@ -162,7 +162,7 @@ def test_a_password_query_on_another_column_is_reported(production_settings, pos
     assert code == 1
     [line] = failures(lines)
     assert line.startswith("FAIL dovecot password_query (")
-    assert f"fix: password_query = SELECT password FROM virtual_users WHERE email='%u'" in line
+    assert "fix: password_query = SELECT password FROM virtual_users WHERE email='%u'" in line
 
 
 @pytest.fixture
