@@ -306,6 +306,9 @@ defaults() {
   SERVER_NAME=${SERVER_NAME:-$(hostname -f 2>/dev/null || hostname)}
   CERTIFICATE=${CERTIFICATE:-/etc/letsencrypt/live/$SERVER_NAME/fullchain.pem}
   CERTIFICATE_KEY=${CERTIFICATE_KEY:-/etc/letsencrypt/live/$SERVER_NAME/privkey.pem}
+  # They go into config files as they are.
+  case "$SERVER_NAME" in ""|*[!A-Za-z0-9.-]*) die "--server-name takes a host name, not '$SERVER_NAME'" ;; esac
+  case "$CERTIFICATE$CERTIFICATE_KEY" in *[[:space:]\|\"]*) die "certificate paths cannot hold spaces, | or quotes" ;; esac
 }
 
 do_install() {
