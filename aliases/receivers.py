@@ -8,7 +8,7 @@ rights. When the person asked for it, these rows go in the same transaction."""
 from django.db.models import Q
 
 from aliases.models import Alias
-from users import signals
+from users import signals, tallies
 from users.models import Domain
 
 
@@ -30,6 +30,7 @@ def _remove(rows, operator):
         rows = rows.filter(domain__in=Domain.objects.visible_to(operator.user))
     count = 0
     for alias in rows:
+        tallies.aliases_added(alias.domain_id, -1)
         alias.delete()  # one by one: the audit log records each
         count += 1
     return count

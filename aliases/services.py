@@ -22,6 +22,7 @@ from aliases.models import Alias
 from mailadmin.db import save_validated
 from users import addresses
 from users.models import Domain, Mailbox, domain_for_address
+from users import tallies
 from users.services import require_domain
 
 MAX_DESTINATIONS = 100
@@ -111,10 +112,13 @@ def create_aliases(operator, source, destinations):
     require_domain(operator, domain)
     try:
         with operator.acting(), transaction.atomic():
-            return [
+            rows = [
                 save_validated(Alias(source=source, destination=destination, domain=domain))
                 for destination in destinations
             ]
+            tallies.aliases_added(domain.pk, len(rows))
+            tallies.aliases_inserted(len(rows), max(row.pk for row in rows))
+            return rows
     except ValidationError as error:
         raise _as_form_error(error)
     except IntegrityError:
@@ -127,10 +131,13 @@ def update_alias(operator, alias, source, destination):
     source, (destination,) = check_new_aliases(source, [destination], ignore_alias_id=alias.pk)
     domain = domain_of_source(source)  # an edit may move the alias to another domain
     require_domain(operator, domain)
+    old_domain_id = alias.domain_id
     alias.source, alias.destination, alias.domain = source, destination, domain
     try:
-        with operator.acting():
-            return save_validated(alias)
+        with operator.acting(), transaction.atomic():
+            save_validated(alias)
+            tallies.alias_moved(old_domain_id, domain.pk)
+            return alias
     except ValidationError as error:
         raise _as_form_error(error)
 
@@ -138,6 +145,7 @@ def update_alias(operator, alias, source, destination):
 def delete_alias(operator, alias):
     require_domain(operator, alias.domain)
     with operator.acting(), transaction.atomic():
+        tallies.aliases_added(alias.domain_id, -1)
         alias.delete()
     return alias
 
@@ -149,6 +157,7 @@ def delete_aliases(operator, aliases):
         require_domain(operator, domain)
     with operator.acting(), transaction.atomic():
         for alias in rows:
+            tallies.aliases_added(alias.domain_id, -1)
             alias.delete()
     return len(rows)
 

@@ -18,7 +18,7 @@ from aliases import services as alias_services
 from aliases.models import Alias
 from mailadmin import audit
 from mailadmin.models import AuditEntry
-from users import addresses, services
+from users import addresses, services, tallies
 from users.models import Domain, Mailbox
 
 MAILBOXES, ALIASES = "mailboxes", "aliases"
@@ -57,13 +57,24 @@ def _keyset(queryset, key, columns):
         last = rows[-1][columns.index(key)]
 
 
+# Read-only columns of a mailbox export, as Dovecot last reported the mailbox (empty: not yet);
+# an import ignores them, so an exported file can be edited and imported again.
+USAGE_COLUMNS = {"used_bytes": "usage__bytes", "messages": "usage__messages", "usage_updated": "usage__updated"}
+
+
 def export_mailboxes(queryset, with_hashes=False):
-    """CSV lines: email, quota[, password] — the password column only when asked for."""
-    columns = ["email", "quota"] + (["password"] if with_hashes else [])
+    """CSV lines: email, quota, used_bytes, messages, usage_updated[, password] — the password
+    column only when asked for."""
+    columns = ["email", "quota", *USAGE_COLUMNS] + (["password"] if with_hashes else [])
+    fields = [USAGE_COLUMNS.get(name, name) for name in columns]
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
-    for row in _keyset(queryset, "email", columns):
-        yield writer.writerow(row)
+    for row in _keyset(queryset, "email", fields):
+        yield writer.writerow(["" if value is None else _cell(value) for value in row])
+
+
+def _cell(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
 
 
 def export_aliases(queryset):
@@ -129,7 +140,7 @@ def read_rows(text):
     except csv.Error as error:
         raise ImportFileError(f"This is not a CSV file: {error}.")
     if "email" in header:
-        kind, allowed = MAILBOXES, {"email", "password", "quota"}
+        kind, allowed = MAILBOXES, {"email", "password", "quota", *USAGE_COLUMNS}
     elif {"source", "destination"} <= set(header):
         kind, allowed = ALIASES, {"source", "destination"}
     else:
@@ -359,12 +370,13 @@ def _apply_mailboxes(rows, operator):
         for row in rows
         if row.status == NEW
     ]
-    changed, entries = [], []
+    changed, entries, old_passwords = [], [], []
     for row in rows:
         if row.status != CHANGED:
             continue
         mailbox = row.values["current"]
         before = audit.snapshot(mailbox)
+        old_passwords.append(mailbox.password)
         mailbox.quota = row.values["quota"]
         if row.values["hash"]:
             mailbox.password = row.values["hash"]
@@ -376,6 +388,10 @@ def _apply_mailboxes(rows, operator):
             yield "writing mailboxes", min(start + 1000, len(new)), len(new)
         Mailbox.objects.bulk_update(changed, ["quota", "password"], batch_size=500)
         _fill_ids(new)
+        # The kept figures (users.tallies) change in the same transaction.
+        tallies.mailboxes_added(new)
+        for mailbox, old in zip(changed, old_passwords):
+            tallies.password_replaced(mailbox, old)
         entries += [audit.entry(AuditEntry.CREATE, mailbox, audit.diff(None, audit.snapshot(mailbox)), actor, when)
                     for mailbox in new]
         audit.record_many(entries)
@@ -401,6 +417,12 @@ def _apply_aliases(rows, operator):
         for start in range(0, len(new), 1000):
             Alias.objects.bulk_create(new[start : start + 1000])
             yield "writing aliases", min(start + 1000, len(new)), len(new)
+        per_domain = {}
+        for alias in new:
+            per_domain[alias.domain_id] = per_domain.get(alias.domain_id, 0) + 1
+        for domain_id, count in per_domain.items():
+            tallies.aliases_added(domain_id, count)
+        tallies.aliases_inserted(len(new))
         audit.record_many(
             [audit.entry(AuditEntry.CREATE, alias, audit.diff(None, audit.snapshot(alias)), actor, when) for alias in new]
         )

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required
 from users.access import get_mailbox_for_user
-from users import addresses, recovery, services
+from users import addresses, quota_usage, recovery, services
 from users.account_forms import ChangePasswordForm, ForgotPasswordForm, RecoveryAddressForm, ResetPasswordForm
 from users.auth_backends import session_password
 from users.models import Mailbox, PasswordResetToken
@@ -55,6 +55,7 @@ def _account_page(request, mailbox, password_form=None, recovery_form=None, stat
     context = {
         "mailbox": mailbox,
         "quota": addresses.format_quota_human(mailbox.quota),
+        "usage": quota_usage.usage_of(mailbox),
         "recovery_address": current_recovery,
         "password_form": password_form or ChangePasswordForm(request, mailbox),
         "recovery_form": recovery_form

@@ -23,7 +23,7 @@ from mailadmin import audit
 from mailadmin.db import save_validated
 from mailadmin.models import AuditEntry
 from mailadmin.operator import NotPermitted
-from users import addresses, password_policy, signals
+from users import addresses, password_policy, signals, tallies
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
 
@@ -79,6 +79,7 @@ def delete_domain(operator, domain, remove_forwarding=False):
             signals.domain_deleting, sender=Domain, domain=domain, operator=operator, remove_forwarding=remove_forwarding
         )
         # Row by row through the ORM, so the audit log sees each cascaded mailbox and alias.
+        tallies.domain_removed(domain.pk)
         domain.delete()
     return summary
 
@@ -153,8 +154,10 @@ def create_mailbox(operator, email, raw_password=None, *, quota=0, domain=None, 
     else:
         check_new_password(raw_password, mailbox)
         mailbox.password = password_policy.hash_for_storage(raw_password)
-    with operator.acting():
-        return save_validated(mailbox)
+    with operator.acting(), transaction.atomic():
+        save_validated(mailbox)
+        tallies.mailboxes_added([mailbox])
+    return mailbox
 
 
 def set_password(operator, mailbox, raw_password):
@@ -169,17 +172,19 @@ def set_supplied_password(operator, mailbox, supplied):
 
 
 def _store_password(operator, mailbox, stored):
-    mailbox.password = stored
-    _save_columns(operator, mailbox, ["password"])
+    old, mailbox.password = mailbox.password, stored
+    _save_columns(operator, mailbox, ["password"], then=lambda: tallies.password_replaced(mailbox, old))
     return mailbox
 
 
-def _save_columns(operator, mailbox, columns):
+def _save_columns(operator, mailbox, columns, then=None):
     # Only the named columns: a legacy row's address (mixed case, a trailing blank) stays as it
     # is unless someone asks to change it.
     try:
         with operator.acting(), transaction.atomic():
             mailbox.save(update_fields=columns)
+            if then is not None:
+                then()
     except DatabaseError:
         if Mailbox.objects.filter(pk=mailbox.pk).exists():
             raise
@@ -245,8 +250,9 @@ def replace_passwords(operator, mailboxes, stored_hashes):
     _require_domain_ids(operator, {mailbox.domain_id for mailbox in mailboxes})
     with operator.acting(), transaction.atomic():
         for mailbox, stored in zip(mailboxes, stored_hashes):
-            mailbox.password = stored
+            old, mailbox.password = mailbox.password, stored
             mailbox.save(update_fields=["password"])
+            tallies.password_replaced(mailbox, old)
     return mailboxes
 
 
@@ -258,6 +264,7 @@ def delete_mailbox(operator, mailbox, remove_forwarding=False):
         removed = signals.removed_by_receivers(
             signals.mailbox_deleting, sender=Mailbox, mailbox=mailbox, operator=operator, remove_forwarding=remove_forwarding
         )
+        tallies.mailbox_removed(mailbox)
         mailbox.delete()
     return removed
 
@@ -268,6 +275,7 @@ def delete_mailboxes(operator, mailboxes):
     _require_domain_ids(operator, {mailbox.domain_id for mailbox in rows})
     with operator.acting(), transaction.atomic():
         for mailbox in rows:
+            tallies.mailbox_removed(mailbox)
             mailbox.delete()
     return len(rows)
 

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailadmin.db import save_validated
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required, superadmin_required
-from users import addresses, forms, hash_inventory, services
-from users.listing import paginate, paginate_large, query_without, search_prefix, show_once
+from users import addresses, forms, hash_inventory, quota_usage, services, tallies
+from users.listing import PAGE_SIZE, paginate, paginate_large, query_without, search_prefix, show_once
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
 from users.models import DomainAdminGrant
 
@@ -35,10 +35,8 @@ def domain_list(request):
         domains = domains.filter(name__startswith=query)
     page = paginate(request, domains.order_by("name"))
     # Counted only for the rows shown, one query for the page.
-    rows = (
-        domains.filter(pk__in=[d.pk for d in page.object_list])
-        .with_counts()
-        .order_by("name")
+    rows = quota_usage.add_domain_totals(
+        domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts().order_by("name")
     )
     return render(
         request,
@@ -68,13 +66,14 @@ def domain_detail(request, name):
     domain = get_domain_for_user(request.user, name)
     # A domain's rows are few enough to count every time; the ids-first pages keep a domain of
     # 10,000 mailboxes quick on its last page.
-    mailbox_page = paginate_large(request, domain.mailboxes.order_by("email"), param="mailboxes")
+    mailbox_page = paginate_large(request, quota_usage.with_usage(domain.mailboxes.order_by("email")), param="mailboxes")
     alias_page = paginate_large(request, domain.aliases.order_by("source", "destination"), param="aliases")
     return render(
         request,
         "users/domain_detail.html",
         {
             "domain": domain,
+            "usage_totals": quota_usage.totals_of(domain, mailbox_page.paginator.count),
             "mailbox_page": mailbox_page,
             "alias_page": alias_page,
             "can_delete": request.user.is_superuser,
@@ -121,6 +120,7 @@ MAILBOX_SORTS = {
     "-quota": ["-quota", "email"],
     "domain": ["domain__name", "email"],
     "-domain": ["-domain__name", "email"],
+    **quota_usage.SORTS,
 }
 
 
@@ -143,10 +143,20 @@ def mailbox_list(request):
     scheme = request.GET.get("scheme", "")
     if scheme:
         mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
+    over = request.GET.get("over", "")
+    if over in ("90", "100"):  # the dashboard's "all mailboxes over …" links
+        mailboxes = quota_usage.over(mailboxes, int(over))
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
-    page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True)
+    ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
+    if sort in quota_usage.SORTS:
+        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        # The whole list's total is kept by the write API; a search or filter is counted (for a minute).
+        unfiltered = not (query or domain_name or scheme or request.GET.get("over"))
+        known = tallies.totals(request.user)["mailboxes"] if unfiltered else None
+        page = paginate_large(request, ordered, cache_count=True, known_count=known)
     return render(
         request,
         "users/mailbox_list.html",
@@ -156,6 +166,7 @@ def mailbox_list(request):
             "sort": sort,
             "domain_name": domain_name,
             "scheme": scheme,
+            "over": over if over in ("90", "100") else "",
             "filter_query": query_without(request, "page", "sort"),
             "page_query": query_without(request, "page"),
         },
@@ -203,7 +214,12 @@ def _mailbox_page(request, mailbox, quota_form):
     return render(
         request,
         "users/mailbox_detail.html",
-        {"mailbox": mailbox, "quota_form": quota_form, "scheme": mailbox.password_scheme},
+        {
+            "mailbox": mailbox,
+            "usage": quota_usage.usage_of(mailbox),
+            "quota_form": quota_form,
+            "scheme": mailbox.password_scheme,
+        },
     )
 
 

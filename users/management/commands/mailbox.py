@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 
 from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, add_password_source, confirm, read_new_password, validation_as_command_error
-from users import addresses, passwords, services
+from users import addresses, passwords, quota_usage, services
 from users.management.commands.domain import get_domain
 from users.models import Mailbox
 
@@ -24,7 +24,7 @@ def get_mailbox(email):
 class Command(ActionCommand):
     help = "Add, change, list and delete mailboxes (the virtual_users table Dovecot and Postfix read)."
 
-    actions = ("add", "passwd", "quota", "list", "delete")
+    actions = ("add", "passwd", "quota", "list", "delete", "usage")
 
     def add_actions(self, actions):
         add = actions.add_parser("add", help="add a mailbox; its domain must exist")
@@ -44,6 +44,18 @@ class Command(ActionCommand):
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         delete.add_argument(
             "--remove-forwarding", action="store_true", help="also remove the alias rows that forward to it"
+        )
+        usage = actions.add_parser(
+            "usage",
+            help="quota usage as Dovecot reported it: address, used bytes, quota bytes (0 = unlimited), "
+            "percent, messages, in words; '-' where Dovecot has not reported the mailbox yet",
+        )
+        usage.add_argument("--domain", help="only this domain's mailboxes")
+        usage.add_argument(
+            "--over",
+            type=int,
+            metavar="PERCENT",
+            help="only mailboxes at PERCENT of their quota or more; exit 1 when there is any (for monitoring)",
         )
 
 
@@ -96,3 +108,25 @@ class Command(ActionCommand):
         )
         also = f" and {removed} alias row(s) forwarding to it" if removed else ""
         self.stdout.write(f"Deleted mailbox {mailbox.display_email}{also}.")
+
+    def handle_usage(self, domain=None, over=None, **options):
+        mailboxes = Mailbox.objects.all()
+        if domain:
+            mailboxes = mailboxes.filter(domain=get_domain(domain))
+        if over is not None:
+            if over < 1:
+                raise CommandError("--over takes a percent of 1 or more.")
+            mailboxes = quota_usage.over(mailboxes, over)
+        found = 0
+        for mailbox in quota_usage.with_usage(mailboxes).order_by("email").iterator(chunk_size=2000):
+            usage = quota_usage.usage_of(mailbox)
+            found += 1
+            self.stdout.write(
+                "\t".join(
+                    str(value) if value is not None else "-"
+                    for value in (mailbox.display_email, usage.used, usage.limit, usage.percent, usage.messages)
+                )
+                + f"\t{usage.summary}"
+            )
+        if over is not None and found:
+            raise CommandError(f"{found} mailbox{'es' if found != 1 else ''} at {over} % of the quota or more.", returncode=1)
