@@ -165,6 +165,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "mailadmin" / "static"]
+# Production (the installer turns it on): the app serves its own static files through WhiteNoise,
+# compressed, under hashed names, cached for a year, so the proxy needs no static configuration.
+# Off by default: hashed names need `collectstatic` first, which `make run` and the tests skip.
+MAILADMIN_SERVE_STATIC = env.bool("MAILADMIN_SERVE_STATIC", default=False)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -254,6 +258,15 @@ MAILADMIN_PROXY_COUNT = env.int(
     "MAILADMIN_PROXY_COUNT", default=1 if env.bool("MAILADMIN_BEHIND_PROXY", default=False) else 0
 )
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+if MAILADMIN_SERVE_STATIC:
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files skip the rest of the stack.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 LOGGING = {
     "version": 1,
