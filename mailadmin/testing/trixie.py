@@ -6,7 +6,8 @@ A server started from the Trixie root keeps its working directory under the root
 same files have one path outside (for the test) and one inside (for the server): `inside()`
 turns the first into the second. Users and groups (postfix, dovecot, mysql) have other ids
 inside the root, so they are looked up in the root's own /etc/passwd and /etc/group.
-It shares the machine's network: the servers inside reach MariaDB on 127.0.0.1 as before.
+Each process gets a mount namespace of its own (unshare) with /proc mounted in the root; it
+shares the machine's network: the servers inside reach MariaDB on 127.0.0.1 as before.
 """
 
 import os
@@ -37,7 +38,12 @@ class SystemRoot:
 
     def command(self, argv):
         argv = [str(arg) for arg in argv]
-        return argv if self.is_machine else ["chroot", str(self.path), *argv]
+        if self.is_machine:
+            return argv
+        # A mount namespace of the process's own with /proc in the root (Postfix logs to
+        # /dev/stdout, a link into /proc); it goes away with the process, nothing stays mounted.
+        enter = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", enter, str(self.path), *argv]
 
     def inside(self, host_path):
         """The path a process inside the root sees for a file the tests made at host_path."""
