@@ -99,3 +99,24 @@ def missing_reason():
 
 def root_for(guide_name):
     return MACHINE if guide_name == BOOKWORM.name else trixie_root()
+
+
+def doveadm_pw(root, args, stdin_text, timeout=60):
+    """`doveadm pw ARGS` from `root`, the password on standard input (never in argv).
+
+    Dovecot 2.4 refuses to start without dovecot_config_version/dovecot_storage_version, so it
+    gets a two-line config of its own; 2.3 gets /dev/null. Neither reads the system's config.
+    """
+    config = "/dev/null"
+    if root.guide.dovecot_24:
+        path = root.path / "tmp" / "mailadmin-doveadm.conf"
+        if not path.exists():
+            path.write_text("dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.1\n")
+        config = root.inside(path)
+    return subprocess.run(
+        root.command(["doveadm", "-c", config, "pw", *args]),
+        input=stdin_text.encode(),
+        capture_output=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
