@@ -27,6 +27,11 @@ DOVECOT_DIR = "/etc/dovecot"
 # The guide's vmail user and group own /var/vmail (Bookworm gives them uid and gid 5000;
 # Trixie makes vmail a system user and sets mail_uid/mail_gid by name).
 VMAIL_UID = VMAIL_GID = 5000
+# What Dovecot 2.4's passdb refuses while auth_allow_weak_schemes is no (its default), as seen
+# on Trixie's 2.4.1 (users/tests/test_dovecot_editions.py).
+DOVECOT_24_WEAK_SCHEMES = (
+    "MD5-CRYPT", "DES-CRYPT", "MD5", "PLAIN-MD5", "PLAIN-MD4", "LDAP-MD5", "SMD5", "HMAC-MD5",
+)  # fmt: skip
 
 
 def current_guide():
@@ -211,6 +216,9 @@ def _default_scheme_lines(guide):
         return (
             "  # How a stored value without a {SCHEME} prefix is read (MAILADMIN_DEFAULT_PASS_SCHEME);\n"
             "  # Dovecot 2.4 would read it as PLAIN. Every password the panel writes carries its prefix.\n"
+            "  # 2.4 refuses weak schemes at login (auth_allow_weak_schemes = no): rows still stored as\n"
+            f"  # {', '.join(DOVECOT_24_WEAK_SCHEMES)}\n"
+            "  # log in again once their users set a new password, or with auth_allow_weak_schemes = yes.\n"
             f"  default_password_scheme = {scheme}\n"
         )
     if scheme == "MD5-CRYPT":

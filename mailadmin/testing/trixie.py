@@ -47,8 +47,8 @@ class SystemRoot:
 
     def inside(self, host_path):
         """The path a process inside the root sees for a file the tests made at host_path."""
-        if self.is_machine:
-            return str(host_path)
+        if self.is_machine or not Path(host_path).is_relative_to(self.path):
+            return str(host_path)  # already a path inside (or one nobody will open)
         return "/" + str(Path(host_path).relative_to(self.path))
 
     def mkdtemp(self, prefix):
