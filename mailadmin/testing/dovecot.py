@@ -123,6 +123,8 @@ log_path = {inside(self.log_file)}
 auth_mechanisms = plain login
 # Postfix hands over the client's password only after STARTTLS; the socket is local.
 disable_plaintext_auth = no
+# A refused login answers at once (not after 2 s): the tests refuse many on purpose.
+auth_failure_delay = 0
 passdb {{
   driver = sql
   args = {inside(sql_conf)}
@@ -158,6 +160,9 @@ log_path = {inside(self.log_file)}
 auth_mechanisms = plain login
 # Postfix hands over the client's password only after STARTTLS; the socket is local.
 auth_allow_cleartext = yes
+# Refused logins answer at once (not after 2 s), a temporary failure too: tests refuse many.
+auth_failure_delay = 0
+auth_internal_failure_delay = 0
 mail_home = {inside(self.workdir)}/home/%{{user | domain}}/%{{user | username}}
 mail_uid = {uid}
 mail_gid = {gid}
