@@ -5,6 +5,7 @@ ON DELETE CASCADE), so a database the panel starts and one the guide started are
 `CREATE TABLE IF NOT EXISTS` leaves an existing installation's tables and rows untouched.
 """
 
+from django.core.management.base import CommandError
 from django.db import connection as default_connection
 
 GUIDE_DDL = {
@@ -47,8 +48,11 @@ def create_guide_table(schema_editor, model):
         schema_editor.create_model(model)
 
 
-class ExistingRowsConflict(Exception):
-    """Rows of an existing installation that a new unique key cannot accept."""
+class ExistingRowsConflict(CommandError):
+    """Rows of an existing installation that a new unique key cannot accept.
+
+    A CommandError, so `manage.py migrate` prints the message and the fix SQL alone, as one
+    error, instead of a traceback through Django's migration executor (--traceback shows it)."""
 
 
 def find_conflicts(connection=default_connection):
