@@ -76,7 +76,8 @@ def test_the_servers_read_with_the_read_only_account_not_the_panels(settings, db
     write_config(tmp_path, "ro-pass", "--db-user", "mail_ro")
     for path in tmp_path.iterdir():
         content = path.read_text()
-        assert ("user = mail_ro" in content or "user=mail_ro" in content) and "mailserver" not in content, path.name
+        assert "user = mail_ro" in content or "user=mail_ro" in content, path.name
+        assert "user = mailserver" not in content and "user=mailserver" not in content, path.name
 
 
 WRITTEN = {
@@ -183,6 +184,26 @@ def test_the_panel_files_are_the_files_the_private_postfix_runs(tmp_path, db, se
         assert result.returncode == 0, result.stderr
     finally:
         harness.stop()
+
+
+def test_the_config_page_shows_the_trixie_edition_with_the_read_only_account(client, alice, settings):
+    from django.urls import reverse
+
+    settings.MAILADMIN_GUIDE = "trixie"
+    client.force_login(alice)
+    text = client.get(reverse("postfix-config")).content.decode()
+    assert "Trixie</strong> edition" in text and "Dovecot 2.4" in text
+    assert "/etc/postfix/mariadb-virtual-mailbox-domains.cf" in text and "mysql-virtual" not in text
+    assert "/etc/dovecot/conf.d/99-ispmail-sql.conf" in text and "quota_storage_size" in text
+    assert "read-only database account <code>mailserver</code>" in text
+
+
+@pytest.mark.parametrize("value, errors", [("bookworm", 0), ("trixie", 0), ("jessie", 1)])
+def test_manage_py_check_refuses_an_unknown_guide_edition(settings, value, errors):
+    from aliases.checks import guide_edition_check
+
+    settings.MAILADMIN_GUIDE = value
+    assert len(guide_edition_check(None)) == errors
 
 
 # --- against the real servers (MariaDB) -----------------------------------------------------------
