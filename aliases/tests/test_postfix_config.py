@@ -411,3 +411,40 @@ def test_the_generated_files_installed_as_written_answer_as_the_guides_own_files
             assert "quota_rule\t*:bytes=1073741824" in user and "home\t/var/vmail/a.example/jane" in user
         else:
             assert "quota_storage_size\t1073741824B" in user, user
+
+
+QUOTA_ROOT_24 = """\
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_plugins {
+  quota = yes
+}
+quota "User quota" {
+  driver = count
+}
+"""
+
+
+@pytest.mark.dovecot
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_dovecot_24_takes_the_generated_quota_storage_size_and_zero_as_unlimited(mail_rows, settings):
+    if connection.vendor != "mysql":
+        pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
+    root = root_of("trixie")
+    require_or_skip(not private_dovecot.binaries_missing(root), f"missing dovecot in {root}")
+    settings.MAILADMIN_GUIDE = "trixie"
+    database = MailDatabase.from_django(connection)
+    target = server_config.Target(database.name, database.host, database.port, database.user, True)
+    sql_conf = server_config.dovecot_sql_conf(password=database.password or "unused", target=target).text
+    if not database.password:
+        sql_conf = sql_conf.replace('  password = "unused"\n', "")
+    with PrivateDovecot(database, sql_conf_text=sql_conf, extra_conf=QUOTA_ROOT_24, root=root) as dovecot:
+        limits = {}
+        for login in ("jane@a.example", "john@a.example"):
+            result = doveadm(dovecot, "quota", "get", "-u", login)
+            assert result.returncode == 0, result.stderr
+            storage = next(line for line in result.stdout.decode().splitlines() if "STORAGE" in line)
+            limits[login] = storage.split()[4]  # "User quota STORAGE <value> <limit> <percent>"
+    # 1 GiB in the column is 1048576 KiB to Dovecot; 0 is no limit at all ("-").
+    assert limits == {"jane@a.example": "1048576", "john@a.example": "-"}

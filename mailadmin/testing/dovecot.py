@@ -70,12 +70,14 @@ class PrivateDovecot(PrivateServer):
     workdir_prefix = "dovecot-"
 
     def __init__(self, database, *, socket_owner="postfix", password_query=PASSWORD_QUERY, sql_conf_text=None,
-                 workdir=None, root=MACHINE):
+                 extra_conf="", workdir=None, root=MACHINE):
         super().__init__(workdir, root)
         self.database = database
         self.socket_owner = socket_owner
         self.password_query = password_query.replace("{user}", root.guide.dovecot_user)
         self.sql_conf_text = sql_conf_text
+        # Lines appended to dovecot.conf as written (in the root's Dovecot syntax), e.g. a quota root.
+        self.extra_conf = extra_conf
         self.base_dir = self.workdir / "run"
         self.auth_socket = self.base_dir / "auth-postfix"
         self.config_file = self.workdir / "dovecot.conf"
@@ -183,7 +185,7 @@ mail_gid = {gid}
         os.chmod(self.workdir, 0o755)
         os.chmod(self.base_dir, 0o755)
         sql_conf = write_private(self.workdir / "dovecot-sql.conf.ext", self._sql_conf())
-        write_private(self.config_file, self._dovecot_conf(sql_conf), 0o644)
+        write_private(self.config_file, self._dovecot_conf(sql_conf) + self.extra_conf, 0o644)
         self.process = subprocess.Popen(
             self.root.command([DOVECOT, "-c", self.root.inside(self.config_file), "-F"]),
             stdout=subprocess.DEVNULL,
