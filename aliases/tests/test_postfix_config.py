@@ -82,7 +82,8 @@ def test_the_servers_read_with_the_read_only_account_not_the_panels(settings, db
 
 WRITTEN = {
     "bookworm": ["mysql-virtual-mailbox-domains.cf", "mysql-virtual-mailbox-maps.cf", "mysql-virtual-alias-maps.cf",
-                 "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext"],
+                 "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext",
+                 "11-mailadmin-quota-usage.conf", "dovecot-dict-sql.conf.ext"],
     "trixie": ["mariadb-virtual-mailbox-domains.cf", "mariadb-virtual-mailbox-maps.cf", "mariadb-virtual-alias-maps.cf",
                "mariadb-email2email.cf", "mariadb-sender-login-maps.cf", "99-ispmail-sql.conf"],
 }
@@ -97,7 +98,8 @@ def test_written_files_are_named_as_the_guide_names_them_private_and_carry_the_g
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(WRITTEN[guide])
     for path in tmp_path.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
-        assert "db-pass" in path.read_text()
+        # The quota-usage snippet names the dict file; it holds no connection of its own.
+        assert ("db-pass" in path.read_text()) != (path.name == "11-mailadmin-quota-usage.conf")
 
 
 def test_the_guide_option_overrides_the_setting(tmp_path, db, settings):
@@ -200,10 +202,10 @@ def test_the_config_page_shows_the_trixie_edition_with_the_read_only_account(cli
 
 @pytest.mark.parametrize("value, errors", [("bookworm", 0), ("trixie", 0), ("jessie", 1)])
 def test_manage_py_check_refuses_an_unknown_guide_edition(settings, value, errors):
-    from aliases.checks import guide_edition_check
+    from aliases.checks import check_guide_edition
 
     settings.MAILADMIN_GUIDE = value
-    assert len(guide_edition_check(None)) == errors
+    assert len(check_guide_edition()) == errors
 
 
 # --- against the real servers (MariaDB) -----------------------------------------------------------
