@@ -71,11 +71,13 @@ def test_the_servers_read_with_the_read_only_account_not_the_panels(settings, db
     out = StringIO()
     call_command("postfix-config", stdout=out)
     text = out.getvalue()
-    assert "mailadmin" not in text.replace("/etc/", "")
+    assert "user = mailadmin" not in text and "user=mailadmin" not in text
     assert text.count("user = mailserver\n") == 5 + (guide == "trixie")
     write_config(tmp_path, "ro-pass", "--db-user", "mail_ro")
     for path in tmp_path.iterdir():
         content = path.read_text()
+        if path.name == "11-mailadmin-quota-usage.conf":
+            continue  # it names the dict file, which holds the connection
         assert "user = mail_ro" in content or "user=mail_ro" in content, path.name
         assert "user = mailserver" not in content and "user=mailserver" not in content, path.name
 
