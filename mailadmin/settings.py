@@ -225,6 +225,12 @@ MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
 MAILADMIN_MYORIGIN = env.str("MAILADMIN_MYORIGIN", default="")
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
+# Which edition of the ISPmail guide built the mail server: "bookworm" (Debian 12: Postfix 3.7,
+# Dovecot 2.3) or "trixie" (Debian 13: Postfix 3.10, Dovecot 2.4). The generated server
+# configuration follows it: file names, query placeholders, Dovecot's syntax and quota field.
+MAILADMIN_GUIDE = env.str("MAILADMIN_GUIDE", default="bookworm").strip().lower()
+# The read-only MariaDB account Postfix and Dovecot read the tables with (the guide's).
+MAILADMIN_SERVER_DB_USER = env.str("MAILADMIN_SERVER_DB_USER", default="mailserver")
 # Lifetime of a one-time password reset link, in hours.
 MAILADMIN_RESET_LINK_HOURS = env.int("MAILADMIN_RESET_LINK_HOURS", default=24)
 
