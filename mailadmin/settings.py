@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     "mailadmin",
     "users",
     "aliases",
@@ -58,10 +60,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Needs request.user: a logged-in user's pages and every CSV are never stored by a cache.
+    "mailadmin.middleware.NoStoreForPrivatePages",
     # After authentication: the audit log needs to know who is asking.
     "mailadmin.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -160,10 +166,30 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE)
+# Preload puts the whole domain, every subdomain included, on the browsers' built-in HTTPS-only
+# list, and leaving that list takes months: a decision for the domain's owner, so opt-in.
+SECURE_HSTS_PRELOAD = env.bool("MAILADMIN_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # check --deploy suggests preload (security.W021); it is the domain owner's choice, not ours.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The templates have no inline script or style, so nothing but the panel's own files may run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if env.bool("MAILADMIN_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -215,15 +241,28 @@ MAILADMIN_PROXY_COUNT = env.int(
     "MAILADMIN_PROXY_COUNT", default=1 if env.bool("MAILADMIN_BEHIND_PROXY", default=False) else 0
 )
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The lockout page in the panel's layout, saying how long the lock lasts.
+AXES_LOCKOUT_CALLABLE = "mailadmin.views.lockout"
 
+# Every value a request brings (a user name, a path) is escaped before it reaches a line:
+# a newline in a user name must not write a line fail2ban would act on (mailadmin/logsafe.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"escape_control_characters": {"()": "mailadmin.logsafe.EscapeControlCharacters"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["escape_control_characters"],
+        }
+    },
     "loggers": {
         "mailadmin.auth": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Django's own request lines ("Not Found: /<path>") carry the path a client chose.
+        "django": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING"), "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }

@@ -8,7 +8,6 @@ as for staff. Staff accounts never log in through this backend.
 
 import logging
 from functools import lru_cache
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +17,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.dispatch import receiver
 
+from mailadmin import logsafe
 from users import addresses, passwords, services
 from users.models import Mailbox
 
@@ -145,7 +145,7 @@ def client_address(request):
 def loggable_name(username):
     # Percent-encoded and after rhost: a name with spaces, "rhost=" or a line break cannot make
     # fail2ban read another address out of the line.
-    return quote(str(username or "")[:120], safe="@.+-_") or "-"
+    return logsafe.token(username)
 
 
 @receiver(user_login_failed, dispatch_uid="users.auth_backends.log_failed_login")
