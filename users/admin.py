@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
-from mailadmin import audit, csv_io
+from mailadmin import audit, csv_io, csv_safe
 from mailadmin.pagination import QuickPaginator
 from mailadmin.models import AuditEntry
 from users import addresses, passwords, services
@@ -405,7 +405,7 @@ class MailboxAdmin(ScopedAdmin):
         response["Cache-Control"] = "no-store"
         writer = csv.writer(response)
         writer.writerow(["email", "password"])
-        writer.writerows((mailbox.email, plaintext) for mailbox, plaintext in zip(mailboxes, plaintexts))
+        writer.writerows(csv_safe.row([mailbox.email, plaintext]) for mailbox, plaintext in zip(mailboxes, plaintexts))
         return response
 
     @admin.action(description="Delete selected mailboxes")
