@@ -221,6 +221,9 @@ MAILADMIN_RECIPIENT_DELIMITER = env.str("MAILADMIN_RECIPIENT_DELIMITER", default
 MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
+# The panel's address as its users reach it (https://mail.example.org), for links in mail: a
+# link must never be built from the request's Host header, which the requester chooses.
+MAILADMIN_BASE_URL = env.str("MAILADMIN_BASE_URL", default="")
 # Lifetime of a one-time password reset link, in hours.
 MAILADMIN_RESET_LINK_HOURS = env.int("MAILADMIN_RESET_LINK_HOURS", default=24)
 
