@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aliases.models import Alias
-from mailadmin import audit, csv_safe
+from mailadmin import audit, csv_safe, utf8mb3
 from mailadmin.models import AuditEntry
 from users import addresses, passwords, services
 from users.models import Domain, Mailbox
@@ -240,6 +240,9 @@ def _plan_mailbox(row, found, allowed, current, quota_max):
             passwords.scheme_of(password)
         except ValueError as error:
             row.status, row.detail = ERROR, f"{error} Give a plaintext password or a hash of a scheme Dovecot knows."
+            return
+        if not utf8mb3.fits(password):
+            row.status, row.detail = ERROR, "The hash has a character the password column cannot store."
             return
         if len(password) > Mailbox._meta.get_field("password").max_length:
             row.status, row.detail = ERROR, "The hash is longer than the password column holds."

@@ -9,9 +9,11 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from aliases.models import Alias
+from mailadmin.params import parse_id
 from users.models import Domain, Mailbox
 
 
@@ -62,8 +64,16 @@ def get_domain_for_user(user, name):
 
 
 def get_mailbox_for_user(user, pk):
-    return get_object_or_404(mailboxes_for(user).select_related("domain"), pk=pk)
+    return get_object_or_404(mailboxes_for(user).select_related("domain"), pk=_id_or_404(pk))
 
 
 def get_alias_for_user(user, pk):
-    return get_object_or_404(aliases_for(user).select_related("domain"), pk=pk)
+    return get_object_or_404(aliases_for(user).select_related("domain"), pk=_id_or_404(pk))
+
+
+def _id_or_404(value):
+    # Ids also arrive in query strings (?alias=): text that is no id names no row.
+    pk = parse_id(value)
+    if pk is None:
+        raise Http404
+    return pk

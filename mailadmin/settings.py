@@ -139,6 +139,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "users.password_validators.NoControlCharacters"},
 ]
 
 LANGUAGE_CODE = "en-us"

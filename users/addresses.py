@@ -23,11 +23,21 @@ class AddressError(ValueError):
     pass
 
 
+def refuse_outside_bmp(value):
+    """The guide's columns are utf8mb3: a character beyond U+FFFF (emoji, mathematical letters)
+    cannot be stored there, so it is refused here with a reason rather than by the database."""
+    if any(ord(char) > 0xFFFF for char in value):
+        raise AddressError(
+            f"'{value.strip()}' contains a character such as an emoji, which the mail tables cannot store."
+        )
+
+
 def normalize_domain(value):
     """A domain as stored: lowercase, punycode for international names."""
     name = (value or "").strip().rstrip(".").lower()
     if not name:
         raise AddressError("Enter a domain name.")
+    refuse_outside_bmp(name)
     if "@" in name:
         raise AddressError("Enter a domain name without '@', such as example.org.")
     if any(ch.isspace() for ch in name):
@@ -83,6 +93,7 @@ def normalize_local_part(value):
     local = (value or "").strip().lower()
     if not local:
         raise AddressError("The part before '@' is empty.")
+    refuse_outside_bmp(local)
     if len(local) > 64:
         raise AddressError("The part before '@' can have at most 64 characters.")
     if not _LOCAL_PART.match(local):
@@ -138,6 +149,8 @@ def parse_quota(value, *, max_bytes=BIGINT_MAX):
             "(1024-based, e.g. 500M or 2G); 0 means unlimited."
         )
     number, unit = match.groups()
+    if len(number.partition(".")[0]) > 20:  # more than any column holds; float() would overflow
+        raise AddressError(f"'{value}' is more than this database's quota column holds.")
     size = float(number) * _UNITS[unit] if "." in number else int(number) * _UNITS[unit]
     size = int(size)
     if size > max_bytes:

@@ -23,6 +23,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailadmin import audit, csv_io, csv_safe
+from mailadmin.admin_input import ActionSelectionMustBeIds
+from mailadmin.params import parse_id
 from mailadmin.pagination import QuickPaginator
 from mailadmin.models import AuditEntry
 from users import addresses, passwords, services
@@ -52,12 +54,12 @@ class DomainFilter(admin.SimpleListFilter):
         domains = list(Domain.objects.visible_to(request.user).values_list("id", "name")[: self.MAX_LINKS + 1])
         if len(domains) <= self.MAX_LINKS:
             return domains
-        chosen = self.value()
+        chosen = parse_id(self.value())
         return list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(domain_id=self.value())
+            return queryset.filter(domain_id=parse_id(self.value()) or 0)  # not an id: no rows
         return queryset
 
 
@@ -88,7 +90,7 @@ class AdminPaginator(QuickPaginator):
         )
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(ActionSelectionMustBeIds, admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
     paginator = AdminPaginator

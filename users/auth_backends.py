@@ -156,10 +156,15 @@ def log_failed_login(sender, credentials, request=None, **kwargs):
     )
 
 
+AXES_USERNAME_MAX = 255
+
+
 def axes_username(request, credentials):
     """The name django-axes counts failures under: "Jane@A.example" and "jane@a.example" are one
     mailbox, so they share one counter (AXES_USERNAME_CALLABLE)."""
     username = (credentials or {}).get("username")
     if username is None and request is not None:
         username = request.POST.get("username")
-    return normalized_login(username) or username
+    name = normalized_login(username) or username
+    # django-axes stores the name in a varchar(255): a longer one would fail the failed login.
+    return name[:AXES_USERNAME_MAX] if isinstance(name, str) else name
