@@ -18,7 +18,8 @@ class NoStoreForPrivatePages:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         private = user is not None and user.is_authenticated
-        if private or response.get("Content-Type", "").startswith("text/csv"):
+        already = "no-store" in response.get("Cache-Control", "")
+        if not already and (private or response.get("Content-Type", "").startswith("text/csv")):
             add_never_cache_headers(response)
             patch_vary_headers(response, ("Cookie",))
         return response

@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailadmin import audit, csv_io, csv_safe
-from mailadmin.admin_input import ActionSelectionMustBeIds
+from mailadmin.admin_input import AdminInputGuards
 from mailadmin.params import parse_id
 from mailadmin.pagination import QuickPaginator
 from mailadmin.models import AuditEntry
@@ -90,7 +90,7 @@ class AdminPaginator(QuickPaginator):
         )
 
 
-class ScopedAdmin(ActionSelectionMustBeIds, admin.ModelAdmin):
+class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
     paginator = AdminPaginator

@@ -335,3 +335,27 @@ def test_the_favicon_is_served(db):
     response = Client().get("/favicon.ico")
     assert response.status_code == 302
     assert response["Location"].endswith("/mailadmin/favicon.svg")
+
+
+# --- Found by the search (test_hostile_input.py) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("query", [{"attempt_time__year": HUGE}, {"attempt_time__year": "9999"},
+                                   {"attempt_time__year": "2026", "attempt_time__month": HUGE}])
+def test_the_admins_date_hierarchy_with_a_year_out_of_range_is_an_invalid_filter(alice, query):
+    for url in ("/django-admin/axes/accesslog/", "/django-admin/axes/accessattempt/"):
+        response = logged_in(alice).get(url, query)
+        assert response.status_code in (200, 302), (url, response.status_code)
+
+
+def test_an_action_on_another_apps_admin_with_ids_that_are_not_ids_says_so(alice):
+    response = logged_in(alice).post(
+        "/django-admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": ["abc"], "index": "0"},
+        follow=True,
+    )
+    assert b"The selection was not understood" in response.content
+
+
+def test_who_may_send_as_an_astral_address_is_nobody(alice, jane_mailbox):
+    response = logged_in(alice).get(reverse("sending-lookup"), {"address": "😀", "login": "jane😀@a.example"})
+    assert response.status_code == 200
