@@ -15,21 +15,23 @@ import csv
 import hashlib
 import io
 import traceback
+import zlib
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.contrib import admin
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import NoReverseMatch, Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.converters import IntConverter
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from mailadmin.testing import html_forms
 from mailadmin.tests.test_permissions import all_rows, world  # noqa: F401 (a fixture)
 
-EXAMPLES_PER_PAGE = 8
+# Examples per page and actor. SQLite gets a smaller share: the search matters most on MariaDB.
+EXAMPLES_PER_PAGE = {"mysql": 8}.get(connection.vendor, 3)
 ACTORS = ("anonymous", "jane", "bob", "carol", "alice")
 STRONG_PASSWORD = "Hostile-Input-Passw0rd"
 SCRIPT = "<script>hostile()</script>"
@@ -319,7 +321,7 @@ def test_no_hostile_input_breaks_a_page(world, actor):  # noqa: F811 (world is t
     for name, pattern in ENDPOINTS:
         try:
             sweep_own_parameters(client, name, values, query_by_target.get(name, set()))
-            hostile_page(client, name, pattern, values, forms_by_target.get(name, []),
+            hostile_page(client, f"{actor} {name}", name, pattern, values, forms_by_target.get(name, []),
                          sorted(query_by_target.get(name, set()) | set(COMMON_QUERY)))
         except Broken as broken:
             failures.append(f"{name}: {broken}")
@@ -344,13 +346,14 @@ def sweep_own_parameters(client, name, values, query_names):
             send(client, "GET", url, {key: value})
 
 
-def hostile_page(client, name, pattern, values, forms, query_names):
+def hostile_page(client, case, name, pattern, values, forms, query_names):
     good = good_kwargs(name, values)
     converters = getattr(pattern.pattern, "converters", {})
 
-    @settings(max_examples=EXAMPLES_PER_PAGE, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck), print_blob=False,
-              report_multiple_bugs=False)
+    # A fixed seed per page and actor: the same requests on every run, different ones per page.
+    @seed(zlib.crc32(case.encode()))
+    @settings(max_examples=EXAMPLES_PER_PAGE, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
     @given(data=st.data())
     def run(data):
         kwargs = dict(good)
@@ -376,9 +379,9 @@ def hostile_page(client, name, pattern, values, forms, query_names):
 def hostile_raw_paths(client):
     """Paths no pattern names: the 404 page and the Django admin's catch-all."""
 
-    @settings(max_examples=EXAMPLES_PER_PAGE * 2, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck), print_blob=False,
-              report_multiple_bugs=False)
+    @seed(0)
+    @settings(max_examples=EXAMPLES_PER_PAGE * 2, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
     @given(prefix=st.sampled_from(["/", "/django-admin/", "/domains/", "/reset/"]), tail=hostile_text)
     def run(prefix, tail):
         from urllib.parse import quote
