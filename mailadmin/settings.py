@@ -220,6 +220,10 @@ MAILADMIN_SENDER_LOGIN_QUERY = env.str("MAILADMIN_SENDER_LOGIN_QUERY", default="
 MAILADMIN_RECIPIENT_DELIMITER = env.str("MAILADMIN_RECIPIENT_DELIMITER", default="+")
 # Postfix's mydestination: domains whose bare local part is a sender-login key (rarely any).
 MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
+# Postfix's myorigin: what a bare sender (`erin`) gets appended, and a domain whose bare local
+# part is a sender-login key. Empty = Postfix's default, $myhostname (this machine's name);
+# "/etc/mailname" style: the first word of that file.
+MAILADMIN_MYORIGIN = env.str("MAILADMIN_MYORIGIN", default="")
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
 # The panel's address as its users reach it (https://mail.example.org), for links in mail: a
