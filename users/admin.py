@@ -29,6 +29,7 @@ from mailadmin.operator import NotPermitted, Operator
 from mailadmin.params import parse_id
 from mailadmin.pagination import QuickPaginator
 from users import addresses, passwords, services
+from users.access import id_or_404
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
 
@@ -228,7 +229,7 @@ class DomainAdmin(ScopedAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         # The stock page deletes a domain and everything in it with one click: the panel's page
         # shows what goes with it, what survives elsewhere, and wants the name typed.
-        domain = get_object_or_404(self.get_queryset(request), pk=object_id)
+        domain = get_object_or_404(self.get_queryset(request), pk=id_or_404(object_id))
         return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
 
 

@@ -361,3 +361,8 @@ def test_an_action_on_another_apps_admin_with_ids_that_are_not_ids_says_so(alice
 def test_who_may_send_as_an_astral_address_is_nobody(alice, jane_mailbox):
     response = logged_in(alice).get(reverse("sending-lookup"), {"address": "😀", "login": "jane😀@a.example"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("object_id", ["%20", "abc", "9" * 30])
+def test_the_admins_domain_delete_for_an_id_that_is_no_id_is_a_404(alice, domain_a, object_id):
+    assert logged_in(alice).get(f"/django-admin/users/domain/{object_id}/delete/").status_code == 404
