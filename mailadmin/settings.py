@@ -53,9 +53,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "mailadmin",
     "users",
     "aliases",
+    "mailadmin.staff",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +73,10 @@ MIDDLEWARE = [
     "mailadmin.middleware.NoStoreForPrivatePages",
     # After authentication: the audit log needs to know who is asking.
     "mailadmin.audit.AuditActorMiddleware",
+    # request.user.is_verified(): has this session passed the second factor?
+    "django_otp.middleware.OTPMiddleware",
+    # Staff who owe a second factor (or its enrolment) reach nothing else until it is done.
+    "mailadmin.staff.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into a response.
@@ -131,6 +138,21 @@ AUTHENTICATION_BACKENDS = [
     "users.auth_backends.MailboxBackend",
 ]
 
+# Staff passwords (the auth_user table): Argon2id first. A hash made by a hasher further down
+# the list (Django's earlier default, PBKDF2) still verifies and is re-hashed with Argon2id on
+# the next successful login. Mailbox passwords are Dovecot's hashes and never pass through here.
+# Argon2id's cost (mailadmin/staff/hashers.py): OWASP's 19 MiB, 2 passes, 1 lane by default.
+MAILADMIN_ARGON2_MEMORY_KIB = env.int("MAILADMIN_ARGON2_MEMORY_KIB", default=19456)
+MAILADMIN_ARGON2_TIME_COST = env.int("MAILADMIN_ARGON2_TIME_COST", default=2)
+MAILADMIN_ARGON2_PARALLELISM = env.int("MAILADMIN_ARGON2_PARALLELISM", default=1)
+PASSWORD_HASHERS = [
+    "mailadmin.staff.hashers.StaffArgon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -150,6 +172,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "mailadmin" / "static"]
+# Production (the installer turns it on): the app serves its own static files through WhiteNoise,
+# compressed, under hashed names, cached for a year, so the proxy needs no static configuration.
+# Off by default: hashed names need `collectstatic` first, which `make run` and the tests skip.
+MAILADMIN_SERVE_STATIC = env.bool("MAILADMIN_SERVE_STATIC", default=False)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -232,11 +258,24 @@ MAILADMIN_BASE_URL = env.str("MAILADMIN_BASE_URL", default="")
 # Lifetime of a one-time password reset link, in hours.
 MAILADMIN_RESET_LINK_HOURS = env.int("MAILADMIN_RESET_LINK_HOURS", default=24)
 
+# --- Staff accounts: second factor and re-authentication (mailadmin/staff) ----------------
+# Who must enrol a second factor (TOTP) before using the panel: "superadmins", "staff" or "off".
+# Staff who enrolled of their own accord are always asked for it.
+MAILADMIN_REQUIRE_2FA = env.str("MAILADMIN_REQUIRE_2FA", default="superadmins").lower()
+# How long a password (+ code) confirmation covers the most dangerous actions, in minutes.
+MAILADMIN_REAUTH_MINUTES = env.int("MAILADMIN_REAUTH_MINUTES", default=5)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env.str("MAILADMIN_TOTP_ISSUER", default="mailadmin")
+# The one-time link a new staff account sets its password with (Django's token generator).
+PASSWORD_RESET_TIMEOUT = MAILADMIN_RESET_LINK_HOURS * 3600
+
 # --- Login throttling (django-axes, stored in the database so app servers share it) ----
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
-# Lock per account and, separately, per client address.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# Lock the (account, client address) pair, and the client address alone — never the account
+# alone: then failures from an attacker's addresses cannot lock the real owner out from their
+# usual address, and one address cannot guess its way through many accounts (README, "Lockout").
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 # "Jane@A.example" and "jane@a.example" are one mailbox: one failure counter.
@@ -251,6 +290,15 @@ MAILADMIN_PROXY_COUNT = env.int(
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # The lockout page in the panel's layout, saying how long the lock lasts.
 AXES_LOCKOUT_CALLABLE = "mailadmin.views.lockout"
+
+if MAILADMIN_SERVE_STATIC:
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files skip the rest of the stack.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 # Every value a request brings (a user name, a path) is escaped before it reaches a line:
 # a newline in a user name must not write a line fail2ban would act on (mailadmin/logsafe.py).
