@@ -366,3 +366,10 @@ def test_who_may_send_as_an_astral_address_is_nobody(alice, jane_mailbox):
 @pytest.mark.parametrize("object_id", ["%20", "abc", "9" * 30])
 def test_the_admins_domain_delete_for_an_id_that_is_no_id_is_a_404(alice, domain_a, object_id):
     assert logged_in(alice).get(f"/django-admin/users/domain/{object_id}/delete/").status_code == 404
+
+
+@pytest.mark.parametrize("target", ["aaaa", "x" * 300, "😀", "https://evil.example/"])
+def test_the_login_codes_next_is_only_a_path_of_this_site(alice, target):
+    response = logged_in(alice).get(reverse("login-code"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
