@@ -26,6 +26,11 @@ class AdminInputGuards:
     def get_changelist(self, request, **kwargs):
         return GuardedChangeList
 
+    def get_object(self, request, object_id, from_field=None):
+        # Django passes ?_to_field= on as it came: an empty one names no field (FieldDoesNotExist);
+        # any other unknown one is refused before this (DisallowedModelAdminToField, a 400).
+        return super().get_object(request, object_id, from_field or None)
+
     def response_action(self, request, queryset):
         # Django filters pk__in=<the posted values> as they are; `abc` raises ValueError.
         selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)

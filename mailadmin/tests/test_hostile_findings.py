@@ -373,3 +373,10 @@ def test_the_login_codes_next_is_only_a_path_of_this_site(alice, target):
     response = logged_in(alice).get(reverse("login-code"), {"next": target})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("url", ["/django-admin/users/domain/{domain}/change/", "/django-admin/users/mailbox/{mailbox}/change/",
+                                 "/django-admin/users/mailbox/{mailbox}/delete/"])
+def test_an_empty_to_field_in_the_admin_is_the_plain_page(alice, jane_mailbox, url):
+    response = logged_in(alice).get(url.format(domain=jane_mailbox.domain_id, mailbox=jane_mailbox.pk), {"_to_field": ""})
+    assert response.status_code in (200, 302)
