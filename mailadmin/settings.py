@@ -255,6 +255,12 @@ MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
 # The panel's address as its users reach it (https://mail.example.org), for links in mail: a
 # link must never be built from the request's Host header, which the requester chooses.
 MAILADMIN_BASE_URL = env.str("MAILADMIN_BASE_URL", default="")
+# Which edition of the ISPmail guide built the mail server: "bookworm" (Debian 12: Postfix 3.7,
+# Dovecot 2.3) or "trixie" (Debian 13: Postfix 3.10, Dovecot 2.4). The generated server
+# configuration follows it: file names, query placeholders, Dovecot's syntax and quota field.
+MAILADMIN_GUIDE = env.str("MAILADMIN_GUIDE", default="bookworm").strip().lower()
+# The read-only MariaDB account Postfix and Dovecot read the tables with (the guide's).
+MAILADMIN_SERVER_DB_USER = env.str("MAILADMIN_SERVER_DB_USER", default="mailserver")
 # Lifetime of a one-time password reset link, in hours.
 MAILADMIN_RESET_LINK_HOURS = env.int("MAILADMIN_RESET_LINK_HOURS", default=24)
 

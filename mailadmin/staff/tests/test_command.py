@@ -80,3 +80,22 @@ def test_deactivate_and_delete(alice, bob):
 def test_2fa_reset_of_an_account_without_a_factor_is_an_error(bob):
     with pytest.raises(CommandError, match="has no second factor"):
         run("2fa-reset", "bob")
+
+
+def test_initadmin_makes_the_first_superadmin_once_and_audits_it(db):
+    from io import StringIO
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from mailadmin.models import AuditEntry
+
+    out = StringIO()
+    call_command("initadmin", stdout=out)
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password(password)
+    assert AuditEntry.objects.filter(object_repr="admin", action="create").exists()
+    again = StringIO()
+    call_command("initadmin", stdout=again)
+    assert again.getvalue() == "A superadmin exists already; nothing to do.\n"
