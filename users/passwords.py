@@ -560,11 +560,8 @@ class Argon2(Scheme):
         return form
 
     def resolve(self, raw):
-        try:
-            variant = self._form(raw).group(1)
-        except MalformedHash:
-            return self, raw
-        return SCHEMES["ARGON2" + variant.upper()], raw
+        variant = re.match(rb"\$argon2(id|i)\$", raw)
+        return (SCHEMES["ARGON2" + variant.group(1).decode().upper()] if variant else self), raw
 
     def verify(self, secret, raw, *, user=None):
         form = self._form(raw)
@@ -675,8 +672,8 @@ def _parse_name(name):
     return name, _ENCODINGS[suffix]
 
 
-def _lookup(name):
-    scheme = _LABELS.get(name)
+def _lookup(name, table=_LABELS):
+    scheme = table.get(name)
     if scheme is None:
         if name in _NOT_IN_DOVECOT_23:
             raise UnknownScheme(f"Password scheme {name!r} is not in Dovecot 2.3 (doveadm pw -l): Dovecot refuses it too.")
@@ -752,7 +749,7 @@ def scheme_of(stored, *, default_scheme="MD5"):
 
 def get_scheme(name):
     """The Scheme registered under `name` (any alias, any case, an encoding suffix ignored)."""
-    return _lookup(_parse_name(name)[0])
+    return _lookup(_parse_name(name)[0], SCHEMES)
 
 
 def strength_of(scheme_name):
