@@ -481,3 +481,42 @@ def test_the_module_imports_no_django():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- Live: the real Dovecot's SQL passdb ----------------------------------------------------------
+
+
+@pytest.fixture
+def private_dovecot(transactional_db):
+    from django.db import connection
+
+    from mailadmin.testing import dovecot
+    from mailadmin.testing.dovecot import MailDatabase, PrivateDovecot
+
+    if connection.vendor != "mysql":
+        pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
+    missing = dovecot.binaries_missing() + ([] if doveadm.available() else ["doveadm"])
+    require_or_skip(not missing, f"missing {', '.join(missing)}")
+    with PrivateDovecot(MailDatabase.from_django(connection)) as server:
+        yield server
+
+
+@pytest.mark.dovecot
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_the_real_passdb_and_our_code_agree_on_every_committed_vector(private_dovecot):
+    """Every scheme, stored in virtual_users as the guide's query reads it (the bare hex value and
+    DIGEST-MD5's login name included), then `doveadm auth test` on a private Dovecot."""
+    from users.models import Domain, Mailbox
+    from users.tests.test_dovecot_login import dovecot_accepts
+
+    domain = Domain.objects.create(name="a.example")
+    cases = [v for v in VECTORS if v["password"] == PASSWORD]
+    for number, case in enumerate(cases):
+        email = case.get("user") or f"v{number}@a.example"
+        Mailbox.objects.create(domain=domain, email=email, password=case["hash"])
+    for number, case in enumerate(cases):
+        email = case.get("user") or f"v{number}@a.example"
+        for probe in (case["password"], case["rejects"][0]):
+            ours = verify_password(probe, case["hash"], user=email)
+            assert dovecot_accepts(private_dovecot, email, probe) is ours, (case["hash"], probe)
