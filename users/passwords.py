@@ -10,9 +10,11 @@ rule below was checked against `doveadm pw` 2.3.19 (users/tests/test_passwords.p
 
 - A value starting with "{" is always parsed as a scheme here. (Dovecot's auth would fall back to
   the default scheme when the "}" is missing; we call that malformed instead of guessing.)
-- A bare value uses the default scheme. Dovecot's SQL driver assumes MD5, which reads "$1$…" as
-  MD5-CRYPT and anything else as PLAIN-MD5 (hex, or base64 by length). A bare "$1$salt$hash" is
-  MD5-CRYPT whatever the default, ignoring anything after a third "$".
+- A bare value uses the default scheme, as the SQL passdb does (it prefixes "{default}" before
+  anything else reads the value, auth_request_set_password()). Dovecot's SQL driver assumes MD5,
+  which reads "$1$…" as MD5-CRYPT and anything else as PLAIN-MD5 (hex, or base64 by length).
+  (`doveadm pw -t` differs: it reads a bare "$1$salt$hash$…" as MD5-CRYPT whatever the default
+  and ignores a fourth "$" field; the passdb, which decides logins, does neither.)
 - A scheme may carry an encoding suffix, ".B64"/".BASE64"/".HEX", for ANY scheme: the data is
   decoded first and the scheme then reads the result ({BLF-CRYPT.B64} is a base64'd "$2y$…").
 - Fixed-size digests (SHA*, PLAIN-MD4/5, LDAP-MD5, CRAM-MD5, DIGEST-MD5) without a suffix are
@@ -715,9 +717,6 @@ def parse(stored, *, default_scheme="MD5"):
         prefix = stored[1:end]
         name, encoding = _parse_name(prefix)
         data = stored[end + 1 :]
-    elif re.match(r"\$1\$[^$]*\$", stored):
-        name, encoding = "MD5-CRYPT", None
-        data = "$".join(stored.split("$")[:4])
     else:
         name, encoding = _parse_name(default_scheme)
         data = stored

@@ -146,9 +146,8 @@ def main():
         under_md5 = vector("PLAIN-MD5", password, relabel(hexed, "PLAIN-MD5", "MD5"), "hex under MD5")
         vectors.append(under_md5)
         vectors.append({**under_md5, "hash": under_md5["hash"][len("{MD5}") :], "note": "bare hex under the SQL default MD5"})
-        # A bare $1$ value is MD5-CRYPT whatever the default scheme; text after a third $ is ignored.
-        bare = md5[len("{MD5-CRYPT}") :] + "$ignored"
-        vectors.append(vector("MD5-CRYPT", password, bare, "bare $1$ with a trailing $field"))
+        # A bare $1$ value: the SQL passdb reads it as {MD5}$1$…, i.e. MD5-CRYPT.
+        vectors.append(vector("MD5-CRYPT", password, md5[len("{MD5-CRYPT}") :], "bare $1$"))
 
     OUT.write_text(
         json.dumps(
