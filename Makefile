@@ -36,3 +36,9 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(VENV)/bin/py
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts
+
+# Production, as root on Debian 12 (README, "Deploying"), e.g.
+#   make install INSTALL_OPTIONS="--server-name mail.example.org --enable-proxy apache"
+.PHONY: install upgrade rollback uninstall
+install upgrade rollback uninstall:
+	scripts/install.sh $@ $(INSTALL_OPTIONS)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from mailadmin import audit
+
 
 class AliasesConfig(AppConfig):
     name = "aliases"
@@ -7,4 +9,12 @@ class AliasesConfig(AppConfig):
 
     def ready(self):
         # System checks: the sender-login query and the recipient delimiter.
-        from aliases import checks  # noqa: F401
+        from aliases import checks, receivers  # noqa: F401
+
+        receivers.connect()
+        audit.register(
+            "aliases.Alias",
+            "alias",
+            ["source", "destination"],
+            domain_of=lambda alias: alias.source.rpartition("@")[2],
+        )

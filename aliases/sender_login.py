@@ -19,6 +19,9 @@ query) and returns the values of its rows; everything else follows Postfix's sou
 """
 
 from dataclasses import dataclass, field
+from functools import partial
+
+from aliases.sender_rewrite import PostfixNames, Rewriting, fold, query_forms, rewrite
 
 OWN_QUERY = "SELECT email FROM virtual_users WHERE email='%s'"
 ALIASES_QUERY = (
@@ -33,20 +36,22 @@ _OWNER_SEPARATORS = ", \t\r\n"
 _NEVER_SPLIT = ("postmaster", "mailer-daemon", "double-bounce")
 
 
-def fold(text):
-    """Postfix's casefold() of a key (full Unicode folding with SMTPUTF8 on, the default)."""
-    return text.casefold()
+def collation_key(value):
+    """A stored value as the guide's MariaDB columns compare it: utf8_general_ci is
+    case-insensitive and PAD SPACE, so `'info@a.example '` = `'INFO@a.example'` in a WHERE,
+    a UNION or a unique key. Rows read back keep their blanks; group and compare them by this."""
+    return fold(value).rstrip(" ")
 
 
-def canonical_sender(address, *, myorigin=None):
-    """The key Postfix starts from: the resolved, case-folded address.
+def canonical_sender(address, *, myorigin=None, myhostname=None, local_domains=()):
+    """The key Postfix starts from: the address after smtpd, trivial-rewrite and casefold()."""
+    return rewriting_of(address, myorigin=myorigin, myhostname=myhostname, local_domains=local_domains).resolved
 
-    trivial-rewrite appends @$myorigin to a bare local part (append_at_myorigin=yes).
-    """
-    address = fold(address)
-    if "@" not in address and myorigin:
-        address = f"{address}@{fold(myorigin)}"
-    return address
+
+def rewriting_of(address, *, myorigin=None, myhostname=None, local_domains=()):
+    """The sender_rewrite.Rewriting of `address` under these main.cf settings."""
+    names = PostfixNames(myorigin or "", myhostname or "", tuple(local_domains))
+    return rewrite(address, names)
 
 
 def strip_extension(address, delimiter="+"):
@@ -67,27 +72,26 @@ def strip_extension(address, delimiter="+"):
     return local[:cut] + at + domain, local[cut:]
 
 
-def lookup_keys(address, *, delimiter="+", local_domains=(), myorigin=None):
+def lookup_keys(address, *, delimiter="+", local_domains=(), myorigin=None, myhostname=None):
     """The keys Postfix asks for, in its order (mail_addr_find with MA_FIND_DEFAULT).
 
-    `local_domains` are the domains for which Postfix also tries the bare local part:
-    $myorigin, $mydestination and the [addresses] of inet_interfaces/proxy_interfaces.
-    Virtual domains are never among them.
+    `address` is rewritten first (aliases.sender_rewrite). `local_domains` are the domains
+    for which Postfix also tries the bare local part: $mydestination and the [addresses] of
+    inet_interfaces/proxy_interfaces; $myorigin is one too. Virtual domains are never among
+    them. Each key is asked in external (quoted) form first, then as it is when that differs.
     """
-    full = canonical_sender(address, myorigin=myorigin)
+    names = PostfixNames(myorigin or "", myhostname or "", tuple(local_domains))
+    full = rewrite(address, names).resolved
+    if not full:
+        return []
     bare, _ = strip_extension(full, delimiter)
-    keys = [full]
-    if bare:
-        keys.append(bare)
+    keys = [*query_forms(full), *(query_forms(bare) if bare else [])]
     local, at, domain = full.rpartition("@")
     if at:
-        locals_ = {fold(d) for d in local_domains}
-        if myorigin:
-            locals_.add(fold(myorigin))
-        if domain in locals_:
-            keys.append(local)
+        if domain == fold(myorigin or "") or names.is_local(domain):
+            keys += query_forms(local, with_domain=False)
             if bare:
-                keys.append(bare.rpartition("@")[0])
+                keys += query_forms(bare.rpartition("@")[0], with_domain=False)
         keys.append("@" + domain)
     # maps_find() skips an empty key, and a key that repeats can only repeat the answer.
     return [key for i, key in enumerate(keys) if key and key not in keys[:i]]
@@ -124,9 +128,10 @@ def parse_owners(rows):
     return owners
 
 
-def owners_of(address, lookup, *, delimiter="+", local_domains=(), myorigin=None):
+def owners_of(address, lookup, *, delimiter="+", local_domains=(), myorigin=None, myhostname=None):
     """(the key that answered, its owners), or (None, []) when no key finds anything."""
-    for key in lookup_keys(address, delimiter=delimiter, local_domains=local_domains, myorigin=myorigin):
+    keys = lookup_keys(address, delimiter=delimiter, local_domains=local_domains, myorigin=myorigin, myhostname=myhostname)
+    for key in keys:
         rows = list(lookup(key))
         if expansion(rows) is not None:
             return key, parse_owners(rows)
@@ -141,6 +146,10 @@ class SenderDecision:
     matched_key: str | None = None
     owners: list[str] = field(default_factory=list)
     reason: str = ""
+    # What smtpd kept of the MAIL FROM argument (its replies quote this form), and how
+    # trivial-rewrite changed it before the lookup.
+    address: str = ""
+    rewriting: Rewriting | None = None
 
     @property
     def postfix_reply(self):
@@ -151,33 +160,44 @@ def is_null_sender(sender):
     return sender in ("", "<>", None)
 
 
-def may_send(login, sender, lookup, *, delimiter="+", local_domains=(), myorigin=None):
+def may_send(login, sender, lookup, *, delimiter="+", local_domains=(), myorigin=None, myhostname=None):
     """Postfix's verdict at RCPT TO on the guide's submission service.
 
     smtpd_sender_restrictions = reject_sender_login_mismatch, permit_sasl_authenticated, reject.
     `login` is the SASL user name as Dovecot hands it to Postfix, or None when not logged in.
+    `sender` is the MAIL FROM argument as the client sent it (with or without its <>).
     """
-    sender = "" if is_null_sender(sender) else sender
-    if not sender:
+    rewriting = rewriting_of("" if is_null_sender(sender) else sender, myorigin=myorigin, myhostname=myhostname, local_domains=local_domains)
+    decide = partial(SenderDecision, rewriting.address, address=rewriting.address, rewriting=rewriting)
+    if not rewriting.syntax_ok:
+        return decide(login or None, False, reason="smtpd refuses the address syntax at MAIL FROM")
+    if not rewriting.address:
         if not login:
-            return SenderDecision(sender, None, False, reason="not logged in")
-        return SenderDecision(sender, login, True, reason="the null sender is never checked")
-    key, owners = owners_of(sender, lookup, delimiter=delimiter, local_domains=local_domains, myorigin=myorigin)
+            return decide(None, False, reason="not logged in")
+        return decide(login, True, reason="the null sender is never checked")
+    key, owners = owners_of(
+        sender, lookup, delimiter=delimiter, local_domains=local_domains, myorigin=myorigin, myhostname=myhostname
+    )
     if not login:
         # reject_sender_login_mismatch is reject_authenticated_sender_login_mismatch plus
         # reject_unauthenticated_sender_login_mismatch: an owned address answers "not logged
         # in"; any other falls through permit_sasl_authenticated to "reject".
-        return SenderDecision(sender, None, False, key, owners, reason="not logged in")
+        return decide(None, False, key, owners, reason="not logged in")
     if key is None:
-        return SenderDecision(sender, login, False, None, [], reason="no key has an owner")
+        return decide(login, False, None, [], reason="no key has an owner")
     # strcasecmp_utf8(sasl_username, owner)
     if any(fold(owner) == fold(login) for owner in owners):
-        return SenderDecision(sender, login, True, key, owners, reason=f"{key} is owned by {login}")
-    return SenderDecision(sender, login, False, key, owners, reason=f"{key} belongs to {', '.join(owners) or 'nobody'}")
+        return decide(login, True, key, owners, reason=f"{key} is owned by {login}")
+    return decide(login, False, key, owners, reason=f"{key} belongs to {', '.join(owners) or 'nobody'}")
 
 
 def postfix_reply(decision):
-    """The reply Postfix gives at RCPT TO (the recipient's own checks aside)."""
+    """The reply Postfix gives at RCPT TO (the recipient's own checks aside).
+
+    smtpd quotes the sender as it kept it: unquoted, without a source route.
+    """
+    if decision.rewriting is not None and not decision.rewriting.syntax_ok:
+        return "501 5.1.7 Bad sender address syntax"
     if decision.allowed:
         return "250 2.1.5 Ok"
     if decision.login is None:
@@ -338,14 +358,14 @@ def table_lookup(mailbox_emails, alias_rows, query="aliases"):
     aliases = list(alias_rows)
 
     def lookup(key):
-        rows = [email for email in emails if fold(email) == fold(key)]
+        rows = [email for email in emails if collation_key(email) == collation_key(key)]
         if query == "aliases":
-            rows += [dest for source, dest in aliases if fold(source) == fold(key)]
+            rows += [dest for source, dest in aliases if collation_key(source) == collation_key(key)]
         # UNION removes duplicates (case-insensitively under the collation).
         seen, unique = set(), []
         for row in rows:
-            if fold(row) not in seen:
-                seen.add(fold(row))
+            if collation_key(row) not in seen:
+                seen.add(collation_key(row))
                 unique.append(row)
         return unique
 
@@ -372,8 +392,8 @@ def sendable_as(login, mailbox_emails, alias_rows, *, query="aliases", delimiter
 
     The null sender is always allowed and is not listed.
     """
-    emails = [fold(e) for e in mailbox_emails]
-    aliases = [(fold(s), fold(d)) for s, d in alias_rows]
+    emails = [collation_key(e) for e in mailbox_emails]
+    aliases = [(collation_key(s), fold(d)) for s, d in alias_rows]
     lookup = table_lookup(emails, aliases, query)
     keys = sorted(set(emails) | ({s for s, _ in aliases} if query == "aliases" else set()))
     # A key without "@" is only asked for local domains ($mydestination), never virtual ones.

@@ -5,7 +5,8 @@ from django.views.decorators.http import require_GET
 
 from aliases import sender_rights, server_config
 from aliases.sender_login import is_null_sender
-from mailadmin.permissions import domains_for, get_mailbox_for_user, staff_required, superadmin_required
+from mailadmin.permissions import staff_required, superadmin_required
+from users.access import domains_for, get_mailbox_for_user
 from users import addresses
 from users.models import Domain
 
@@ -34,7 +35,10 @@ def _lookup_error(user, address):
     """
     if user.is_superuser or is_null_sender(address):
         return ""
-    domain = address.rpartition("@")[2].lower()
+    # The address Postfix looks up after its rewriting: `b.example!info` and
+    # `info%b.example@localhost` are asked as info@b.example, and are b.example's business.
+    resolved = sender_rights.resolved_address(address) or address
+    domain = resolved.rpartition("@")[2].lower()
     if not domain:
         return "Enter a full address (local@domain), or <> for the null sender."
     try:

@@ -149,5 +149,80 @@ def main_cf_lines():
     ]
 
 
+# --- Quota usage for the panel: Dovecot 2.3 (the guide's Bookworm edition) -------------------
+# A Dovecot 2.4 variant (quota_storage_size, renamed quota settings) belongs beside this one.
+
+QUOTA_USAGE_TABLE = "quota_usage"
+QUOTA_DICT_NAME = "mailadmin_quota"
+
+
+def dovecot_quota_usage_files_23(
+    password=None, target=None, *, config_dir=DOVECOT_DIR, dict_socket_user="vmail", dict_socket_group="vmail"
+):
+    """conf.d/11-mailadmin-quota-usage.conf and dovecot-dict-sql.conf.ext: the count quota with
+    the user query's quota_rule, and quota_clone copying each user's usage into quota_usage
+    through the dict service (users.models.QuotaUsage). `config_dir` and the socket's owner
+    let the tests' private Dovecot use the same text in a temporary directory."""
+    target = target or database_target()
+    password = password if password is not None else PASSWORD_PLACEHOLDER
+    for name, value in (("dbname", target.dbname), ("user", target.user), ("password", password)):
+        if any(ch.isspace() for ch in value):
+            raise ValueError(f"The database {name} cannot contain white space in Dovecot's connect string.")
+    connect = f"host={target.host}" + (f" port={target.port}" if target.port else "")
+    connect += f" dbname={target.dbname} user={target.user} password={password}"
+    dict_conf = ConfigFile(
+        config_dir,
+        "dovecot-dict-sql.conf.ext",
+        "# Dovecot's dict service writes each user's quota usage into the panel's table with\n"
+        f"# INSERT … ON DUPLICATE KEY UPDATE: this account needs SELECT, INSERT and UPDATE on\n"
+        f"# {QUOTA_USAGE_TABLE} (without SELECT MariaDB refuses the upsert and mail is still delivered).\n"
+        f"connect = {connect}\n"
+        + "".join(
+            f"map {{\n  pattern = priv/quota/{key}\n  table = {QUOTA_USAGE_TABLE}\n"
+            f"  username_field = email\n  value_field = {column}\n}}\n"
+            for key, column in (("storage", "bytes"), ("messages", "messages"))
+        ),
+        "the dict that writes quota usage into the panel's quota_usage table",
+    )
+    plugin_conf = ConfigFile(
+        f"{config_dir}/conf.d",
+        "11-mailadmin-quota-usage.conf",
+        f"""\
+# Quota usage for the panel (Dovecot 2.3). Read after 10-mail.conf and before 20-imap.conf and
+# 20-lmtp.conf on purpose: their `mail_plugins = $mail_plugins …` copy the value as it is when
+# they are read, so a plugin added in a later file never reaches IMAP or LMTP. Naming quota
+# again after the guide's 10-mail.conf is harmless.
+mail_plugins = $mail_plugins quota quota_clone
+
+plugin {{
+  # The limit is the user query's quota_rule (*:bytes=<virtual_users.quota>, 0 = unlimited).
+  quota = count:User quota
+  # The count backend requires virtual sizes.
+  quota_vsizes = yes
+  quota_clone_dict = proxy::{QUOTA_DICT_NAME}
+}}
+
+dict {{
+  {QUOTA_DICT_NAME} = mysql:{dict_conf.path}
+}}
+
+# The mail processes (user {dict_socket_user}) write through the dict service's socket.
+service dict {{
+  unix_listener dict {{
+    mode = 0660
+    user = {dict_socket_user}
+    group = {dict_socket_group}
+  }}
+}}
+""",
+        "quota and quota_clone: Dovecot reports each mailbox's usage to the panel",
+    )
+    return [plugin_conf, dict_conf]
+
+
 def all_files(password=None, target=None):
-    return [*postfix_files(password, target), dovecot_sql_conf(password, target)]
+    return [
+        *postfix_files(password, target),
+        dovecot_sql_conf(password, target),
+        *dovecot_quota_usage_files_23(password, target),
+    ]

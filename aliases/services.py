@@ -1,4 +1,8 @@
-"""What the panel does to aliases, shared by every entry point.
+"""The write API for aliases: the only code that writes virtual_aliases. Pages, the Django
+admin, the commands and the importer call it with an Operator (mailadmin.operator); it owns
+every alias rule once — normalisation, repeats, loops, the guide's "keep a copy" row, the
+warnings a person should see before saving, the operator's scope — and writes in one
+transaction, logged for the operator.
 
 How Postfix reads the table (ISPMAIL.md): `virtual_alias_maps = aliases, email2email`. For a
 recipient it asks the full address in both tables before it tries the catch-all `@domain`,
@@ -18,18 +22,12 @@ from aliases.models import Alias
 from mailadmin.db import save_validated
 from users import addresses
 from users.models import Domain, Mailbox, domain_for_address
+from users import tallies
+from users.services import require_domain
 
 MAX_DESTINATIONS = 100
 # Loop search stops after this many addresses; an alias tree that large is refused, not guessed at.
 MAX_ADDRESSES_FOLLOWED = 2000
-
-
-def create_alias(source, destination, domain=None):
-    alias = Alias(source=source, destination=destination, domain=domain)
-    if domain is None:
-        # Found before full_clean(), whose field checks would otherwise report "cannot be null".
-        alias.domain = domain_of_source(source)
-    return save_validated(alias)
 
 
 def domain_of_source(source):
@@ -75,10 +73,12 @@ def normalize_destinations(destinations):
     return normalized
 
 
-def check_new_aliases(source, destinations, ignore_alias_id=None):
+def check_new_aliases(source, destinations, ignore_alias_id=None, graph=None):
     """Normalised (source, destinations), or a ValidationError for a repeat or a loop.
 
     Run before asking a person to confirm a warning, so nobody confirms what will be refused.
+    An importer passes one AliasGraph holding the file's other rows, so a loop made of two
+    rows of one file is found like a loop with a row already stored.
     """
     source = normalize_source(source)
     destinations = normalize_destinations(destinations)
@@ -97,35 +97,69 @@ def check_new_aliases(source, destinations, ignore_alias_id=None):
         raise ValidationError(
             {"destinations": f"{addresses.address_to_unicode(source)} already forwards to {', '.join(repeated)}."}
         )
-    check_no_loop(source, destinations, ignore_alias_id=ignore_alias_id)
+    check_no_loop(source, destinations, ignore_alias_id=ignore_alias_id, graph=graph)
     return source, destinations
 
 
-def create_aliases(source, destinations):
+def create_aliases(operator, source, destinations):
     """One row per destination, all or none, in one transaction.
 
     Refuses a row that exists already and a destination that would bring mail for `source`
     back to `source` through the local aliases (a loop Postfix would bounce).
     """
     source, destinations = check_new_aliases(source, destinations)
+    domain = domain_of_source(source)
+    require_domain(operator, domain)
     try:
-        with transaction.atomic():
-            return [create_alias(source, destination) for destination in destinations]
+        with operator.acting(), transaction.atomic():
+            rows = [
+                save_validated(Alias(source=source, destination=destination, domain=domain))
+                for destination in destinations
+            ]
+            tallies.aliases_added(domain.pk, len(rows))
+            tallies.aliases_inserted(len(rows), max(row.pk for row in rows))
+            return rows
     except ValidationError as error:
         raise _as_form_error(error)
     except IntegrityError:
         raise ValidationError("Someone else changed these aliases at the same moment; reload and try again.")
 
 
-def update_alias(alias, source, destination):
-    """Change one row; the same refusals as creating it."""
+def update_alias(operator, alias, source, destination):
+    """Change one row; the same refusals as creating it, in the old and the new domain."""
+    require_domain(operator, alias.domain)
     source, (destination,) = check_new_aliases(source, [destination], ignore_alias_id=alias.pk)
-    alias.source, alias.destination = source, destination
-    alias.domain = domain_of_source(source)  # an edit may move the alias to another domain
+    domain = domain_of_source(source)  # an edit may move the alias to another domain
+    require_domain(operator, domain)
+    old_domain_id = alias.domain_id
+    alias.source, alias.destination, alias.domain = source, destination, domain
     try:
-        return save_validated(alias)
+        with operator.acting(), transaction.atomic():
+            save_validated(alias)
+            tallies.alias_moved(old_domain_id, domain.pk)
+            return alias
     except ValidationError as error:
         raise _as_form_error(error)
+
+
+def delete_alias(operator, alias):
+    require_domain(operator, alias.domain)
+    with operator.acting(), transaction.atomic():
+        tallies.aliases_added(alias.domain_id, -1)
+        alias.delete()
+    return alias
+
+
+def delete_aliases(operator, aliases):
+    """Many rows at once (the Django admin's bulk delete, `alias delete`), all or none."""
+    rows = list(aliases.select_related("domain"))
+    for domain in {alias.domain for alias in rows}:
+        require_domain(operator, domain)
+    with operator.acting(), transaction.atomic():
+        for alias in rows:
+            tallies.aliases_added(alias.domain_id, -1)
+            alias.delete()
+    return len(rows)
 
 
 def _as_form_error(error):
@@ -155,8 +189,8 @@ def is_mailbox(address):
     return Mailbox.objects.filter(email=address).exists()
 
 
-def check_no_loop(source, destinations, ignore_alias_id=None):
-    path = find_loop(source, destinations, ignore_alias_id=ignore_alias_id)
+def check_no_loop(source, destinations, ignore_alias_id=None, graph=None):
+    path = find_loop(source, destinations, ignore_alias_id=ignore_alias_id, graph=graph)
     if path:
         shown = " → ".join(addresses.address_to_unicode(a) for a in path)
         raise ValidationError(
@@ -164,14 +198,14 @@ def check_no_loop(source, destinations, ignore_alias_id=None):
         )
 
 
-def find_loop(source, destinations, ignore_alias_id=None):
+def find_loop(source, destinations, ignore_alias_id=None, graph=None):
     """The chain of addresses that leads from the new rows back to `source`, or None.
 
     Only local addresses expand (their domain is in virtual_domains); an external
     destination ends a chain. For a catch-all source the loop closes at any address of its
     domain that would itself fall to the catch-all.
     """
-    graph = _AliasGraph(ignore_alias_id)
+    graph = graph or AliasGraph(ignore_alias_id)
     catch_all_domain = source[1:] if source.startswith("@") else None
 
     def closes_loop(address):
@@ -218,20 +252,29 @@ def _chain(parents, address, source):
     return list(reversed(chain))
 
 
-class _AliasGraph:
-    """Where Postfix sends mail for local addresses, asked a level at a time (one query each)."""
+class AliasGraph:
+    """Where Postfix sends mail for local addresses, asked a level at a time (one query each).
 
-    def __init__(self, ignore_alias_id=None):
+    `pending` holds (source, destination) rows not stored yet — the other rows of an import —
+    which count as if they were."""
+
+    def __init__(self, ignore_alias_id=None, pending=()):
         self.ignore_alias_id = ignore_alias_id
         self._local_domains = {}
         self._mailboxes = set()
         self._has_rows = set()
+        self._pending = {}
+        for source, destination in pending:
+            self._pending.setdefault(source, []).append(destination)
 
     def _rows(self, sources):
-        rows = Alias.objects.filter(source__in=sources)
+        rows = Alias.objects.filter(source__in=list(sources))
         if self.ignore_alias_id is not None:
             rows = rows.exclude(pk=self.ignore_alias_id)
-        return rows.values_list("source", "destination")
+        found = list(rows.values_list("source", "destination"))
+        for source in sources:
+            found.extend((source, destination) for destination in self._pending.get(source, ()))
+        return found
 
     def _learn_domains(self, domains):
         unknown = [d for d in domains if d not in self._local_domains]
@@ -267,7 +310,7 @@ class _AliasGraph:
         """An address of a local domain with no alias row of its own and no mailbox."""
         if address in self._has_rows or address in self._mailboxes:
             return False
-        if self._rows([address]).exists():
+        if self._rows([address]):
             self._has_rows.add(address)
             return False
         return not Mailbox.objects.filter(email=address).exists()
@@ -277,7 +320,10 @@ class _AliasGraph:
 
 
 def warnings_for(source, destinations):
-    """What a person should know before these rows are written (not errors: they may go ahead)."""
+    """What a person should know before these rows are written (not errors: they may go ahead).
+
+    Every door shows them: the pages ask to confirm, the command line prints them, the import
+    lists them per row."""
     warnings = []
     shown_source = addresses.address_to_unicode(source)
     shown_destinations = ", ".join(addresses.address_to_unicode(d) for d in destinations)
@@ -297,3 +343,17 @@ def warnings_for(source, destinations):
             "itself one of the destinations."
         )
     return warnings
+
+
+def notes_for(source, destinations):
+    """What a person should know that needs no confirmation: destinations on other servers."""
+    local = set(Domain.objects.filter(name__in={addresses.domain_of(d) for d in destinations}).values_list("name", flat=True))
+    outside = [d for d in destinations if addresses.domain_of(d) not in local]
+    if not outside:
+        return []
+    shown = ", ".join(addresses.address_to_unicode(d) for d in outside)
+    return [
+        f"{shown} {'is' if len(outside) == 1 else 'are'} on another server: Postfix forwards mail for "
+        f"{addresses.address_to_unicode(source)} there, where SPF or DMARC checks may refuse it."
+    ]
+

@@ -10,9 +10,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from aliases import forms, sender_rights, services
-from mailadmin.permissions import aliases_for, domains_for, get_alias_for_user, staff_required
+from mailadmin.operator import Operator
+from aliases.access import aliases_for, get_alias_for_user
+from mailadmin.permissions import staff_required
 from users import addresses
-from users.views import paginate_large, search_prefix
+from users.access import domains_for
+from users.listing import paginate_large, search_prefix
 
 
 @staff_required
@@ -49,7 +52,7 @@ def alias_create(request):
         form.sending_preview = sender_rights.preview_create(source, destinations)
         if not form.needs_confirmation:
             try:
-                services.create_aliases(source, destinations)
+                services.create_aliases(Operator.for_request(request), source, destinations)
             except ValidationError as error:
                 form.add_service_error(error)
             else:
@@ -73,7 +76,7 @@ def alias_edit(request, pk):
         form.sending_preview = sender_rights.preview_edit(alias, source, destination)
         if not form.needs_confirmation:
             try:
-                services.update_alias(alias, source, destination)
+                services.update_alias(Operator.for_request(request), alias, source, destination)
             except ValidationError as error:
                 form.add_service_error(error)
             else:
@@ -103,7 +106,7 @@ def alias_delete(request, pk):
     alias = get_alias_for_user(request.user, pk)
     if request.method == "POST":
         shown = str(alias)
-        alias.delete()
+        services.delete_alias(Operator.for_request(request), alias)
         messages.success(request, f"Alias {shown} deleted.")
         return redirect("alias-list")
     preview = sender_rights.preview_delete(alias)

@@ -1,9 +1,10 @@
 """The audit log: who changed which domain, mailbox, alias or grant, when, from where.
 
-Every write path (panel pages, Django admin, commands, imports) goes through model saves and
-deletes, so signal receivers see them all; the actor comes from a context variable that the
-middleware sets per request and `acting_as()` sets for commands and imports. Writes that bypass
-signals (bulk_create, queryset.update) call `record()` / `record_many()` themselves.
+Every write goes through the write API (users.services, aliases.services), which runs it
+inside `operator.acting()`: the receivers registered here for each audited model then file an
+entry naming that operator, its address and its door. The middleware names the request's user
+for anything else a request saves. Writes that bypass signals (the importer's bulk_create, the
+bulk quota UPDATE) call `record()` / `record_many()` themselves.
 """
 
 import getpass
@@ -20,13 +21,30 @@ from mailadmin.client_address import client_address
 PASSWORD_CHANGED = "password changed"
 SECRET_FIELDS = {"password"}
 
-# What each audited model contributes to an entry: the fields compared before/after.
-AUDITED = {
-    "users.Domain": ("domain", ["name"]),
-    "users.Mailbox": ("mailbox", ["email", "quota", "password"]),
-    "aliases.Alias": ("alias", ["source", "destination"]),
-    "users.DomainAdminGrant": ("domain admin", ["user", "domain"]),
-}
+
+class Audited:
+    """What an audited model contributes to an entry. Each app registers its own models from
+    AppConfig.ready() (this module knows no app): the object type shown in the log, the fields
+    compared before/after, the domain an entry is filed under (a domain admin sees the entries
+    of their domains), and optionally how to read the fields (a grant names its user)."""
+
+    def __init__(self, object_type, fields, domain_of, snapshot=None):
+        self.object_type = object_type
+        self.fields = fields
+        self.domain_of = domain_of
+        self.snapshot = snapshot
+
+
+AUDITED = {}
+
+
+def register(model_label, object_type, fields, domain_of, snapshot=None):
+    AUDITED[model_label] = Audited(object_type, fields, domain_of, snapshot)
+    uid = f"mailadmin.audit:{model_label}"
+    # A string sender is resolved when the model's app is loaded (ModelSignal's lazy senders).
+    pre_save.connect(_before_save, sender=model_label, dispatch_uid=uid)
+    post_save.connect(_after_save, sender=model_label, dispatch_uid=uid)
+    post_delete.connect(_after_delete, sender=model_label, dispatch_uid=uid)
 
 
 class Actor:
@@ -92,39 +110,15 @@ def _label_of(instance):
 
 
 def domain_name_of(instance):
-    kind = _label_of(instance)
-    if kind == "users.Domain":
-        return instance.name
-    if kind == "users.Mailbox":
-        return instance.email.rpartition("@")[2]
-    if kind == "aliases.Alias":
-        return instance.source.rpartition("@")[2]
-    if kind == "users.DomainAdminGrant":
-        return _grant_domain_name(instance)
-    return ""
-
-
-def _grant_domain_name(grant):
-    from users.models import Domain
-
-    cached = grant._state.fields_cache.get("domain")
-    if cached is not None:
-        return cached.name
-    return Domain.objects.filter(pk=grant.domain_id).values_list("name", flat=True).first() or ""
+    return AUDITED[_label_of(instance)].domain_of(instance)
 
 
 def snapshot(instance):
-    """The audited fields' values as plain JSON values (a grant's user and domain by name)."""
-    kind = _label_of(instance)
-    if kind == "users.DomainAdminGrant":
-        from django.contrib.auth import get_user_model
-
-        user = instance._state.fields_cache.get("user")
-        username = user.get_username() if user is not None else (
-            get_user_model().objects.filter(pk=instance.user_id).values_list("username", flat=True).first()
-        )
-        return {"user": username, "domain": _grant_domain_name(instance)}
-    return {field: getattr(instance, field) for field in AUDITED[kind][1]}
+    """The audited fields' values as plain JSON values."""
+    audited = AUDITED[_label_of(instance)]
+    if audited.snapshot is not None:
+        return audited.snapshot(instance)
+    return {field: getattr(instance, field) for field in audited.fields}
 
 
 def diff(before, after):
@@ -154,7 +148,7 @@ def entry(action, instance, changes, actor=None, when=None):
         address=actor.address,
         via=actor.via,
         action=action,
-        object_type=AUDITED[_label_of(instance)][0],
+        object_type=AUDITED[_label_of(instance)].object_type,
         object_id=instance.pk,
         object_repr=str(instance)[:255],
         domain=domain_name_of(instance)[:255],
@@ -206,12 +200,3 @@ def _after_delete(sender, instance, **kwargs):
         for field, value in values.items()
     }
     record(AuditEntry.DELETE, instance, changes)
-
-
-def connect_signals():
-    for model_label in AUDITED:
-        uid = f"mailadmin.audit:{model_label}"
-        # A string sender is resolved when the model's app is loaded (ModelSignal's lazy senders).
-        pre_save.connect(_before_save, sender=model_label, dispatch_uid=uid)
-        post_save.connect(_after_save, sender=model_label, dispatch_uid=uid)
-        post_delete.connect(_after_delete, sender=model_label, dispatch_uid=uid)

@@ -3,11 +3,6 @@
 import csv
 import hashlib
 from datetime import datetime, time, timedelta
-from functools import wraps
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -16,22 +11,12 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
-from mailadmin import audit, csv_io
+from mailadmin import csv_io
 from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
+from mailadmin.operator import Operator
+from mailadmin.permissions import staff_required
 from users.models import Domain, Mailbox
-
-
-def staff_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _checksum(data):
@@ -53,7 +38,7 @@ def import_page(request):
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
     data = form.cleaned_data["file"].read()
     try:
-        the_plan = csv_io.plan(data, user=request.user)
+        the_plan = csv_io.plan(data, Operator.for_request(request).importing())
     except csv_io.ImportFileError as error:
         form.add_error("file", str(error))
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
@@ -79,7 +64,7 @@ def import_apply(request):
         form.add_error("file", "This is not the file the dry run checked. Run the dry run on it first.")
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
     try:
-        the_plan = csv_io.plan(data, user=request.user)
+        the_plan = csv_io.plan(data, Operator.for_request(request).importing())
     except csv_io.ImportFileError as error:
         form.add_error("file", str(error))
         return render(request, "bulk/import.html", {**context, "form": form}, status=400)
@@ -91,22 +76,21 @@ def import_apply(request):
             {"plan": the_plan, "counts": the_plan.counts, "apply_form": apply_form, "changed_since": True},
             status=409,
         )
-    actor = (f"{request.user.get_username()}", request.META.get("REMOTE_ADDR"))
-    response = StreamingHttpResponse(_applying(request, the_plan, actor), content_type="text/html; charset=utf-8")
+    response = StreamingHttpResponse(_applying(request, the_plan), content_type="text/html; charset=utf-8")
     # Proxies (nginx) would hold the page back until the end otherwise.
     response["X-Accel-Buffering"] = "no"
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _applying(request, the_plan, actor):
+def _applying(request, the_plan):
     head, tail = render_to_string("bulk/applying.html", {"plan": the_plan}, request=request).split("<!--progress-->")
     # Browsers wait for about 1 KB before they show anything.
     yield head + "<!--" + " " * 1024 + "-->\n"
     last = {}
     try:
-        # The request's middleware is done by the time this runs: name the actor here.
-        with audit.acting_as(actor[0], actor[1], via="import"):
+        # The request's middleware is done by the time this runs: the plan names its operator.
+        with the_plan.operator.acting():
             for stage, done, total in csv_io.apply_steps(the_plan):
                 tenth = done * 10 // total
                 if last.get(stage) != tenth or done == total:
@@ -165,7 +149,8 @@ def _filtered(request):
         if data["actor"]:
             entries = entries.filter(actor=data["actor"].strip())
         if data["object"]:
-            entries = entries.filter(object_repr__icontains=data["object"].strip())
+            # A prefix, so the object_repr index answers it (an address, a domain, "@a.example").
+            entries = entries.filter(object_repr__istartswith=data["object"].strip())
         zone = timezone.get_current_timezone()
         if data["since"]:
             entries = entries.filter(timestamp__gte=datetime.combine(data["since"], time.min, zone))
@@ -174,20 +159,65 @@ def _filtered(request):
     return form, entries
 
 
+AUDIT_PAGE = 50
+# The page says "more than N" rather than counting a log of millions of entries.
+AUDIT_COUNT_UP_TO = 1000
+
+
 @staff_required
 @require_GET
 def audit_log(request):
     form, entries = _filtered(request)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    for entry in page.object_list:
+    page = audit_page(entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"))
+    for entry in page.entries:
         entry.summary = describe_changes(entry.changes)
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("older_than", "newer_than"):
+        query.pop(cursor, None)
+    matching = entries.order_by()[: AUDIT_COUNT_UP_TO + 1].count()
     return render(
         request,
         "audit/log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "matching": min(matching, AUDIT_COUNT_UP_TO),
+            "more_than": matching > AUDIT_COUNT_UP_TO,
+        },
     )
+
+
+def _entry_id(request, name):
+    value = request.GET.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+class AuditPage:
+    def __init__(self, entries, has_newer, has_older):
+        self.entries = entries
+        self.has_newer = has_newer
+        self.has_older = has_older
+
+
+def audit_page(entries, older_than=None, newer_than=None):
+    """One page of the log, newest first, keyed by the last entry seen instead of an OFFSET:
+    the last page of a million entries costs what the first does (the (timestamp) index holds
+    the id too, so the range and the order both come from it)."""
+    anchor_id = older_than if older_than is not None else newer_than
+    anchor = AuditEntry.objects.filter(pk=anchor_id).values_list("timestamp", "pk").first() if anchor_id else None
+    if anchor is None:
+        rows = list(entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        return AuditPage(rows[:AUDIT_PAGE], has_newer=False, has_older=len(rows) > AUDIT_PAGE)
+    when, pk = anchor
+    if older_than is not None:
+        older = entries.filter(timestamp__lte=when).exclude(timestamp=when, id__gte=pk)
+        rows = list(older.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        return AuditPage(rows[:AUDIT_PAGE], has_newer=True, has_older=len(rows) > AUDIT_PAGE)
+    newer = entries.filter(timestamp__gte=when).exclude(timestamp=when, id__lte=pk)
+    rows = list(newer.order_by("timestamp", "id")[: AUDIT_PAGE + 1])
+    page = list(reversed(rows[:AUDIT_PAGE]))
+    return AuditPage(page, has_newer=len(rows) > AUDIT_PAGE, has_older=True)
 
 
 @staff_required

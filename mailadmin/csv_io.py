@@ -8,21 +8,18 @@ steps, so plaintext passwords from a file are never stored anywhere by the panel
 
 import csv
 import io
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from aliases import services as alias_services
 from aliases.models import Alias
 from mailadmin import audit
 from mailadmin.models import AuditEntry
-from users import addresses, passwords, services
+from users import addresses, services, tallies
 from users.models import Domain, Mailbox
-from users.schema import quota_column_max
 
 MAILBOXES, ALIASES = "mailboxes", "aliases"
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
@@ -60,13 +57,24 @@ def _keyset(queryset, key, columns):
         last = rows[-1][columns.index(key)]
 
 
+# Read-only columns of a mailbox export, as Dovecot last reported the mailbox (empty: not yet);
+# an import ignores them, so an exported file can be edited and imported again.
+USAGE_COLUMNS = {"used_bytes": "usage__bytes", "messages": "usage__messages", "usage_updated": "usage__updated"}
+
+
 def export_mailboxes(queryset, with_hashes=False):
-    """CSV lines: email, quota[, password] — the password column only when asked for."""
-    columns = ["email", "quota"] + (["password"] if with_hashes else [])
+    """CSV lines: email, quota, used_bytes, messages, usage_updated[, password] — the password
+    column only when asked for."""
+    columns = ["email", "quota", *USAGE_COLUMNS] + (["password"] if with_hashes else [])
+    fields = [USAGE_COLUMNS.get(name, name) for name in columns]
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
-    for row in _keyset(queryset, "email", columns):
-        yield writer.writerow(row)
+    for row in _keyset(queryset, "email", fields):
+        yield writer.writerow(["" if value is None else _cell(value) for value in row])
+
+
+def _cell(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
 
 
 def export_aliases(queryset):
@@ -94,6 +102,8 @@ class Row:
 class Plan:
     kind: str
     rows: list
+    # Who asked for it: the apply step writes and logs as them.
+    operator: object = None
 
     def count(self, status):
         return sum(1 for row in self.rows if row.status == status)
@@ -130,7 +140,7 @@ def read_rows(text):
     except csv.Error as error:
         raise ImportFileError(f"This is not a CSV file: {error}.")
     if "email" in header:
-        kind, allowed = MAILBOXES, {"email", "password", "quota"}
+        kind, allowed = MAILBOXES, {"email", "password", "quota", *USAGE_COLUMNS}
     elif {"source", "destination"} <= set(header):
         kind, allowed = ALIASES, {"source", "destination"}
     else:
@@ -158,16 +168,16 @@ def _chunks(items, size=CHUNK):
         yield items[start : start + size]
 
 
-def _domains(names, user):
-    """{name: Domain} for the names that exist, and the set of those the user may change."""
+def _domains(names, operator):
+    """{name: Domain} for the names that exist, and the set of those the operator may change."""
     found, allowed = {}, set()
     for chunk in _chunks(names):
         for domain in Domain.objects.filter(name__in=chunk):
             found[domain.name] = domain
-        visible = Domain.objects.filter(name__in=chunk)
-        if user is not None:
-            visible = visible.visible_to(user)
-        allowed.update(visible.values_list("name", flat=True))
+        if operator.is_superadmin:
+            allowed.update(domain.name for domain in found.values())
+        elif operator.is_staff:
+            allowed.update(Domain.objects.filter(name__in=chunk).visible_to(operator.user).values_list("name", flat=True))
     return found, allowed
 
 
@@ -179,18 +189,18 @@ def _domain_problem(name, found, allowed):
     return ""
 
 
-def plan(data, user=None):
+def plan(data, operator):
     """What importing `data` would do, row by row, without writing anything.
 
-    `user` limits the import to the domains that user administers (None: all, for the CLI).
-    """
+    Each row is judged by the write API's own rules (users.services, aliases.services) within
+    what `operator` may change."""
     kind, rows = read_rows(data)
     if kind == MAILBOXES:
-        return Plan(kind, _plan_mailboxes(rows, user))
-    return Plan(kind, _plan_aliases(rows, user))
+        return Plan(kind, _plan_mailboxes(rows, operator), operator)
+    return Plan(kind, _plan_aliases(rows, operator), operator)
 
 
-def _plan_mailboxes(raw_rows, user):
+def _plan_mailboxes(raw_rows, operator):
     rows, seen = [], {}
     for line, values in raw_rows:
         row = Row(line, values.get("email", ""))
@@ -206,70 +216,69 @@ def _plan_mailboxes(raw_rows, user):
         rows.append(row)
 
     wanted = [row.key for row in rows if row.status != ERROR]
-    found, allowed = _domains({addresses.domain_of(key) for key in wanted}, user)
+    found, allowed = _domains({addresses.domain_of(key) for key in wanted}, operator)
     existing = {}
     for chunk in _chunks(wanted):
         for mailbox in Mailbox.objects.filter(email__in=chunk).only("id", "email", "quota", "password", "domain_id"):
             existing[mailbox.email] = mailbox
-    quota_max = quota_column_max()
     for row in rows:
         if row.status != ERROR:
-            _plan_mailbox(row, found, allowed, existing.get(row.key), quota_max)
+            _plan_mailbox(row, found, allowed, existing.get(row.key))
     return rows
 
 
-def _plan_mailbox(row, found, allowed, current, quota_max):
+def _first_message(error):
+    return " ".join(message for messages in error.message_dict.values() for message in messages) if hasattr(
+        error, "message_dict"
+    ) else " ".join(error.messages)
+
+
+def _plan_mailbox(row, found, allowed, current):
     values = row.values
-    problem = _domain_problem(addresses.domain_of(row.key), found, allowed)
+    domain_name = addresses.domain_of(row.key)
+    problem = _domain_problem(domain_name, found, allowed)
     if problem:
         row.status, row.detail = ERROR, problem
         return
     quota_text, password = values.get("quota", ""), values.get("password", "")
-    if quota_text == "":
-        quota = current.quota if current else 0
-    else:
-        try:
-            quota = addresses.parse_quota(quota_text, max_bytes=quota_max)
-        except addresses.AddressError as error:
-            row.status, row.detail = ERROR, str(error)
-            return
-    mailbox = Mailbox(domain=found[addresses.domain_of(row.key)], email=row.key, quota=quota)
-    stored_hash = None
-    if password.startswith("{"):
-        try:
-            passwords.scheme_of(password)
-        except ValueError as error:
-            row.status, row.detail = ERROR, f"{error} Give a plaintext password or a hash of a scheme Dovecot knows."
-            return
-        if len(password) > Mailbox._meta.get_field("password").max_length:
-            row.status, row.detail = ERROR, "The hash is longer than the password column holds."
-            return
-        stored_hash = password
-    elif password:
-        try:
-            services.check_new_password(password, mailbox)
-        except ValidationError as error:
-            row.status, row.detail = ERROR, " ".join(error.messages)
-            return
-    elif current is None:
-        row.status, row.detail = ERROR, "A new mailbox needs a password (plaintext or a {SCHEME} hash)."
+    try:
+        if current is None:
+            mailbox = services.new_mailbox(row.key, quota_text or 0, found[domain_name])
+        else:
+            mailbox = current
+            quota = current.quota if quota_text == "" else services.parse_quota(quota_text)
+            services.check_quota(quota)
+        quota = mailbox.quota if current is None else quota
+        if password:
+            reading = services.check_supplied_password(password, mailbox)
+        elif current is None:
+            raise ValidationError({"password": "A new mailbox needs a password (plaintext or a {SCHEME} hash)."})
+        else:
+            reading = None
+    except ValidationError as error:
+        row.status, row.detail = ERROR, _first_message(error)
         return
 
-    row.values = {"quota": quota, "hash": stored_hash, "plaintext": password if password and not stored_hash else None,
-                  "domain": mailbox.domain, "current": current}
+    row.values = {
+        "quota": quota,
+        "hash": reading.stored_hash if reading else None,
+        "plaintext": reading.plaintext if reading else None,
+        "domain": found[domain_name],
+        "current": current,
+    }
     if current is None:
         row.status, row.detail = NEW, f"quota {addresses.format_quota(quota)}"
         return
     changes = []
     if quota != current.quota:
         changes.append(f"quota {addresses.format_quota(current.quota)} → {addresses.format_quota(quota)}")
-    if row.values["plaintext"] or (stored_hash and stored_hash != current.password):
+    if row.values["plaintext"] or (row.values["hash"] and row.values["hash"] != current.password):
         changes.append("password")
     row.status = CHANGED if changes else UNCHANGED
     row.detail = ", ".join(changes)
 
 
-def _plan_aliases(raw_rows, user):
+def _plan_aliases(raw_rows, operator):
     rows, seen = [], {}
     for line, values in raw_rows:
         row = Row(line, f"{values.get('source', '')} → {values.get('destination', '')}")
@@ -282,33 +291,38 @@ def _plan_aliases(raw_rows, user):
             continue
         row.key = f"{source} → {destination}"
         row.values = {"source": source, "destination": destination}
-        if source == destination:
-            row.status, row.detail = ERROR, "An alias cannot forward to its own address."
-        elif (source, destination) in seen:
+        if (source, destination) in seen:
             row.status, row.detail = ERROR, f"The same alias is already on line {seen[(source, destination)]}."
         seen.setdefault((source, destination), line)
         rows.append(row)
 
     wanted = [row for row in rows if row.status != ERROR]
-    found, allowed = _domains({_source_domain(row.values["source"]) for row in wanted}, user)
+    found, allowed = _domains({alias_services.source_domain(row.values["source"]) for row in wanted}, operator)
     existing = set()
     for chunk in _chunks({row.values["source"] for row in wanted}):
         existing.update(Alias.objects.filter(source__in=chunk).values_list("source", "destination"))
+    to_add = [row for row in wanted if (row.values["source"], row.values["destination"]) not in existing]
+    # One graph for the whole file: a loop made of two new rows is found like one with a stored row.
+    graph = alias_services.AliasGraph(pending=[(row.values["source"], row.values["destination"]) for row in to_add])
     for row in wanted:
         source, destination = row.values["source"], row.values["destination"]
-        domain_name = _source_domain(source)
+        domain_name = alias_services.source_domain(source)
         problem = _domain_problem(domain_name, found, allowed)
         if problem:
             row.status, row.detail = ERROR, problem
         elif (source, destination) in existing:
             row.status = UNCHANGED
         else:
+            try:
+                alias_services.check_new_aliases(source, [destination], graph=graph)
+            except ValidationError as error:
+                row.status, row.detail = ERROR, _first_message(error)
+                continue
             row.values["domain"] = found[domain_name]
+            row.detail = " ".join(
+                alias_services.warnings_for(source, [destination]) + alias_services.notes_for(source, [destination])
+            )
     return rows
-
-
-def _source_domain(source):
-    return source.rpartition("@")[2]
 
 
 # --- Applying ----------------------------------------------------------------------------
@@ -316,25 +330,6 @@ def _source_domain(source):
 
 class ImportFailed(Exception):
     pass
-
-
-def hash_passwords(plaintexts, into):
-    """Hash with the configured scheme on every core, appending to `into` in input order;
-    yields progress as (stage, done, total).
-
-    bcrypt and argon2 release the GIL while they hash, so threads use every core without the
-    cost of starting processes and pickling (bench/RESULTS.md has the measurement).
-    """
-    scheme, cost = settings.MAILADMIN_PASSWORD_SCHEME, settings.MAILADMIN_BCRYPT_COST
-    total = len(plaintexts)
-    if not total:
-        return
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = pool.map(lambda pw: passwords.hash_password(pw, scheme, bcrypt_cost=cost), plaintexts)
-        for done, hashed in enumerate(results, start=1):
-            into.append(hashed)
-            if done % 50 == 0 or done == total:
-                yield "hashing passwords", done, total
 
 
 def apply(the_plan, progress=None):
@@ -355,32 +350,33 @@ def apply_steps(the_plan):
         raise ImportFailed(f"{the_plan.count(ERROR)} row(s) have errors; nothing was imported.")
     try:
         if the_plan.kind == MAILBOXES:
-            yield from _apply_mailboxes(the_plan.to_write)
+            yield from _apply_mailboxes(the_plan.to_write, the_plan.operator)
         else:
-            yield from _apply_aliases(the_plan.to_write)
+            yield from _apply_aliases(the_plan.to_write, the_plan.operator)
     except IntegrityError as error:
         raise ImportFailed(f"The database refused the import, so nothing was written: {error.args[-1]}")
 
 
-def _apply_mailboxes(rows):
+def _apply_mailboxes(rows, operator):
     needs_hash = [row for row in rows if row.values["plaintext"]]
     hashes = []
-    yield from hash_passwords([row.values["plaintext"] for row in needs_hash], hashes)
+    yield from services.hash_passwords([row.values["plaintext"] for row in needs_hash], hashes)
     for row, hashed in zip(needs_hash, hashes):
         row.values["hash"], row.values["plaintext"] = hashed, None
 
-    actor, when = _import_actor(), timezone.now()
+    actor, when = _import_actor(operator), timezone.now()
     new = [
         Mailbox(domain=row.values["domain"], email=row.key, quota=row.values["quota"], password=row.values["hash"])
         for row in rows
         if row.status == NEW
     ]
-    changed, entries = [], []
+    changed, entries, old_passwords = [], [], []
     for row in rows:
         if row.status != CHANGED:
             continue
         mailbox = row.values["current"]
         before = audit.snapshot(mailbox)
+        old_passwords.append(mailbox.password)
         mailbox.quota = row.values["quota"]
         if row.values["hash"]:
             mailbox.password = row.values["hash"]
@@ -392,14 +388,17 @@ def _apply_mailboxes(rows):
             yield "writing mailboxes", min(start + 1000, len(new)), len(new)
         Mailbox.objects.bulk_update(changed, ["quota", "password"], batch_size=500)
         _fill_ids(new)
+        # The kept figures (users.tallies) change in the same transaction.
+        tallies.mailboxes_added(new)
+        for mailbox, old in zip(changed, old_passwords):
+            tallies.password_replaced(mailbox, old)
         entries += [audit.entry(AuditEntry.CREATE, mailbox, audit.diff(None, audit.snapshot(mailbox)), actor, when)
                     for mailbox in new]
         audit.record_many(entries)
 
 
-def _import_actor():
-    actor = audit.current_actor()
-    return audit.Actor(actor.label, actor.address, via="import")
+def _import_actor(operator):
+    return audit.Actor(operator.label, operator.address, via="import")
 
 
 def _fill_ids(mailboxes):
@@ -410,14 +409,20 @@ def _fill_ids(mailboxes):
             by_email[email].pk = pk
 
 
-def _apply_aliases(rows):
-    actor, when = _import_actor(), timezone.now()
+def _apply_aliases(rows, operator):
+    actor, when = _import_actor(operator), timezone.now()
     new = [Alias(domain=row.values["domain"], source=row.values["source"], destination=row.values["destination"])
            for row in rows]
     with transaction.atomic():
         for start in range(0, len(new), 1000):
             Alias.objects.bulk_create(new[start : start + 1000])
             yield "writing aliases", min(start + 1000, len(new)), len(new)
+        per_domain = {}
+        for alias in new:
+            per_domain[alias.domain_id] = per_domain.get(alias.domain_id, 0) + 1
+        for domain_id, count in per_domain.items():
+            tallies.aliases_added(domain_id, count)
+        tallies.aliases_inserted(len(new))
         audit.record_many(
             [audit.entry(AuditEntry.CREATE, alias, audit.diff(None, audit.snapshot(alias)), actor, when) for alias in new]
         )

@@ -24,13 +24,16 @@ class QuickPaginator(Paginator):
     it was counted, and the total may lag by up to cached_counts.TTL seconds.
     """
 
-    def __init__(self, object_list, per_page, *, cache_count=False, **kwargs):
+    def __init__(self, object_list, per_page, *, cache_count=False, known_count=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.cache_count = cache_count
+        self.known_count = known_count
         self.counted_at = None
 
     @cached_property
     def count(self):
+        if self.known_count is not None:  # kept by the write API (users.tallies)
+            return self.known_count
         if not self.cache_count:
             return self.object_list.count()
         count, self.counted_at = cached_counts.count_of(self.object_list)

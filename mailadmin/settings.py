@@ -143,6 +143,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "mailadmin" / "static"]
+# Production (the installer turns it on): the app serves its own static files through WhiteNoise,
+# compressed, under hashed names, cached for a year, so the proxy needs no static configuration.
+# Off by default: hashed names need `collectstatic` first, which `make run` and the tests skip.
+MAILADMIN_SERVE_STATIC = env.bool("MAILADMIN_SERVE_STATIC", default=False)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -210,6 +214,10 @@ MAILADMIN_SENDER_LOGIN_QUERY = env.str("MAILADMIN_SENDER_LOGIN_QUERY", default="
 MAILADMIN_RECIPIENT_DELIMITER = env.str("MAILADMIN_RECIPIENT_DELIMITER", default="+")
 # Postfix's mydestination: domains whose bare local part is a sender-login key (rarely any).
 MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
+# Postfix's myorigin: what a bare sender (`erin`) gets appended, and a domain whose bare local
+# part is a sender-login key. Empty = Postfix's default, $myhostname (this machine's name);
+# "/etc/mailname" style: the first word of that file.
+MAILADMIN_MYORIGIN = env.str("MAILADMIN_MYORIGIN", default="")
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
 # Lifetime of a one-time password reset link, in hours.
@@ -232,6 +240,15 @@ MAILADMIN_PROXY_COUNT = env.int(
     "MAILADMIN_PROXY_COUNT", default=1 if env.bool("MAILADMIN_BEHIND_PROXY", default=False) else 0
 )
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+if MAILADMIN_SERVE_STATIC:
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files skip the rest of the stack.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 LOGGING = {
     "version": 1,

@@ -17,9 +17,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aliases import sender_rights
-from mailadmin.permissions import get_mailbox_for_user, staff_required
-from users import addresses, recovery, services
+from mailadmin.operator import Operator
+from mailadmin.permissions import staff_required
+from users.access import get_mailbox_for_user
+from users import addresses, quota_usage, recovery, services
 from users.account_forms import ChangePasswordForm, ForgotPasswordForm, RecoveryAddressForm, ResetPasswordForm
 from users.auth_backends import session_password
 from users.models import Mailbox, PasswordResetToken
@@ -49,27 +50,12 @@ def mailbox_user_required(view):
     return wrapper
 
 
-def _in_plain_words(right, login):
-    # The staff page's descriptions speak of keys and lookups; a mailbox user needs less.
-    if right.kind == "catch-all":
-        return f"any address at {right.domain} that has no mailbox or alias of its own"
-    if right.kind == "extension":
-        return f"{right.via} with any extension after the {right.pattern.partition('*')[0][-1]}"
-    if right.via == login:
-        return "your own address"
-    return "an alias that delivers to you"
-
-
-def _sending_rights(mailbox):
-    return [(right, _in_plain_words(right, mailbox.email)) for right in sender_rights.rights_of(mailbox.email)]
-
-
 def _account_page(request, mailbox, password_form=None, recovery_form=None, status=200):
     current_recovery = recovery.recovery_address_of(mailbox)
     context = {
         "mailbox": mailbox,
         "quota": addresses.format_quota_human(mailbox.quota),
-        "sending_rights": _sending_rights(mailbox),
+        "usage": quota_usage.usage_of(mailbox),
         "recovery_address": current_recovery,
         "password_form": password_form or ChangePasswordForm(request, mailbox),
         "recovery_form": recovery_form
@@ -94,9 +80,9 @@ def account_password(request, mailbox):
     if form.is_valid():
         mailbox.refresh_from_db()  # the current-password check may have upgraded the hash
         try:
-            services.set_password(mailbox, form.cleaned_data["new_password1"])
+            services.set_password(Operator.mailbox_user(mailbox.email, request), mailbox, form.cleaned_data["new_password1"])
         except ValidationError as error:
-            form.add_error("new_password1", error)
+            form.add_error("new_password1", error.messages)
         else:
             if request.session.get(BACKEND_SESSION_KEY) == MAILBOX_BACKEND:
                 # Other sessions end with the old hash; this one goes on (see session_password).

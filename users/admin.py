@@ -11,7 +11,7 @@ import functools
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,9 +22,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
-from mailadmin import audit, csv_io
+from mailadmin.db import first_message
+from mailadmin.operator import NotPermitted, Operator
 from mailadmin.pagination import QuickPaginator
-from mailadmin.models import AuditEntry
 from users import addresses, passwords, services
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
@@ -50,10 +50,10 @@ class DomainFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         domains = list(Domain.objects.visible_to(request.user).values_list("id", "name")[: self.MAX_LINKS + 1])
-        if len(domains) <= self.MAX_LINKS:
-            return domains
-        chosen = self.value()
-        return list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
+        if len(domains) > self.MAX_LINKS:
+            chosen = self.value()
+            domains = list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
+        return [(pk, addresses.domain_to_unicode(name)) for pk, name in domains]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -119,12 +119,77 @@ class ScopedAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The write API refuses what the form could not know yet (a row another admin saved
+        # a moment ago): its message, and the form again, instead of a 500.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            self.message_user(request, first_message(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        self.delete_through_api(Operator.for_request(request), self.model.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        self.delete_through_api(Operator.for_request(request), queryset)
+
+    def delete_through_api(self, operator, queryset):
+        raise NotImplementedError
+
+
+def api_errors_on_form(form, call):
+    """Run a write-API check from a form's clean(); its messages land at the form's fields."""
+    try:
+        return call()
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, messages_ in error.message_dict.items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            form.add_error(None, error)
+    except NotPermitted as error:
+        form.add_error(None, str(error))
+    return None
+
+
+class DomainForm(forms.ModelForm):
+    class Meta:
+        model = Domain
+        fields = ["name"]
+
+    def clean_name(self):
+        try:
+            return services.normalize_domain_name(self.cleaned_data["name"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["name"])
+
 
 @admin.register(Domain)
 class DomainAdmin(ScopedAdmin):
     list_display = ["display_name", "name", "mailbox_count", "alias_count"]
     search_fields = ["^name"]
     actions = ["delete_with_summary"]
+    form = DomainForm
+
+    # Adding and deleting domains is a superadmin's, whatever Django permissions a domain
+    # admin was given (the write API refuses it too).
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # the name is read-only: nothing else to save
+        created = services.create_domain(Operator.for_request(request), obj.name)
+        obj.pk = created.pk
+
+    def delete_through_api(self, operator, queryset):
+        for domain in list(queryset):
+            services.delete_domain(operator, domain)
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_counts()
@@ -146,15 +211,22 @@ class DomainAdmin(ScopedAdmin):
 
     @admin.action(description="Delete selected domains (with their mailboxes and aliases)")
     def delete_with_summary(self, request, queryset):
-        from aliases.models import Alias
-
         ids = list(queryset.values_list("pk", flat=True))
         summary = {
             "domains": len(ids),
             "mailboxes": Mailbox.objects.filter(domain_id__in=ids).count(),
-            "aliases": Alias.objects.filter(domain_id__in=ids).count(),
+            # Through the reverse relation: the users app does not import the aliases app.
+            "aliases": Domain.objects.filter(pk__in=ids).aggregate(n=Count("aliases"))["n"],
         }
-        return confirm_delete(self, request, queryset, summary)
+        # As on the panel's page: the person types what they are about to delete.
+        expected = queryset.get().name if len(ids) == 1 else f"delete {len(ids)} domains"
+        return confirm_delete(self, request, queryset, summary, typed_confirmation=expected)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # The stock page deletes a domain and everything in it with one click: the panel's page
+        # shows what goes with it, what survives elsewhere, and wants the name typed.
+        domain = get_object_or_404(self.get_queryset(request), pk=object_id)
+        return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
 
 
 @functools.lru_cache(maxsize=8)
@@ -163,14 +235,19 @@ def _list_url(name, script_prefix):
     return reverse(name)
 
 
-def confirm_delete(model_admin, request, queryset, summary, notes=()):
-    """A confirmation page with counts; deletes on the second POST."""
+def confirm_delete(model_admin, request, queryset, summary, notes=(), typed_confirmation=""):
+    """A confirmation page with counts; deletes through the write API on the second POST
+    (when `typed_confirmation` is given, only once the person typed it)."""
     if not model_admin.has_delete_permission(request):
         raise PermissionDenied
-    if request.POST.get("confirmed") == "yes":
-        with transaction.atomic():
-            # Row by row through the ORM, so the audit log sees each cascaded row.
-            queryset.delete()
+    typed = request.POST.get("typed_confirmation", "").strip().lower()
+    typed_ok = not typed_confirmation or typed == typed_confirmation.lower()
+    if request.POST.get("confirmed") == "yes" and typed_ok:
+        try:
+            model_admin.delete_queryset(request, queryset)
+        except (ValidationError, NotPermitted) as error:
+            model_admin.message_user(request, first_message(error) if isinstance(error, ValidationError) else str(error), messages.ERROR)
+            return None
         parts = ", ".join(f"{count} {name}" for name, count in summary.items() if count)
         model_admin.message_user(request, f"Deleted {parts}.", messages.SUCCESS)
         return None
@@ -182,6 +259,8 @@ def confirm_delete(model_admin, request, queryset, summary, notes=()):
             "title": "Are you sure?",
             "summary": summary,
             "notes": notes,
+            "typed_confirmation": typed_confirmation,
+            "typed_wrong": bool(typed) and not typed_ok,
             "queryset": queryset[:20],
             "action": request.POST.get("action"),
             "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
@@ -237,20 +316,14 @@ class MailboxAddForm(forms.ModelForm):
             try:
                 services.check_new_password(first, self.instance)
             except ValidationError as error:
-                self.add_error("password1", error)
+                self.add_error("password1", error.messages)
         return cleaned
 
     def _post_clean(self):
-        # The hash is set in save(); a placeholder lets model validation run on the other fields.
+        # The hash is made by the write API in save_model(); a placeholder lets model
+        # validation (address rules, uniqueness) run on the other fields.
         self.instance.password = "{PLAIN}-"
         super()._post_clean()
-
-    def save(self, commit=True):
-        mailbox = super().save(commit=False)
-        mailbox.password = services.hash_for_storage(self.cleaned_data["password1"])
-        if commit:
-            mailbox.save()
-        return mailbox
 
 
 class QuotaForm(forms.Form):
@@ -263,25 +336,6 @@ class QuotaForm(forms.Form):
             raise ValidationError(str(error))
 
 
-def set_quotas(queryset, size):
-    """One UPDATE per thousand rows instead of a validated save per mailbox, logged row by row.
-
-    Selecting all 100,000 mailboxes must not mean 400,000 queries; the only rule a quota has
-    (0 or positive, within the column) is checked once by QuotaForm.
-    """
-    entries = []
-    with transaction.atomic():
-        rows = list(queryset.select_for_update().order_by().values_list("pk", "email", "quota"))
-        changed = [(pk, email, old) for pk, email, old in rows if old != size]
-        for start in range(0, len(changed), 1000):
-            ids = [pk for pk, _email, _old in changed[start : start + 1000]]
-            Mailbox.objects.filter(pk__in=ids).update(quota=size)
-        for pk, email, old in changed:
-            entries.append(audit.entry(AuditEntry.UPDATE, Mailbox(pk=pk, email=email, quota=size), {"quota": [old, size]}))
-        audit.record_many(entries)
-    return len(changed)
-
-
 @admin.register(Mailbox)
 class MailboxAdmin(ScopedAdmin):
     list_display = ["display_email", "domain_name", "quota_display", "scheme"]
@@ -291,7 +345,7 @@ class MailboxAdmin(ScopedAdmin):
     list_filter = [DomainFilter, HashSchemeFilter]
     # A prefix search uses the unique index on email; "contains" would scan every row.
     search_fields = ["^email"]
-    search_help_text = "Address, or its beginning."
+    search_help_text = "Address or its beginning, or a domain name for all its mailboxes."
     actions = ["set_quota", "generate_passwords", "delete_with_summary"]
     # COUNT(*) over the whole table again on every filtered page is not needed.
     show_full_result_count = False
@@ -303,6 +357,32 @@ class MailboxAdmin(ScopedAdmin):
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        # "example.org" (or "bücher.de") lists that domain's mailboxes: the addresses never
+        # start with it, and "contains" would read every row.
+        term = search_term.strip()
+        if term and "@" not in term and "." in term:
+            try:
+                name = addresses.normalize_domain(term)
+            except addresses.AddressError:
+                name = None
+            if name and Domain.objects.filter(name=name).exists():
+                return queryset.filter(domain__name=name), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request, obj, form, change):
+        operator = Operator.for_request(request)
+        if change:
+            services.set_quota(operator, obj, obj.quota)
+            return
+        created = services.create_mailbox(
+            operator, obj.email, form.cleaned_data["password1"], quota=obj.quota, domain=obj.domain
+        )
+        obj.pk = created.pk
+
+    def delete_through_api(self, operator, queryset):
+        services.delete_mailboxes(operator, queryset)
 
     def get_fields(self, request, obj=None):
         return ["domain", "email", "quota", "password1", "password2"] if obj is None else self.fields
@@ -348,7 +428,7 @@ class MailboxAdmin(ScopedAdmin):
             raise PermissionDenied
         form = NewPasswordForm(request.POST or None, mailbox=mailbox)
         if request.method == "POST" and form.is_valid():
-            services.set_password(mailbox, form.cleaned_data["password1"])
+            services.set_password(Operator.for_request(request), mailbox, form.cleaned_data["password1"])
             self.message_user(request, f"Password changed for {mailbox.display_email}.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:users_mailbox_change", args=[mailbox.pk]))
         return TemplateResponse(
@@ -368,7 +448,7 @@ class MailboxAdmin(ScopedAdmin):
         form = QuotaForm(request.POST if "quota" in request.POST else None)
         if form.is_bound and form.is_valid():
             size = form.cleaned_data["quota"]
-            changed = set_quotas(queryset, size)
+            changed = services.set_quotas(Operator.for_request(request), queryset, size)
             self.message_user(
                 request, f"Quota is now {addresses.format_quota(size)} for {changed} more mailboxes.", messages.SUCCESS
             )
@@ -393,13 +473,9 @@ class MailboxAdmin(ScopedAdmin):
         mailboxes = list(queryset.only("id", "email", "password", "domain_id"))
         plaintexts = [passwords.generate_password() for _ in mailboxes]
         hashes = []
-        for _event in csv_io.hash_passwords(plaintexts, hashes):
+        for _event in services.hash_passwords(plaintexts, hashes):
             pass
-        with transaction.atomic():
-            for mailbox, hashed in zip(mailboxes, hashes):
-                mailbox.password = hashed
-                # Saved one by one so the audit log records "password changed" for each.
-                mailbox.save(update_fields=["password"])
+        services.replace_passwords(Operator.for_request(request), mailboxes, hashes)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="new-passwords-{timezone.now():%Y%m%d-%H%M%S}.csv"'
         response["Cache-Control"] = "no-store"
@@ -410,14 +486,11 @@ class MailboxAdmin(ScopedAdmin):
 
     @admin.action(description="Delete selected mailboxes")
     def delete_with_summary(self, request, queryset):
-        from aliases.models import Alias
+        return confirm_delete(self, request, queryset, {"mailboxes": queryset.count()}, self.deletion_notes(queryset))
 
-        emails = list(queryset.values_list("email", flat=True)[:10001])
-        forwarding = Alias.objects.filter(destination__in=emails).count() if len(emails) <= 10000 else None
-        notes = ["Mail on disk is not removed; delete the maildirs under {} yourself.".format(_vmail_root())]
-        if forwarding:
-            notes.append(f"{forwarding} aliases forward to these addresses and are kept; mail to them will bounce.")
-        return confirm_delete(self, request, queryset, {"mailboxes": queryset.count()}, notes)
+    def deletion_notes(self, queryset):
+        """What a person should know before these mailboxes go (the aliases app adds its part)."""
+        return ["Mail on disk is not removed; delete the maildirs under {} yourself.".format(_vmail_root())]
 
 
 def _action_page(model_admin, request, queryset, title, form, button, note=""):

@@ -6,5 +6,8 @@ class UsersConfig(AppConfig):
     verbose_name = "domains and mailboxes"
 
     def ready(self):
-        # Receivers (the failed-login logger) and system checks (password scheme and its bounds).
-        from users import auth_backends, checks  # noqa: F401
+        # Receivers (the failed-login logger), system checks (password scheme and its bounds),
+        # and what the audit log records of this app's models.
+        from users import audit_fields, auth_backends, checks  # noqa: F401
+
+        audit_fields.register()

@@ -18,7 +18,17 @@ MALFORMED = "malformed"
 SHOWN = 20
 
 
-def _scheme_expression():
+def scheme_key(password):
+    """The key the inventory files a stored password under, as scheme_expression() does in SQL."""
+    if not password.startswith("{"):
+        return NO_PREFIX
+    end = password.find("}")
+    if end < 0:
+        return MALFORMED
+    return password[1:end].upper()
+
+
+def scheme_expression():
     return Case(
         When(
             password__startswith="{",
@@ -65,16 +75,21 @@ def schemes(mailboxes):
     """One SchemeRow per scheme among `mailboxes`, most used first."""
     counted = (
         mailboxes.order_by()
-        .annotate(scheme=_scheme_expression())
+        .annotate(scheme=scheme_expression())
         .values("scheme")
         .annotate(n=Count("pk"))
     )
-    configured = settings.MAILADMIN_PASSWORD_SCHEME
     totals = {}
     for row in counted:
         # The database's case-folding may split one scheme into spellings; merge them here.
         key = row["scheme"].upper() if row["scheme"] not in (NO_PREFIX, MALFORMED) else row["scheme"]
         totals[key] = totals.get(key, 0) + row["n"]
+    return rows_from_counts(totals)
+
+
+def rows_from_counts(totals):
+    """SchemeRows, most used first, from {scheme key: mailboxes} (kept by users.tallies)."""
+    configured = settings.MAILADMIN_PASSWORD_SCHEME
     rows = []
     for key, count in totals.items():
         if key == NO_PREFIX:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 
 from users import addresses
 
@@ -277,3 +277,78 @@ class PasswordResetToken(models.Model):
 
     def __str__(self):
         return f"reset link for mailbox {self.mailbox_id} ({self.origin})"
+
+
+# --- Kept figures (users.tallies): per-domain counts the write API maintains -----------------
+#
+# No database constraint towards the mail tables, as for the other panel-owned tables: the
+# server's own scripts may delete rows knowing nothing of these.
+
+
+class DomainCount(models.Model):
+    domain_id = models.IntegerField(primary_key=True)
+    mailboxes = models.IntegerField(default=0)
+    aliases = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "mailadmin_domain_count"
+
+
+class SchemeCount(models.Model):
+    domain_id = models.IntegerField()
+    # hash_inventory.scheme_key(): "BLF-CRYPT", "none", "malformed" …
+    scheme = models.CharField(max_length=40)
+    mailboxes = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "mailadmin_scheme_count"
+        constraints = [models.UniqueConstraint(fields=["domain_id", "scheme"], name="scheme_count_domain_scheme")]
+
+
+class TallyWatermark(models.Model):
+    """The highest id of a mail table the kept figures include."""
+
+    table = models.CharField(max_length=64, primary_key=True)
+    max_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "mailadmin_tally_watermark"
+
+
+# --- Quota usage, as Dovecot reports it (a panel-owned table Dovecot writes) -----------------
+
+
+class QuotaUsage(models.Model):
+    """One mailbox's usage, written by Dovecot's quota_clone plugin through its dict-sql service:
+    `INSERT INTO quota_usage (bytes, email) VALUES (…) ON DUPLICATE KEY UPDATE bytes=…` and the
+    same for `messages` (aliases.server_config.dovecot_quota_clone_files emits the map). The
+    panel only reads it. No row means Dovecot has not reported this mailbox yet, never "empty".
+
+    Keyed by the address, as Dovecot's username is: the key the upsert needs is also the join
+    a page of mailboxes makes (`select_related("usage")`, one LEFT JOIN on the primary key).
+    """
+
+    # No database constraint: Dovecot writes a row for whatever user it serves, and the row
+    # outlives a mailbox deleted in the panel exactly as its maildir does (the panel removes
+    # neither), so a re-created address shows the mail that is still on disk.
+    mailbox = models.OneToOneField(
+        Mailbox,
+        to_field="email",
+        db_column="email",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="usage",
+    )
+    bytes = models.BigIntegerField(default=0)
+    messages = models.BigIntegerField(default=0)
+    # Kept by the database (DEFAULT/ON UPDATE CURRENT_TIMESTAMP on MariaDB): Dovecot's upsert
+    # names only the value column, and the panel never writes this table.
+    updated = models.DateTimeField(null=True, blank=True, db_default=Now())
+
+    class Meta:
+        db_table = "quota_usage"
+        verbose_name_plural = "quota usage"
+
+    def __str__(self):
+        return f"{self.mailbox_id}: {self.bytes} bytes, {self.messages} messages"

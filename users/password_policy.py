@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from users import passwords
+from users.models import Mailbox
 
 UPGRADE_MODES = ("different", "weak", "off")
 # RFC 2289 sequence numbers count down from a few hundred; 10,000 steps cost under 0.1 s.
@@ -105,6 +106,9 @@ def read_supplied_password(value):
             raise RefusedPassword(f"The {parsed.scheme.name} password is not valid UTF-8.") from None
         return SuppliedPassword(plaintext=check_plaintext(plaintext))
     check_hash_cost(value, parsed)
+    column = Mailbox._meta.get_field("password").max_length
+    if len(value) > column:
+        raise RefusedPassword(f"The hash is longer than the password column holds ({column} characters).")
     return SuppliedPassword(stored_hash=value)
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from mailadmin.operator import Operator
 from users import addresses, services
 from users.models import Mailbox, PasswordResetToken, RecoveryAddress
 
@@ -91,7 +92,8 @@ def reset_with_link(token, raw_password):
         # Both rows locked before the checks: a concurrent change of the password or a second
         # use of the link waits, then finds the link dead.
         row, mailbox = _live_row(token, for_update=True)
-        services.set_password(mailbox, raw_password)
+        # Audited as the mailbox itself: whoever holds a live link is acting for its owner.
+        services.set_password(Operator.mailbox_user(mailbox.email), mailbox, raw_password)
         row.used_at = timezone.now()
         row.save(update_fields=["used_at"])
         # Every other link of this mailbox is dead anyway (new hash); drop them.

@@ -3,7 +3,6 @@ from django.urls import path
 from users import views
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("domains/", views.domain_list, name="domain-list"),
     path("domains/new/", views.domain_create, name="domain-create"),
     path("domains/<str:name>/", views.domain_detail, name="domain-detail"),

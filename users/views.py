@@ -10,104 +10,18 @@ minute, prefix searches that range-scan the unique indexes on `email` and `name`
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aliases.models import Alias
-from mailadmin import cached_counts
 from mailadmin.db import save_validated
-from mailadmin.pagination import QuickPaginator
-from mailadmin.permissions import (
-    aliases_for,
-    domains_for,
-    get_domain_for_user,
-    get_mailbox_for_user,
-    mailboxes_for,
-    staff_required,
-    superadmin_required,
-)
-from users import addresses, forms, hash_inventory, services
+from mailadmin.operator import Operator
+from mailadmin.permissions import staff_required, superadmin_required
+from users import addresses, forms, hash_inventory, quota_usage, services, tallies
+from users.listing import PAGE_SIZE, paginate, paginate_large, query_without, search_prefix, show_once
+from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
 from users.models import DomainAdminGrant
-
-PAGE_SIZE = 50
-
-
-def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
-    """One page of a queryset; a bad or too-large page number shows the nearest page, not a 404."""
-    return Paginator(queryset, per_page).get_page(request.GET.get(param))
-
-
-def paginate_large(request, queryset, param="page", cache_count=False):
-    """paginate() for tables of 100,000 rows: see mailadmin.pagination.QuickPaginator."""
-    return QuickPaginator(queryset, PAGE_SIZE, cache_count=cache_count).get_page(request.GET.get(param))
-
-
-def search_prefix(request):
-    """The search text as the tables store it: lowercase, an IDN domain part as punycode."""
-    text = (request.GET.get("q") or "").strip().lower()[:100]
-    if "@" in text:
-        local, _, domain = text.partition("@")
-        try:
-            domain = addresses.normalize_domain(domain) if domain and not domain.isascii() else domain
-        except addresses.AddressError:
-            pass
-        return f"{local}@{domain}"
-    if text and not text.isascii():
-        try:
-            return addresses.normalize_domain(text)
-        except addresses.AddressError:
-            return text
-    return text
-
-
-def show_once(request, template, context):
-    """A page holding a freshly generated password: rendered on the POST itself, never cached."""
-    response = render(request, template, context)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-# --- Dashboard -----------------------------------------------------------------------------
-
-
-@staff_required
-@require_GET
-def dashboard(request):
-    # Reading every password's scheme costs 170-270 ms at 100,000 mailboxes: computed once a
-    # minute (or after a change made through the panel), on demand with ?refresh=1.
-    figures, computed_at = cached_counts.remembered(
-        f"dashboard:{request.user.pk}", lambda: _dashboard_figures(request.user), refresh="refresh" in request.GET
-    )
-    return render(
-        request,
-        "users/dashboard.html",
-        {
-            **figures,
-            "computed_at": computed_at,
-            "kept_seconds": cached_counts.TTL,
-            "configured_scheme": settings.MAILADMIN_PASSWORD_SCHEME,
-        },
-    )
-
-
-def _dashboard_figures(user):
-    mailboxes = mailboxes_for(user)
-    inventory = hash_inventory.schemes(mailboxes)
-    return {
-        "domain_count": domains_for(user).count(),
-        "mailbox_count": sum(row.count for row in inventory),
-        "alias_count": aliases_for(user).count(),
-        "inventory": inventory,
-        "flagged": [
-            (row, list(hash_inventory.mailboxes_with(mailboxes, row.key)[: hash_inventory.SHOWN]))
-            for row in inventory
-            if row.flagged
-        ],
-    }
-
 
 # --- Domains -------------------------------------------------------------------------------
 
@@ -121,15 +35,13 @@ def domain_list(request):
         domains = domains.filter(name__startswith=query)
     page = paginate(request, domains.order_by("name"))
     # Counted only for the rows shown, one query for the page.
-    rows = (
-        domains.filter(pk__in=[d.pk for d in page.object_list])
-        .with_counts()
-        .order_by("name")
+    rows = quota_usage.add_domain_totals(
+        domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts().order_by("name")
     )
     return render(
         request,
         "users/domain_list.html",
-        {"page": page, "rows": rows, "q": request.GET.get("q", ""), "page_query": _query_without(request, "page")},
+        {"page": page, "rows": rows, "q": request.GET.get("q", ""), "page_query": query_without(request, "page")},
     )
 
 
@@ -139,7 +51,7 @@ def domain_create(request):
     form = forms.DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            domain = services.create_domain(form.cleaned_data["name"])
+            domain = services.create_domain(Operator.for_request(request), form.cleaned_data["name"])
         except ValidationError as error:
             forms.add_service_errors(form, error)
         else:
@@ -154,13 +66,14 @@ def domain_detail(request, name):
     domain = get_domain_for_user(request.user, name)
     # A domain's rows are few enough to count every time; the ids-first pages keep a domain of
     # 10,000 mailboxes quick on its last page.
-    mailbox_page = paginate_large(request, domain.mailboxes.order_by("email"), param="mailboxes")
+    mailbox_page = paginate_large(request, quota_usage.with_usage(domain.mailboxes.order_by("email")), param="mailboxes")
     alias_page = paginate_large(request, domain.aliases.order_by("source", "destination"), param="aliases")
     return render(
         request,
         "users/domain_detail.html",
         {
             "domain": domain,
+            "usage_totals": quota_usage.totals_of(domain, mailbox_page.paginator.count),
             "mailbox_page": mailbox_page,
             "alias_page": alias_page,
             "can_delete": request.user.is_superuser,
@@ -174,11 +87,15 @@ def domain_delete(request, name):
     domain = get_domain_for_user(request.user, name)
     form = forms.DomainDeleteForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
-        summary = services.delete_domain(domain)
+        summary = services.delete_domain(
+            Operator.for_request(request), domain, remove_forwarding=bool(request.POST.get("remove_forwarding"))
+        )
         messages.success(
             request,
             f"Domain {domain.display_name} deleted with {summary['mailboxes']} mailboxes and "
-            f"{summary['aliases']} aliases. Mail on disk under {settings.MAILADMIN_VMAIL_ROOT}/"
+            f"{summary['aliases']} aliases"
+            + (f" (and {summary['aliases elsewhere']} alias rows elsewhere)" if summary["aliases elsewhere"] else "")
+            + f". Mail on disk under {settings.MAILADMIN_VMAIL_ROOT}/"
             f"{domain.name}/ was not removed.",
         )
         return redirect("domain-list")
@@ -203,6 +120,7 @@ MAILBOX_SORTS = {
     "-quota": ["-quota", "email"],
     "domain": ["domain__name", "email"],
     "-domain": ["-domain__name", "email"],
+    **quota_usage.SORTS,
 }
 
 
@@ -225,10 +143,20 @@ def mailbox_list(request):
     scheme = request.GET.get("scheme", "")
     if scheme:
         mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
+    over = request.GET.get("over", "")
+    if over in ("90", "100"):  # the dashboard's "all mailboxes over …" links
+        mailboxes = quota_usage.over(mailboxes, int(over))
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
-    page = paginate_large(request, mailboxes.order_by(*MAILBOX_SORTS[sort]), cache_count=True)
+    ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
+    if sort in quota_usage.SORTS:
+        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        # The whole list's total is kept by the write API; a search or filter is counted (for a minute).
+        unfiltered = not (query or domain_name or scheme or request.GET.get("over"))
+        known = tallies.totals(request.user)["mailboxes"] if unfiltered else None
+        page = paginate_large(request, ordered, cache_count=True, known_count=known)
     return render(
         request,
         "users/mailbox_list.html",
@@ -238,17 +166,11 @@ def mailbox_list(request):
             "sort": sort,
             "domain_name": domain_name,
             "scheme": scheme,
-            "filter_query": _query_without(request, "page", "sort"),
-            "page_query": _query_without(request, "page"),
+            "over": over if over in ("90", "100") else "",
+            "filter_query": query_without(request, "page", "sort"),
+            "page_query": query_without(request, "page"),
         },
     )
-
-
-def _query_without(request, *names):
-    params = request.GET.copy()
-    for name in names:
-        params.pop(name, None)
-    return params.urlencode()
 
 
 @sensitive_variables("password")
@@ -269,11 +191,15 @@ def mailbox_create(request):
         password = _password_from(form)
         try:
             mailbox = services.create_mailbox(
-                form.email, password, quota=form.cleaned_data["quota"], domain=form.cleaned_data["domain"]
+                Operator.for_request(request),
+                form.email,
+                password,
+                quota=form.cleaned_data["quota"],
+                domain=form.cleaned_data["domain"],
             )
         except ValidationError as error:
             password_field = None if form.generates else "password1"
-            forms.add_service_errors(form, error, {"email": "local_part", None: password_field})
+            forms.add_service_errors(form, error, {"email": "local_part", "password": password_field, None: password_field})
         else:
             if form.generates:
                 return show_once(
@@ -285,17 +211,13 @@ def mailbox_create(request):
 
 
 def _mailbox_page(request, mailbox, quota_form):
-    aliases_from = list(Alias.objects.filter(source=mailbox.email).order_by("destination"))
     return render(
         request,
         "users/mailbox_detail.html",
         {
             "mailbox": mailbox,
+            "usage": quota_usage.usage_of(mailbox),
             "quota_form": quota_form,
-            "aliases_from": aliases_from,
-            # An adopted database may hold the guide's "keep a copy" row (source = destination).
-            "keeps_copy": any(alias.destination == mailbox.email for alias in aliases_from),
-            "aliases_to": Alias.objects.filter(destination=mailbox.email).order_by("source")[:100],
             "scheme": mailbox.password_scheme,
         },
     )
@@ -317,7 +239,7 @@ def mailbox_quota(request, pk):
     form = forms.QuotaForm(request.POST)
     if form.is_valid():
         try:
-            services.set_quota(mailbox, form.cleaned_data["quota"])
+            services.set_quota(Operator.for_request(request), mailbox, form.cleaned_data["quota"])
         except ValidationError as error:
             forms.add_service_errors(form, error)
         else:
@@ -339,9 +261,9 @@ def mailbox_password(request, pk):
     if request.method == "POST" and form.is_valid():
         password = _password_from(form)
         try:
-            services.set_password(mailbox, password)
+            services.set_password(Operator.for_request(request), mailbox, password)
         except ValidationError as error:
-            forms.add_service_errors(form, error, {None: "password1"})
+            forms.add_service_errors(form, error, {"password": "password1", None: "password1"})
         else:
             if form.generates:
                 return show_once(request, "users/password_shown.html", {"mailbox": mailbox, "password": password})
@@ -361,18 +283,13 @@ def mailbox_delete(request, pk):
     if request.method == "POST":
         email = mailbox.display_email
         maildir = mailbox.maildir
-        mailbox.delete()
-        messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.")
+        removed = services.delete_mailbox(
+            Operator.for_request(request), mailbox, remove_forwarding=bool(request.POST.get("remove_forwarding"))
+        )
+        also = f" {removed} alias row{'s' if removed != 1 else ''} forwarding to it removed." if removed else ""
+        messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.{also}")
         return redirect("mailbox-list")
-    return render(
-        request,
-        "users/mailbox_delete.html",
-        {
-            "mailbox": mailbox,
-            "aliases_from": Alias.objects.filter(source=mailbox.email).count(),
-            "aliases_to": Alias.objects.filter(destination=mailbox.email).count(),
-        },
-    )
+    return render(request, "users/mailbox_delete.html", {"mailbox": mailbox})
 
 
 # --- Domain admins -------------------------------------------------------------------------

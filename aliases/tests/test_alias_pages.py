@@ -3,10 +3,11 @@ from django.urls import reverse
 
 from aliases import services
 from aliases.models import Alias
+from mailadmin.operator import Operator
 
 
 def alias(source, destination):
-    return services.create_alias(source, destination)
+    return services.create_aliases(Operator.command_line(), source, [destination])[0]
 
 
 def post_new(client, source, destinations, confirmed=None):

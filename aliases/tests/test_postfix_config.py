@@ -51,11 +51,13 @@ def test_written_files_are_private_and_carry_the_given_password(tmp_path, db):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(
         ["mysql-virtual-mailbox-domains.cf", "mysql-virtual-mailbox-maps.cf", "mysql-virtual-alias-maps.cf",
-         "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext"]
+         "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext",
+         "11-mailadmin-quota-usage.conf", "dovecot-dict-sql.conf.ext"]
     )
     for path in tmp_path.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
-        assert "db-pass" in path.read_text()
+        # The quota-usage snippet names the dict file; it holds no connection of its own.
+        assert ("db-pass" in path.read_text()) != (path.name == "11-mailadmin-quota-usage.conf")
 
 
 def test_a_password_dovecot_cannot_hold_is_refused(tmp_path, db):

@@ -15,6 +15,7 @@ from aliases.sender_login import (
     owners_of,
     parse_owners,
     postfix_reply,
+    rewriting_of,
     sendable_as,
     sql_for,
     sql_lookup,
@@ -228,10 +229,12 @@ def test_sql_lookup_never_puts_the_key_into_the_sql_text():
         seen.append((sql, params))
         return []
 
-    hostile = "x' OR '1'='1@a.example"
+    hostile = "\"x' OR '1'='1\"@a.example"
     owners_of(hostile, sql_lookup(run, ALIASES_QUERY))
-    assert seen and all(hostile.lower() not in sql and "OR '1'" not in sql for sql, _ in seen)
-    assert seen[0][1] == (hostile.lower(), hostile.lower())
+    assert seen and all("x'" not in sql and "OR '1'" not in sql for sql, _ in seen)
+    # The local part holds blanks, so Postfix asks its quoted form first, then the unquoted one.
+    unquoted = "x' or '1'='1@a.example"
+    assert [params for _, params in seen[:2]] == [(hostile.lower(),) * 2, (unquoted,) * 2]
 
 
 def test_render_postfix_mysql_cf_writes_the_guide_keys():
@@ -292,3 +295,73 @@ def test_sendable_as_agrees_with_may_send_on_every_candidate(login, query):
     for address in CANDIDATES:
         by_patterns = any(matches(s, address) for s in granted)
         assert by_patterns == may_send(login, address, table(query)).allowed, (login, address, granted)
+
+
+NAMES = {"myorigin": "mail.test", "local_domains": ["localhost", "[127.0.0.1]"]}
+
+
+@pytest.mark.parametrize(
+    "given, smtpd_form, resolved",
+    [
+        ('"sales"@d.example', "sales@d.example", "sales@d.example"),
+        ('<"a+tag"@d.example>', "a+tag@d.example", "a+tag@d.example"),
+        ('"a b"@d.example', "a b@d.example", "a b@d.example"),
+        ("d.example!sales", "d.example!sales", "sales@d.example"),
+        ("x!d.example!sales", "x!d.example!sales", "d.example!sales@x"),  # the first ! splits
+        ("sales%d.example@localhost", "sales%d.example@localhost", "sales@d.example"),
+        ("sales%d.example@[127.0.0.1]", "sales%d.example@[127.0.0.1]", "sales@d.example"),
+        ("sales%d.example@other.example", "sales%d.example@other.example", "sales%d.example@other.example"),
+        ("a%b%d.example", "a%b%d.example", "a%b@d.example"),  # the last % becomes @
+        ("@relay:sales@d.example", "sales@d.example", "sales@d.example"),
+        ("<@r1,@r2:sales@d.example>", "sales@d.example", "sales@d.example"),
+        ("Sales@D.Example.", "Sales@D.Example.", "sales@d.example"),
+        ("erin", "erin", "erin@mail.test"),
+        ('"x@d.example"@localhost', "x@d.example@localhost", "x@d.example"),
+        ("jane@localhost", "jane@localhost", "jane@localhost"),
+    ],
+)
+def test_rewriting_follows_smtpd_and_trivial_rewrite(given, smtpd_form, resolved):
+    rewriting = rewriting_of(given, **NAMES)
+    assert (rewriting.address, rewriting.resolved, rewriting.syntax_ok) == (smtpd_form, resolved, True)
+
+
+def test_without_myorigin_a_bare_sender_gets_myhostname_from_the_resolver():
+    assert rewriting_of("erin", myhostname="host.test").resolved == "erin@host.test"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        '"jane"+x@a.example',  # two words: a phrase and an address to tok822_parse
+        "-jane@a.example",  # allow_min_user = no
+        "sales@d.example..",  # dot-dot is left alone, and is no domain
+        "jane@a..example",
+        "jane@-a.example",
+        "jane@1.2.3.4",  # a bare IP address is not a domain (resolve_numeric_domain = no)
+        "jane@[300.0.0.1]",
+    ],
+)
+def test_what_smtpd_refuses_at_mail_from_is_501_for_everyone(sender):
+    for login in ("jane@a.example", None):
+        decision = may_send(login, sender, table())
+        assert postfix_reply(decision) == "501 5.1.7 Bad sender address syntax"
+        assert not decision.allowed
+
+
+@pytest.mark.parametrize(
+    "address, keys",
+    [
+        ('"a b"@d.example', ['"a b"@d.example', "a b@d.example", "@d.example"]),
+        ('"a b"+x@d.example', []),
+        ('"a b+x"@d.example', ['"a b+x"@d.example', "a b+x@d.example", '"a b"@d.example', "a b@d.example", "@d.example"]),
+        ('"a b"@mail.test', ['"a b"@mail.test', "a b@mail.test", '"a b"', "a b", "@mail.test"]),
+        ("sales%d.example@localhost", ["sales@d.example", "@d.example"]),
+    ],
+)
+def test_each_key_is_asked_quoted_first_then_as_it_is(address, keys):
+    assert lookup_keys(address, **NAMES) == keys
+
+
+def test_the_rejection_quotes_the_sender_as_smtpd_kept_it():
+    decision = may_send("john@a.example", "@relay:\"jane\"@a.example", table())
+    assert postfix_reply(decision) == "553 5.7.1 <jane@a.example>: Sender address rejected: not owned by user john@a.example"

@@ -1,15 +1,17 @@
 """The proof: aliases.sender_login gives the verdict the real Postfix 3.7 gives.
 
-A private Postfix (two submission services, one per smtpd_sender_login_maps query) and a
-private Dovecot (SASL) read the test MariaDB database; for every (login, sender) pair the
+A private Postfix (a submission service per smtpd_sender_login_maps query: the guide's two and
+a custom one; each as main.cf has it, with myorigin = a.example, and with recipient_delimiter = +-)
+and a private Dovecot (SASL) read the test MariaDB database; for every (login, sender) pair the
 model's verdict, asking the same database through the parametrised query, must equal
-Postfix's reply at RCPT TO.
+Postfix's reply at RCPT TO. Senders go out as raw `MAIL FROM:<...>` commands, so quoted local
+parts, bang paths, the percent hack and source routes reach Postfix exactly as written.
 """
 
 import pytest
 from django.db import connection
 
-from aliases.sender_login import QUERIES, matches, may_send, postfix_reply, sendable_as, sql_lookup
+from aliases.sender_login import QUERIES, lookup_keys, matches, may_send, postfix_reply, sendable_as, sql_lookup
 from conftest import require_or_skip
 from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing import postfix as private_postfix
@@ -60,6 +62,9 @@ ALIASES = [
     ("empty@c.example", ""),  # Postfix ignores an empty value: the catch-all answers instead
     ("@b.example", "bob@b.example"),
     ("sysop", "jane@a.example"),  # a bare key: only local domains ever ask it
+    ("erin@a.example", "john@a.example"),  # a bare `erin` is this when myorigin = a.example
+    ('"x y"@a.example', "jane@a.example"),  # stored quoted: Postfix asks the quoted form first
+    ("z w@a.example", "john@a.example"),  # stored unquoted: found by the second, internal form
 ]
 
 LOGINS = [
@@ -105,6 +110,65 @@ SENDERS = [
     "sysop+x@mail.test",
     "",  # the null sender
 ]
+# What Postfix rewrites before the lookup (aliases/sender_rewrite.py), sent as written.
+REWRITTEN_SENDERS = [
+    '"jane"@a.example',  # quotes removed
+    '"sales"@a.example',
+    '"info+tag"@a.example',  # quotes removed, then the extension
+    '"jane"+x@a.example',
+    '"x y"@a.example',  # the external form is asked first
+    '"z w"@a.example',  # then the internal one
+    '"x y"+ext@a.example',
+    '"jane"+x@a.example',  # two words: smtpd answers 501
+    "a.example!sales",  # bang path
+    "a.example!jane",
+    "a.example!info+x",
+    "sales%a.example@localhost",  # percent hack on a local domain
+    "jane%a.example@localhost",
+    "sales%a.example@a.example",  # not on a virtual one
+    "sales%a.example",  # an address without @ routes on its last %
+    "a.example!sales@localhost",
+    '"info@a.example"@localhost',  # a quoted local part with @ is opened
+    "@relay.example:sales@a.example",  # source routes
+    "@relay.example:john@a.example",
+    "@r1.example,@r2.example:info@a.example",
+    "sales@a.example.",  # trailing dot
+    "jane@a.example.",
+    "Sales@A.Example.",
+    "jane@localhost.",
+    "erin",  # bare: @$myorigin
+    "sysop",
+    "Sysop+x",
+    "sysop@a.example",  # a local part alone is a key for the domain of $myorigin
+    "erin@a.example",
+    "sysop@mail.test.",
+    "-jane@a.example",  # refused at MAIL FROM: 501
+    "jane@a..example",
+    "jane@-a.example",
+    "jane@1.2.3.4",
+    "jane@[127.0.0.1]",  # a local domain literal
+    "jane@[300.0.0.1]",
+]
+# With recipient_delimiter = +- each of the two cuts an extension; the first one in the local part wins.
+DELIMITER_SENDERS = [
+    "jane-news@a.example",
+    "info-x@a.example",
+    "info-x+y@a.example",
+    "sales-us@a.example",
+    "sales+eu-x@a.example",  # cut at +: sales@a.example (john), although sales+eu has a row
+    "-jane@a.example",
+    "postmaster-x@a.example",
+    "owner-info@a.example",  # owner_request_special: never split with - in the set
+    "info-request@a.example",
+]
+MYORIGIN = "a.example"  # the "set" case; unset is Postfix's default, $myhostname
+# Submission services besides main.cf's own (myorigin unset, recipient_delimiter = +).
+VARIANTS = {"myorigin-set": {"myorigin": MYORIGIN}, "delimiters-+-": {"recipient_delimiter": "+-"}}
+CUSTOM_QUERY = (
+    "SELECT destination FROM virtual_aliases WHERE source='%s' "
+    "AND domain_id IN (SELECT id FROM virtual_domains WHERE name='%d')"
+)
+QUERY_TEXTS = {**QUERIES, "custom": CUSTOM_QUERY}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +180,7 @@ def mail_servers(django_db_setup, django_db_blocker):
     require_or_skip(not missing, f"missing {', '.join(missing)}")
     with django_db_blocker.unblock():
         database = MailDatabase.from_django(connection)
-    with private_mail_servers(database) as postfix:
+    with private_mail_servers(database, sender_login_queries=QUERY_TEXTS, variants=VARIANTS) as postfix:
         yield postfix
 
 
@@ -154,20 +218,19 @@ def database_lookup(query_text):
     return sql_lookup(run, query_text)
 
 
-def postfix_replies(postfix, query_name, login):
-    with SubmissionSession(postfix.ports[query_name], postfix.cert_file) as session:
+def postfix_replies(postfix, query_name, login, senders=SENDERS, variant=None):
+    with SubmissionSession(postfix.port_for(query_name, variant), postfix.cert_file) as session:
         if login is not None:
             session.login(login, PASSWORD)
-        return {sender: session.try_sender(sender) for sender in SENDERS}
+        return {sender: session.try_raw_sender(sender) for sender in senders}
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("query_name", ["own", "aliases"])
-def test_the_model_gives_postfix_verdict_for_every_login_and_sender(mail_servers, mail_rows, query_name):
-    lookup = database_lookup(QUERIES[query_name])
-    disagreements, verdicts = [], []
+def disagreements_with_postfix(postfix, query_name, variant, senders):
+    """(pairs where the model's reply differs from Postfix's, every Postfix reply code)."""
+    lookup = database_lookup(QUERY_TEXTS[query_name])
+    disagreements, codes = [], []
     for login in LOGINS:
-        replies = postfix_replies(mail_servers, query_name, login)
+        replies = postfix_replies(postfix, query_name, login, senders, variant)
         # Dovecot's auth_username_format=%Lu lowercases the login it hands to Postfix.
         sasl_username = login.lower() if login else None
         for sender, reply in replies.items():
@@ -175,25 +238,69 @@ def test_the_model_gives_postfix_verdict_for_every_login_and_sender(mail_servers
                 sasl_username,
                 sender,
                 lookup,
-                delimiter=mail_servers.recipient_delimiter,
-                local_domains=mail_servers.local_domains,
-                myorigin=mail_servers.myhostname,
+                delimiter=postfix.variant_value(variant, "recipient_delimiter", postfix.recipient_delimiter),
+                local_domains=postfix.local_domains,
+                myorigin=postfix.variant_value(variant, "myorigin", postfix.myhostname),
             )
-            verdicts.append(reply.code)
+            codes.append(reply.code)
             if str(reply) != postfix_reply(decision):
                 disagreements.append(
                     f"login={login!r} sender=<{sender}>: model {postfix_reply(decision)!r} "
                     f"(key {decision.matched_key!r}, owners {decision.owners}); Postfix {str(reply)!r}"
                 )
-    assert not disagreements, f"{len(disagreements)} of {len(verdicts)} pairs disagree:\n" + "\n".join(disagreements)
+    return disagreements, codes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("query_name", ["own", "aliases", "custom"])
+def test_the_model_gives_postfix_verdict_for_every_login_and_sender(mail_servers, mail_rows, query_name):
+    disagreements, codes = disagreements_with_postfix(mail_servers, query_name, None, SENDERS)
+    assert not disagreements, f"{len(disagreements)} of {len(codes)} pairs disagree:\n" + "\n".join(disagreements)
     # The matrix must exercise both answers, or agreeing would prove nothing.
-    assert verdicts.count(250) >= 15 and verdicts.count(553) >= 15, verdicts
+    assert codes.count(250) >= 15 and codes.count(553) >= 15, codes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("variant", [None, "myorigin-set"], ids=["myorigin-default", "myorigin-set"])
+@pytest.mark.parametrize("query_name", ["own", "aliases", "custom"])
+def test_the_model_rewrites_senders_as_postfix_does(mail_servers, mail_rows, query_name, variant):
+    disagreements, codes = disagreements_with_postfix(mail_servers, query_name, variant, REWRITTEN_SENDERS)
+    assert not disagreements, f"{len(disagreements)} of {len(codes)} pairs disagree:\n" + "\n".join(disagreements)
+    assert codes.count(250) >= 5 and codes.count(553) >= 5, codes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_character_of_a_delimiter_set_cuts_an_extension_as_in_postfix(mail_servers, mail_rows):
+    senders = [*DELIMITER_SENDERS, *(s for s in SENDERS if "+" in s)]
+    disagreements, codes = disagreements_with_postfix(mail_servers, "aliases", "delimiters-+-", senders)
+    assert not disagreements, f"{len(disagreements)} of {len(codes)} pairs disagree:\n" + "\n".join(disagreements)
+    assert codes.count(250) >= 5 and codes.count(553) >= 5, codes
+
+
+def test_every_rewrite_form_reaches_a_key_its_written_form_does_not():
+    """The rewritten senders are not a matrix the plain model already passed: each changes the keys."""
+    unchanged = [
+        sender
+        for sender in REWRITTEN_SENDERS
+        if lookup_keys(sender, local_domains=("localhost",), myorigin=MYORIGIN)[:1] == [sender.lower()]
+    ]
+    # Quoted forms are asked first as written; the percent hack does not apply on a virtual
+    # domain; the last two differ only in a later key (the local part alone, for $myorigin).
+    assert unchanged == [
+        '"x y"@a.example',
+        '"z w"@a.example',
+        "sales%a.example@a.example",
+        "sysop@a.example",
+        "erin@a.example",
+        "jane@[127.0.0.1]",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("query_name", ["own", "aliases"])
 def test_what_sendable_as_lists_is_what_postfix_accepts(mail_servers, mail_rows, query_name):
-    virtual_senders = [s for s in SENDERS if s and s.rsplit("@", 1)[1].lower() not in mail_servers.local_domains]
+    local = {*mail_servers.local_domains, mail_servers.myhostname}
+    virtual_senders = [s for s in SENDERS if s and s.rsplit("@", 1)[1].lower() not in local]
     disagreements = []
     for login in LOGINS:
         if login is None:

@@ -8,7 +8,7 @@ import random
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from aliases import sender_rights
@@ -241,16 +241,80 @@ def test_with_the_own_query_alias_changes_grant_nothing(rows, settings):
     assert not preview.changes and "virtual_users only" in preview.note
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_custom_query_preview_is_rolled_back(settings):
-    load(MAILBOXES, ALIASES)
-    settings.MAILADMIN_SENDER_LOGIN_QUERY = ALIASES_QUERY + " AND 1=1"
-    preview = sender_rights.preview_create("help@c.example", ["carol@c.example"])
-    assert ("jane@a.example", False, "help@c.example") in {(c.login, c.gains, c.what) for c in preview.changes}
-    assert not Alias.objects.filter(source="help@c.example").exists()
+CUSTOM_ALIASES_QUERY = ALIASES_QUERY + " AND 1=1"
+
+
+def test_a_custom_query_preview_gives_what_the_guide_query_gives(rows, settings):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = CUSTOM_ALIASES_QUERY
+    help_row = [("help@c.example", ["carol@c.example"])]
+    custom = [sender_rights.preview_create(s, d) for s, d in help_row]
+    custom.append(sender_rights.preview_delete(Alias.objects.get(source="info@a.example", destination="john@a.example")))
+    custom.append(sender_rights.preview_edit(Alias.objects.get(source="sales@a.example"), "sales@a.example", "jane@a.example"))
+    assert ("jane@a.example", False, "help@c.example") in {(c.login, c.gains, c.what) for c in custom[0].changes}
     settings.MAILADMIN_SENDER_LOGIN_QUERY = "aliases"
-    guide = sender_rights.preview_create("help@c.example", ["carol@c.example"])
-    assert guide.changes == preview.changes
+    guide = [sender_rights.preview_create(s, d) for s, d in help_row]
+    guide.append(sender_rights.preview_delete(Alias.objects.get(source="info@a.example", destination="john@a.example")))
+    guide.append(sender_rights.preview_edit(Alias.objects.get(source="sales@a.example"), "sales@a.example", "jane@a.example"))
+    assert [p.changes for p in custom] == [p.changes for p in guide]
+    assert all(p.changes for p in custom)
+
+
+@pytest.mark.parametrize(
+    "query, reason",
+    [
+        ("WITH x AS (SELECT 1) " + ALIASES_QUERY, "a WITH clause of its own"),
+        ("SELECT destination FROM mailserver.virtual_aliases WHERE source='%s'", "database prefix"),
+        ("SELECT destination FROM `mailserver`.`virtual_aliases` WHERE source='%s'", "database prefix"),
+        ("SELECT email FROM virtual_users WHERE email='%s' AND 'virtual_aliases' <> ''", "does not read virtual_aliases"),
+    ],
+)
+def test_a_custom_query_the_preview_cannot_shadow_says_so_plainly(rows, settings, query, reason):
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = query
+    preview = sender_rights.preview_create("help@c.example", ["carol@c.example"])
+    assert not preview.changes
+    assert "cannot be asked about this change before it is saved" in preview.note and reason in preview.note
+    assert "shown after saving" in preview.note
+
+
+def _session_writes(cursor):
+    cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Handler_write', 'Handler_update', 'Handler_delete')")
+    return {name: int(value) for name, value in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_custom_query_preview_neither_writes_nor_locks_what_postfix_reads(settings):
+    """The preview runs in a READ ONLY transaction, counts no row written, and leaves no row lock
+    that a second connection's FOR UPDATE NOWAIT would run into."""
+    if connection.vendor != "mysql":
+        pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
+    import MySQLdb
+
+    load(MAILBOXES, ALIASES)
+    settings.MAILADMIN_SENDER_LOGIN_QUERY = CUSTOM_ALIASES_QUERY
+    db = connection.settings_dict
+    probe = MySQLdb.connect(host=db["HOST"], port=int(db["PORT"] or 3306), user=db["USER"], password=db["PASSWORD"], database=db["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            before = _session_writes(cursor)
+            row = Alias.objects.get(source="sales@a.example")
+            previews = [
+                sender_rights.preview_create("help@c.example", ["carol@c.example"]),
+                sender_rights.preview_edit(row, "sales@a.example", "jane@a.example"),
+                sender_rights.preview_delete(row),
+            ]
+            assert _session_writes(cursor) == before
+            with probe.cursor() as other:
+                other.execute("SELECT id FROM virtual_aliases FOR UPDATE NOWAIT")
+                assert len(other.fetchall()) == len(ALIASES)
+                probe.rollback()
+    finally:
+        probe.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION TRANSACTION READ WRITE")
+    assert all(preview.changes for preview in previews)
+    assert not Alias.objects.filter(source="help@c.example").exists()
 
 
 def test_mixed_case_rows_are_found_on_mariadb(mariadb):
@@ -258,3 +322,45 @@ def test_mixed_case_rows_are_found_on_mariadb(mariadb):
     assert {r.pattern for r in sender_rights.rights_of("jane@a.example")} >= {"shout@a.example"}
     assert {r.pattern for r in sender_rights.rights_of("mixed@a.example")} == {"mixed@a.example", "mixed+*@a.example"}
     assert sender_rights.check("mixed@a.example", "MIXED+x@A.example").allowed
+
+
+# --- Legacy rows with trailing blanks (the guide's utf8 columns are PAD SPACE) -----------------
+
+
+@pytest.fixture
+def padded_rows(mariadb):
+    """Rows as an old tool left them: MariaDB finds them by the unpadded key, Python sees the blank."""
+    load(["jane@a.example", "john@a.example"], [])
+    domain = Domain.objects.get(name="a.example")
+    Alias.objects.bulk_create(
+        Alias(domain=domain, source="info@a.example ", destination=destination)
+        for destination in ("jane@a.example", "john@a.example ")
+    )
+    assert Alias.objects.filter(source="info@a.example").count() == 2  # as Postfix's WHERE source='...' sees it
+
+
+def test_the_rights_list_shows_a_padded_source_without_its_blank(padded_rows):
+    patterns = [right.pattern for right in sender_rights.rights_of("jane@a.example")]
+    assert "info@a.example" in patterns and all(not p.endswith(" ") for p in patterns)
+
+
+def test_deleting_a_padded_row_announces_exactly_the_loss_postfix_will_have(padded_rows):
+    row = Alias.objects.get(destination="john@a.example ")
+    preview = sender_rights.preview_delete(row)
+    assert [(c.login, c.gains, c.what) for c in preview.changes] == [
+        ("john@a.example", False, "info@a.example"),
+        ("john@a.example", False, "info+…@a.example (extensions without a row of their own)"),
+    ]
+
+
+def test_a_new_row_equal_to_a_padded_one_changes_nothing(padded_rows):
+    assert not sender_rights.preview_create("INFO@a.example", ["jane@a.example"]).changes
+
+
+def test_the_domain_a_scope_check_must_use_is_the_rewritten_one(settings):
+    settings.MAILADMIN_LOCAL_DOMAINS = ["localhost"]
+    settings.MAILADMIN_MYORIGIN = "a.example"
+    assert sender_rights.resolved_address("info%b.example@localhost") == "info@b.example"
+    assert sender_rights.resolved_address("b.example!info") == "info@b.example"
+    assert sender_rights.resolved_address("erin") == "erin@a.example"
+    assert sender_rights.resolved_address("<>") == ""

@@ -68,6 +68,13 @@ def test_the_lookup_refuses_a_domain_the_admin_does_not_manage(client, carol, ro
     assert "jane@a.example" not in text
 
 
+@pytest.mark.parametrize("disguised", ["a.example!info", '"info"@a.example', "@relay.example:info@a.example"])
+def test_a_rewritten_address_is_scoped_by_the_domain_postfix_looks_up(client, carol, rows, disguised):
+    text = logged_in(client, carol).get(reverse("sending-lookup"), {"address": disguised}).content.decode()
+    assert "a.example is not one of your domains." in text
+    assert "jane@a.example" not in text
+
+
 def test_the_lookup_answers_outside_addresses_and_the_null_sender(client, carol, rows):
     client = logged_in(client, carol)
     assert "Nobody may send as this address." in client.get(reverse("sending-lookup"), {"address": "x@outside.example"}).content.decode()
@@ -101,3 +108,14 @@ def test_the_preview_partial_renders_gains_and_losses(rows, domain_a):
     quiet = render_to_string("aliases/_sending_preview.html", {"sending_preview": sender_rights.SendingPreview()})
     assert "Nobody gains or loses a sender address." in quiet
     assert render_to_string("aliases/_sending_preview.html", {}).strip() == ""
+
+
+def test_the_lookup_says_which_rewrite_postfix_applied(client, alice, rows, settings):
+    settings.MAILADMIN_LOCAL_DOMAINS = ["localhost"]
+    page = logged_in(client, alice).get(
+        reverse("sending-lookup"), {"address": "info%a.example@localhost", "login": "jane@a.example"}
+    )
+    text = page.content.decode()
+    assert "Postfix looks up &lt;info%a.example@localhost&gt; as info@a.example" in text
+    assert "info%a.example is info@a.example (allow_percent_hack)" in text
+    assert "250 2.1.5 Ok" in text

@@ -141,3 +141,67 @@ service auth {{
             if path.exists():
                 texts.append(path.read_text(errors="replace"))
         return "\n".join(texts)
+
+
+class QuotaUsageDovecot(PrivateDovecot):
+    """The private Dovecot with mail: the panel's dovecot-sql.conf.ext as passdb and userdb (so
+    the quota_rule comes from the user query) and the panel's quota-usage snippet included as
+    written, its dict service writing quota_usage in the test database.
+
+    `configure(workdir)` renders the configuration for this instance's directory: the text of
+    dovecot-sql.conf.ext, and the snippet's files as [(absolute path, text)], the file to include
+    first. Every path, socket and mail file stays in the temp dir. The mail processes run as the user the user query names (`mail_owner`);
+    `vmail_dir` is theirs.
+
+        with QuotaUsageDovecot(db, configure=…) as dovecot:
+            dovecot.doveadm("save", "-u", "jane@a.example", input=message)
+    """
+
+    def __init__(self, database, *, configure, mail_owner="nobody", **options):
+        super().__init__(database, **options)
+        self.sql_conf_text, self.snippet_files = configure(self.workdir)
+        self.mail_owner = pwd.getpwnam(mail_owner)
+        self.vmail_dir = self.workdir / "vmail"
+
+    def _sql_conf(self):
+        return self.sql_conf_text
+
+    def _dovecot_conf(self, sql_conf):
+        conf = super()._dovecot_conf(sql_conf)
+        start = conf.index("userdb {")
+        end = conf.index("}", start) + 1
+        return (
+            conf[:start]
+            + f"userdb {{\n  driver = sql\n  args = {sql_conf}\n}}"
+            + conf[end:]
+            + "mail_location = maildir:~/Maildir\nmailbox_list_index = yes\n"
+            + f"!include {self.snippet_files[0][0]}\n"
+        )
+
+    def start(self, timeout=15):
+        self.vmail_dir.mkdir(parents=True, exist_ok=True)
+        os.chown(self.vmail_dir, self.mail_owner.pw_uid, self.mail_owner.pw_gid)
+        internal = pwd.getpwnam("dovecot")
+        for name, text in self.snippet_files:
+            path = Path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The dict service (user dovecot) reads its SQL file, which holds a password: 0640, group dovecot.
+            write_private(path, text, 0o640)
+            os.chown(path, 0, internal.pw_gid)
+        return super().start(timeout)
+
+    def doveadm(self, *args, input=None, check=True):
+        """`doveadm -c <this config> ARGS`, in a session of its own (never the tester's tty).
+
+        With check, an "Error:" line fails too: doveadm exits 0 when only quota_clone's dict
+        write failed (seen with a dict account lacking SELECT)."""
+        result = subprocess.run(
+            ["/usr/bin/doveadm", "-c", str(self.config_file), *args],
+            input=input, capture_output=True, timeout=60, start_new_session=True,
+        )  # fmt: skip
+        if check and (result.returncode != 0 or b"Error:" in result.stderr):
+            raise RuntimeError(
+                f"doveadm {' '.join(args)} failed ({result.returncode}): "
+                f"{result.stderr.decode(errors='replace')}\n{self.log_text()}"
+            )
+        return result.stdout.decode(errors="replace")

@@ -10,6 +10,10 @@ text the panel shows admins. /etc/postfix is only read (dynamicmaps.cf, postfix-
         with SubmissionSession(postfix.ports["aliases"], postfix.cert_file) as session:
             session.login("jane@a.example", "secret")
             reply = session.try_sender("info@a.example")   # Reply(code=250, text=...)
+            reply = session.try_raw_sender('"info"@a.example')  # MAIL FROM:<"info"@a.example> as written
+
+`variants={"name": {"myorigin": "a.example"}}` adds a submission service per query with those
+main.cf overrides: `postfix.port_for("aliases", "name")`.
 
 Nothing is delivered: a session resets after RCPT TO.
 """
@@ -55,11 +59,26 @@ class PrivatePostfix(PrivateServer):
     myhostname = "mail.test"
     mydestination = "localhost"
 
-    def __init__(self, database, sasl_socket, *, sender_login_queries=None, recipient_delimiter="+", workdir=None):
+    def __init__(
+        self,
+        database,
+        sasl_socket,
+        *,
+        sender_login_queries=None,
+        recipient_delimiter="+",
+        variants=None,
+        workdir=None,
+    ):
         self.database = database
         self.sasl_socket = Path(sasl_socket)
         self.sender_login_queries = dict(sender_login_queries or QUERIES)
         self.recipient_delimiter = recipient_delimiter
+        # `ports` run main.cf as written (myorigin at Postfix's default, $myhostname). Each
+        # variant {name: {parameter: value}} gets a submission service per query in
+        # `variant_ports[(query name, variant)]` with those `-o` overrides; one that sets
+        # myorigin also gets a trivial-rewrite of its own (the rewriting happens there, the
+        # lookup in smtpd, and both read myorigin).
+        self.variants = {name: dict(options) for name, options in (variants or {}).items()}
         super().__init__(workdir)
         self.config_dir = self.workdir / "config"
         self.queue_dir = self.workdir / "queue"
@@ -68,12 +87,15 @@ class PrivatePostfix(PrivateServer):
         self.cert_file = self.workdir / "config" / "cert.pem"
         self.key_file = self.workdir / "config" / "key.pem"
         self.ports = {name: free_port() for name in self.sender_login_queries}
+        self.variant_ports = {
+            (name, variant): free_port() for variant in self.variants for name in self.sender_login_queries
+        }
         self.dovecot = None  # set by private_mail_servers()
 
     @property
     def local_domains(self):
-        """Domains for which Postfix also looks up the bare local part (resolve_local)."""
-        return (self.myhostname, self.mydestination, "[127.0.0.1]")
+        """What resolve_local() calls local: $mydestination and [inet_interfaces] (not $myorigin)."""
+        return (self.mydestination, "[127.0.0.1]")
 
     # --- files ----------------------------------------------------------------------------
 
@@ -108,7 +130,6 @@ data_directory = {self.data_dir}
 mail_owner = postfix
 setgid_group = postdrop
 myhostname = {self.myhostname}
-myorigin = $myhostname
 mydestination = {self.mydestination}
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
@@ -140,11 +161,31 @@ smtpd_junk_command_limit = 10000
 in_flow_delay = 0
 """
 
+    def port_for(self, query_name, variant=None):
+        """The submission port of one query, as main.cf has it or under one of `variants`."""
+        return self.ports[query_name] if variant is None else self.variant_ports[(query_name, variant)]
+
+    def variant_value(self, variant, parameter, default):
+        return self.variants.get(variant, {}).get(parameter, default) if variant else default
+
+    def _rewrite_service(self, variant):
+        return f"rewrite-{list(self.variants).index(variant)}"
+
     def _master_cf(self):
         lines = []
-        for name, port in self.ports.items():
+        services = [(name, port, None) for name, port in self.ports.items()]
+        services += [(name, port, variant) for (name, variant), port in self.variant_ports.items()]
+        for variant, options in self.variants.items():
+            if "myorigin" in options:
+                lines += [f"{self._rewrite_service(variant)} unix - - n - - trivial-rewrite",
+                          f"  -o myorigin={options['myorigin']}"]
+        for name, port, variant in services:
+            lines.append(f"127.0.0.1:{port} inet n - n - - smtpd")
+            for parameter, value in self.variants.get(variant, {}).items():
+                lines.append(f"  -o {parameter}={value}")
+            if "myorigin" in self.variants.get(variant, {}):
+                lines.append(f"  -o rewrite_service_name={self._rewrite_service(variant)}")
             lines += [
-                f"127.0.0.1:{port} inet n - n - - smtpd",
                 f"  -o syslog_name=postfix/submission-{name}",
                 "  -o smtpd_tls_security_level=encrypt",
                 "  -o smtpd_sasl_auth_enable=yes",
@@ -219,7 +260,7 @@ in_flow_delay = 0
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        for port in self.ports.values():
+        for port in [*self.ports.values(), *self.variant_ports.values()]:
             while not self._answers(port):
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log = self.log_text()
@@ -295,6 +336,16 @@ class SubmissionSession:
         self.smtp.user, self.smtp.password = user, password
         code, text = self.smtp.auth("PLAIN", self.smtp.auth_plain)
         return Reply(code, text.decode())
+
+    def try_raw_sender(self, argument, recipient=EXTERNAL_RECIPIENT):
+        """`MAIL FROM:<argument>` exactly as given (smtplib would re-quote it), then as try_sender."""
+        try:
+            code, text = self.smtp.docmd(f"MAIL FROM:<{argument}>")
+            if code < 400:
+                code, text = self.smtp.rcpt(recipient)
+        finally:
+            self.smtp.rset()
+        return Reply(code, text.decode(errors="replace"))
 
     def try_sender(self, sender, recipient=EXTERNAL_RECIPIENT):
         """MAIL FROM:<sender>, RCPT TO:<recipient>, RSET: the first reply that is not 2xx, else RCPT's.

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from mailadmin.db import save_validated
 from mailadmin.models import AuditEntry
 from users import services
 from users.models import DomainAdminGrant, Mailbox
+from mailadmin.operator import Operator
 
 NEW_PASSWORD = "Another-Passw0rd-entirely"
 
@@ -25,8 +27,8 @@ def everything_logged():
 
 
 def test_it_records_a_new_mailbox_with_actor_and_address(domain_a):
-    with audit.acting_as("cli:root", "192.0.2.7"):
-        services.create_mailbox("new@a.example", MAILBOX_PASSWORD, quota=1024, domain=domain_a)
+    operator = Operator(label="cli:root", via="cli", address="192.0.2.7")
+    services.create_mailbox(operator, "new@a.example", MAILBOX_PASSWORD, quota=1024, domain=domain_a)
     (entry,) = entries_about("new@a.example")
     assert (entry.actor, entry.address, entry.via, entry.action) == ("cli:root", "192.0.2.7", "cli", "create")
     assert (entry.object_type, entry.domain) == ("mailbox", "a.example")
@@ -35,7 +37,7 @@ def test_it_records_a_new_mailbox_with_actor_and_address(domain_a):
 
 
 def test_it_records_before_and_after_of_a_quota_change(jane_mailbox):
-    services.set_quota(jane_mailbox, "2G")
+    services.set_quota(Operator.command_line(), jane_mailbox, "2G")
     entry = entries_about("jane@a.example")[-1]
     assert entry.action == "update"
     assert entry.changes == {"quota": [0, 2 * 1024**3]}
@@ -43,7 +45,7 @@ def test_it_records_before_and_after_of_a_quota_change(jane_mailbox):
 
 def test_it_never_logs_a_password_or_its_hash(jane_mailbox):
     old_hash = jane_mailbox.password
-    services.set_password(jane_mailbox, NEW_PASSWORD)
+    services.set_password(Operator.command_line(), jane_mailbox, NEW_PASSWORD)
     entry = entries_about("jane@a.example")[-1]
     assert entry.changes == {"password": audit.PASSWORD_CHANGED}
     logged = everything_logged()
@@ -86,8 +88,7 @@ def test_a_change_through_the_web_names_the_login_and_client_address(client, ali
 
 @pytest.fixture
 def mixed_log(jane_mailbox, domain_b):
-    with audit.acting_as("cli:ops"):
-        services.create_mailbox("tom@b.example", MAILBOX_PASSWORD, domain=domain_b)
+    services.create_mailbox(Operator(label="cli:ops", via="cli"), "tom@b.example", MAILBOX_PASSWORD, domain=domain_b)
     AuditEntry.objects.filter(object_repr="a.example").update(timestamp=timezone.now() - timedelta(days=10))
 
 
@@ -144,3 +145,42 @@ def test_grant_for_deleted_user_is_logged_on_delete(bob):
     DomainAdminGrant.objects.filter(user=bob).delete()
     entry = AuditEntry.objects.get(object_type="domain admin", action="delete")
     assert entry.changes == {"user": ["bob", None], "domain": ["a.example", None]}
+
+
+def test_the_log_pages_by_key_newest_first_through_every_entry(client, alice, db):
+    when = timezone.now()
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=when - timedelta(minutes=n // 3), actor="cli:seed", action="create",
+                   object_type="domain", object_repr=f"d{n:03}.example", domain=f"d{n:03}.example")
+        for n in range(120)
+    )
+    client.force_login(alice)
+    url, seen, pages = reverse("audit-log"), [], 0
+    query = {}
+    while True:
+        page = client.get(url, query).content.decode()
+        seen += re.findall(r"<td>(d\d\d\d\.example)</td>", page)
+        pages += 1
+        older = re.search(r'older_than=(\d+)" rel="next"', page)
+        if not older:
+            break
+        query = {"older_than": older.group(1)}
+    assert pages == 3 and len(seen) == 120 and len(set(seen)) == 120
+    # Newest first, three entries a minute; within a minute the later-written entry first.
+    assert seen[:4] == ["d002.example", "d001.example", "d000.example", "d005.example"]
+    newer = re.search(r'newer_than=(\d+)" rel="prev"', page)
+    back = client.get(url, {"newer_than": newer.group(1)}).content.decode()
+    assert re.findall(r"<td>(d\d\d\d\.example)</td>", back) == seen[50:100]
+    assert "120 entries match." in back
+
+
+def test_the_log_says_more_than_a_thousand_instead_of_counting_them_all(client, alice, db, monkeypatch):
+    from mailadmin import bulk_views
+
+    monkeypatch.setattr(bulk_views, "AUDIT_COUNT_UP_TO", 5)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=timezone.now(), actor="x", action="create", object_type="domain", object_repr=f"{n}")
+        for n in range(7)
+    )
+    client.force_login(alice)
+    assert "More than 5 entries match." in client.get(reverse("audit-log")).content.decode()

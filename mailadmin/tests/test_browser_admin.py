@@ -98,20 +98,26 @@ def test_an_admin_runs_a_domain_from_creation_to_deletion(page, live_server, ali
     assert doveadm_accepts(second_password, mailbox.password)
     assert not doveadm_accepts(first_password, mailbox.password)
 
-    # Delete the mailbox: the confirmation says the mail on disk stays.
+    # Delete the mailbox: the confirmation says the mail on disk stays, and offers to remove the
+    # alias row that forwards to it in the same step.
     page.get_by_role("link", name="Done").click()
     page.get_by_role("link", name="Delete mailbox…").click()
     assert page.get_by_text("/var/vmail/shop.example/sam").first.is_visible()
     assert page.get_by_text("not removed").is_visible()
+    assert page.get_by_text("info@shop.example → sam@shop.example").is_visible()
+    assert page.get_by_label("Also remove this alias row").is_checked()
     page.get_by_role("button", name="Delete mailbox").click()
     page.wait_for_url(f"{live_server.url}/mailboxes/")
     assert not Mailbox.objects.filter(email="sam@shop.example").exists()
+    assert list(Alias.objects.filter(source="info@shop.example").values_list("destination", flat=True)) == [
+        "boss@elsewhere.example"
+    ]
 
     # Delete the domain: the confirmation counts what goes with it and wants the name typed.
     page.goto(f"{live_server.url}/domains/shop.example/")
     page.get_by_role("link", name="Delete domain…").click()
     assert page.locator(".cascade-mailboxes").inner_text() == "0 mailboxes"
-    assert page.locator(".cascade-aliases").inner_text() == "2 aliases"
+    assert page.locator(".cascade-aliases").inner_text() == "1 alias"
     page.get_by_label("Type the domain name to confirm").fill("shop.exampl")
     page.get_by_role("button", name="Delete domain").click()
     assert page.get_by_text("Type shop.example exactly").is_visible()

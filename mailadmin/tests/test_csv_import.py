@@ -11,6 +11,9 @@ from conftest import MAILBOX_PASSWORD
 from mailadmin import csv_io
 from mailadmin.models import AuditEntry
 from users.models import Mailbox
+from mailadmin.operator import Operator
+
+AS_ROOT = Operator.command_line(via="import")
 
 A_HASH = "{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuu" + "A" * 31
 STRONG = "Strong-imported-passw0rd"
@@ -37,7 +40,7 @@ def file_with_every_outcome(jane_mailbox, domain_b):
 
 
 def test_the_dry_run_says_what_every_row_would_do(file_with_every_outcome):
-    the_plan = csv_io.plan(file_with_every_outcome)
+    the_plan = csv_io.plan(file_with_every_outcome, AS_ROOT)
     by_line = {row.line: (row.status, row.detail) for row in the_plan.rows}
     assert by_line[3][0] == "unchanged"
     assert by_line[5] == ("error", "The address is already on line 3.")
@@ -53,18 +56,18 @@ def test_the_dry_run_says_what_every_row_would_do(file_with_every_outcome):
 
 def test_a_plan_with_errors_writes_nothing(file_with_every_outcome):
     with pytest.raises(csv_io.ImportFailed):
-        csv_io.apply(csv_io.plan(file_with_every_outcome))
+        csv_io.apply(csv_io.plan(file_with_every_outcome, AS_ROOT))
     assert not Mailbox.objects.filter(email="new@a.example").exists()
 
 
 def test_it_reports_changes_to_existing_mailboxes(jane_mailbox):
-    result = statuses(csv_io.plan(f"email,password,quota\njane@a.example,{A_HASH},500M\n"))
+    result = statuses(csv_io.plan(f"email,password,quota\njane@a.example,{A_HASH},500M\n", AS_ROOT))
     assert result["jane@a.example"] == ("changed", "quota unlimited → 500M, password")
 
 
 def test_applying_writes_hashes_quotas_and_audit_entries(jane_mailbox, settings):
     data = f"email,password,quota\nnew@a.example,{A_HASH},1G\njane@a.example,{STRONG},\n"
-    counts = csv_io.apply(csv_io.plan(data))
+    counts = csv_io.apply(csv_io.plan(data, AS_ROOT))
     assert (counts["new"], counts["changed"]) == (1, 1)
     new = Mailbox.objects.get(email="new@a.example")
     assert (new.password, new.quota) == (A_HASH, 1024**3)
@@ -78,7 +81,7 @@ def test_applying_writes_hashes_quotas_and_audit_entries(jane_mailbox, settings)
 
 
 def test_it_is_all_or_nothing_when_the_database_refuses_a_row(domain_a):
-    the_plan = csv_io.plan(f"email,password,quota\none@a.example,{A_HASH},0\ntwo@a.example,{A_HASH},0\n")
+    the_plan = csv_io.plan(f"email,password,quota\none@a.example,{A_HASH},0\ntwo@a.example,{A_HASH},0\n", AS_ROOT)
     # Someone adds two@ between the dry run and the apply.
     Mailbox.objects.create(domain=domain_a, email="two@a.example", password=A_HASH)
     with pytest.raises(csv_io.ImportFailed):
@@ -89,24 +92,24 @@ def test_it_is_all_or_nothing_when_the_database_refuses_a_row(domain_a):
 def test_it_imports_aliases_and_skips_existing_ones(jane_mailbox, domain_a):
     Alias.objects.create(domain=domain_a, source="info@a.example", destination="jane@a.example")
     data = "source,destination\ninfo@a.example,jane@a.example\n@a.example,jane@a.example\nsales@a.example,sales@a.example\n"
-    result = statuses(csv_io.plan(data))
+    result = statuses(csv_io.plan(data, AS_ROOT))
     assert result["info@a.example → jane@a.example"][0] == "unchanged"
     assert result["@a.example → jane@a.example"][0] == "new"
     assert result["sales@a.example → sales@a.example"][0] == "error"
     fixed = data.replace("sales@a.example,sales@a.example\n", "")
-    csv_io.apply(csv_io.plan(fixed))
+    csv_io.apply(csv_io.plan(fixed, AS_ROOT))
     assert Alias.objects.filter(source="@a.example", destination="jane@a.example").exists()
 
 
 def test_a_domain_admin_may_import_only_into_their_domains(bob, domain_b):
-    result = statuses(csv_io.plan(f"email,password\nx@b.example,{A_HASH}\ny@a.example,{A_HASH}\n", user=bob))
+    result = statuses(csv_io.plan(f"email,password\nx@b.example,{A_HASH}\ny@a.example,{A_HASH}\n", Operator.for_user(bob)))
     assert result["x@b.example"] == ("error", "b.example is not one of your domains.")
     assert result["y@a.example"][0] == "new"
 
 
 def test_it_rejects_a_file_without_known_columns(db):
     with pytest.raises(csv_io.ImportFileError, match="first line"):
-        csv_io.plan("name,size\nx,1\n")
+        csv_io.plan("name,size\nx,1\n", AS_ROOT)
 
 
 def test_the_command_dry_run_lists_rows_and_writes_nothing(tmp_path, domain_a, capsys):

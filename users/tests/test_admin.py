@@ -130,7 +130,10 @@ def test_deleting_domains_shows_what_cascades_before_it_deletes(admin_client, ja
     confirm = admin_client.post(DOMAINS, selected).content.decode()
     assert "1 domains" in confirm and "1 mailboxes" in confirm and "1 aliases" in confirm
     assert Domain.objects.filter(pk=domain_a.pk).exists()
+    assert "Type <strong>a.example</strong> to confirm" in confirm
     admin_client.post(DOMAINS, {**selected, "confirmed": "yes"})
+    assert Domain.objects.filter(pk=domain_a.pk).exists(), "deleted without the typed name"
+    admin_client.post(DOMAINS, {**selected, "confirmed": "yes", "typed_confirmation": "a.example"})
     assert not Domain.objects.filter(pk=domain_a.pk).exists()
     assert not Mailbox.objects.filter(email="jane@a.example").exists()
     assert AuditEntry.objects.filter(action="delete", object_type="alias").count() == 1
@@ -181,3 +184,19 @@ def test_the_mailbox_changelist_pages_from_either_end_with_a_kept_total(admin_cl
     assert "120 mailboxes" in last
     Mailbox.objects.filter(email="user119@a.example").delete()  # a change through Django: the total follows
     assert "119 mailboxes" in admin_client.get(url).content.decode()
+
+
+def test_the_domain_delete_button_leads_to_the_panels_page_that_wants_the_name_typed(admin_client, domain_a):
+    response = admin_client.get(reverse("admin:users_domain_delete", args=[domain_a.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("domain-delete", args=["a.example"])
+
+
+def test_searching_the_mailbox_list_by_domain_name_finds_its_mailboxes(admin_client, jane_mailbox, domain_b):
+    Mailbox.objects.create(domain=domain_b, email="tom@b.example", password="{PLAIN}x")
+    page = admin_client.get(MAILBOXES, {"q": "a.example"}).content.decode()
+    assert "jane@a.example" in page and "tom@b.example" not in page
+
+
+def test_the_domain_filter_shows_international_names_in_unicode(admin_client, db):
+    Domain.objects.create(name="xn--bcher-kva.de")
+    assert "bücher.de" in admin_client.get(MAILBOXES).content.decode()

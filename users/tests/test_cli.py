@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.core.management.base import CommandError
 
 from aliases.models import Alias
@@ -145,7 +146,7 @@ class TestAlias:
 
     def test_add_refuses_a_duplicate(self, jane_mailbox):
         run("alias", "add", "sales@a.example", "jane@a.example")
-        assert fails("alias", "add", "sales@a.example", "jane@a.example") == "This alias already exists."
+        assert fails("alias", "add", "sales@a.example", "jane@a.example") == "sales@a.example already forwards to jane@a.example."
 
     def test_delete_of_a_missing_alias_is_an_error(self, db):
         assert fails("alias", "delete", "x@a.example", "y@a.example") == "There is no alias x@a.example -> y@a.example."
@@ -237,3 +238,30 @@ def test_commands_have_help():
             text=True,
         )
         assert result.returncode == 0 and "usage:" in result.stdout, command
+
+
+class TestLegacyRows:
+    """Rows written before the panel (mixed case, a trailing blank, as the guide's utf8
+    columns compare them equal) are managed as they are: never rewritten behind the admin's back."""
+
+    @pytest.fixture
+    def legacy_row(self, mariadb, domain_a):
+        with mariadb.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO virtual_users (domain_id, email, password, quota) VALUES (%s, %s, %s, 0)",
+                [domain_a.pk, "BOB@a.example ", "{PLAIN}legacy"],
+            )
+        return Mailbox.objects.get(email="bob@a.example")
+
+    def test_quota_and_password_change_without_rewriting_the_address(self, legacy_row):
+        run("mailbox", "quota", "BOB@a.example", "2G")
+        run("mailbox", "passwd", "bob@a.example", "--password-stdin", stdin="a long enough passphrase 42\n")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT email, quota, password FROM virtual_users WHERE id = %s", [legacy_row.pk])
+            email, quota, password = cursor.fetchone()
+        assert (email, quota) == ("BOB@a.example ", 2 * 1024**3)
+        assert password.startswith("{BLF-CRYPT}")
+
+    def test_it_can_be_deleted(self, legacy_row):
+        run("mailbox", "delete", "bob@a.example", "--yes")
+        assert not Mailbox.objects.filter(pk=legacy_row.pk).exists()

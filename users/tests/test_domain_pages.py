@@ -95,3 +95,18 @@ def test_a_domains_page_pages_its_mailboxes_and_aliases_separately(client, bob, 
     assert response.context["mailbox_page"].number == 2
     assert len(response.context["mailbox_page"].object_list) == 10
     assert response.context["can_delete"] is False
+
+
+def test_deleting_a_domain_shows_and_removes_alias_rows_elsewhere_that_refer_to_it(client, alice, domain_a, domain_b):
+    jane = Mailbox.objects.create(domain=domain_a, email="jane@a.example", password="{PLAIN}x")
+    Alias.objects.create(domain=domain_b, source="sales@b.example", destination=jane.email)
+    # A legacy row: its source is in a.example, its domain_id says b.example (the cascade misses it).
+    Alias.objects.create(domain=domain_b, source="old@a.example", destination="kim@b.example")
+    Alias.objects.create(domain=domain_b, source="kept@b.example", destination="kim@b.example")
+    client.force_login(alice)
+    url = reverse("domain-delete", args=["a.example"])
+    page = client.get(url).content.decode()
+    assert "2 alias rows outside this domain refer to it" in page
+    assert "sales@b.example → jane@a.example" in page and "old@a.example → kim@b.example" in page
+    client.post(url, {"confirm_name": "a.example", "remove_forwarding": "1"})
+    assert list(Alias.objects.values_list("source", flat=True)) == ["kept@b.example"]

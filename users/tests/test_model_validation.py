@@ -5,11 +5,26 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from aliases.models import Alias
-from aliases.services import create_alias
+from aliases.services import create_aliases
+from mailadmin.operator import Operator
 from mailadmin.db import save_validated
 from users import schema
 from users.models import Domain, Mailbox
-from users.services import create_domain, create_mailbox, set_quota
+from users import services
+
+ROOT = Operator.command_line()
+
+
+def create_domain(name):
+    return services.create_domain(ROOT, name)
+
+
+def create_mailbox(email, password, **options):
+    return services.create_mailbox(ROOT, email, password, **options)
+
+
+def set_quota(mailbox, size):
+    return services.set_quota(ROOT, mailbox, size)
 
 PASSWORD = "a long enough passphrase 42"
 
@@ -101,7 +116,11 @@ def test_an_alias_source_must_belong_to_its_domain(domain_a, domain_b):
     assert "must be an address at a.example" in errors_of(excinfo)["source"][0]
 
 
-def test_an_alias_finds_its_domain_and_may_be_a_catch_all(domain_a):
+def create_alias(source, destination):
+    return create_aliases(Operator.command_line(), source, [destination])[0]
+
+
+def test_an_alias_finds_its_domain_and_may_be_a_catch_all(domain_a, jane_mailbox):
     alias = create_alias("@A.example", "Jane@A.example")
     assert (alias.source, alias.destination, alias.domain) == ("@a.example", "jane@a.example", domain_a)
     assert alias.is_catch_all
@@ -109,7 +128,7 @@ def test_an_alias_finds_its_domain_and_may_be_a_catch_all(domain_a):
 
 def test_the_same_alias_row_cannot_be_added_twice(domain_a):
     create_alias("info@a.example", "jane@a.example")
-    with pytest.raises(ValidationError, match="This alias already exists."):
+    with pytest.raises(ValidationError, match="info@a.example already forwards to jane@a.example"):
         create_alias("INFO@a.example", "jane@A.example")
     assert Alias.objects.count() == 1
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from conftest import MAILBOX_PASSWORD
 from users import recovery, services
 from users.models import Mailbox, PasswordResetToken, RecoveryAddress
+from mailadmin.operator import Operator
 
 NEW_PASSWORD = "reset-to-this-Passw0rd"
 LINK = re.compile(r"https?://[^/\s]+(/reset/[A-Za-z0-9_-]+/)")
@@ -85,7 +86,7 @@ def test_a_link_lives_as_long_as_the_setting_says(client, bob, jane_mailbox, set
 
 def test_a_link_dies_with_a_password_change_by_any_route(client, bob, jane_mailbox):
     path = make_link(client, bob, jane_mailbox)
-    services.set_password(Mailbox.objects.get(pk=jane_mailbox.pk), "an-admin-changed-Passw0rd")
+    services.set_password(Operator.command_line(), Mailbox.objects.get(pk=jane_mailbox.pk), "an-admin-changed-Passw0rd")
     assert "does not work" in use_link(path).content.decode()
 
 

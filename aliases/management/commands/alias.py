@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from aliases import services
 from aliases.models import Alias
+from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, validation_as_command_error
 from users import addresses
 from users.management.commands.domain import get_domain
@@ -25,8 +26,12 @@ class Command(ActionCommand):
 
     def handle_add(self, source, destination, **options):
         with validation_as_command_error():
-            alias = services.create_alias(source, destination)
+            (alias,) = services.create_aliases(Operator.command_line(), source, [destination])
         self.stdout.write(f"Added alias {alias}.")
+        for warning in services.warnings_for(alias.source, [alias.destination]) + services.notes_for(
+            alias.source, [alias.destination]
+        ):
+            self.stderr.write(f"Warning: {warning}")
 
     def handle_list(self, domain=None, **options):
         aliases = Alias.objects.order_by("source", "destination")
@@ -43,7 +48,9 @@ class Command(ActionCommand):
             destination = addresses.normalize_address(destination)
         except addresses.AddressError as error:
             raise CommandError(str(error))
-        deleted, _ = Alias.objects.filter(source=source, destination=destination).delete()
+        deleted = services.delete_aliases(
+            Operator.command_line(), Alias.objects.filter(source=source, destination=destination)
+        )
         if not deleted:
             raise CommandError(f"There is no alias {source} -> {destination}.")
         self.stdout.write(f"Deleted alias {source} → {destination}.")

@@ -26,6 +26,8 @@ class Command(ActionCommand):
     def handle_check(self, login, address, **options):
         decision = sender_rights.check(login, address)
         self.stdout.write(decision.postfix_reply)
+        if decision.rewriting is not None and decision.rewriting.changed:
+            self.stdout.write(f"# {decision.rewriting.describe()}")
         self.stdout.write(f"# {decision.reason}")
         if not decision.allowed:
             sys.exit(1)

@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from mailadmin.operator import Operator
 from mailadmin.cli import ActionCommand, confirm, validation_as_command_error
 from users import addresses, services
 from users.models import Domain
@@ -28,11 +29,16 @@ class Command(ActionCommand):
         delete = actions.add_parser("delete", help="delete a domain with all its mailboxes and aliases")
         delete.add_argument("name")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        delete.add_argument(
+            "--remove-forwarding",
+            action="store_true",
+            help="also remove alias rows in other domains that forward to it or have their source in it",
+        )
 
 
     def handle_add(self, name, **options):
         with validation_as_command_error():
-            domain = services.create_domain(name)
+            domain = services.create_domain(Operator.command_line(), name)
         shown = domain.display_name
         suffix = f" (stored as {domain.name})" if shown != domain.name else ""
         self.stdout.write(f"Added domain {shown}{suffix}.")
@@ -53,5 +59,8 @@ class Command(ActionCommand):
         self.stdout.write(what)
         if not confirm("", options, self.stdin):
             raise CommandError("Not deleted.")
-        services.delete_domain(domain)
-        self.stdout.write(f"Deleted domain {domain.display_name}.")
+        summary = services.delete_domain(
+            Operator.command_line(), domain, remove_forwarding=options.get("remove_forwarding", False)
+        )
+        also = f" and {summary['aliases elsewhere']} alias row(s) elsewhere" if summary["aliases elsewhere"] else ""
+        self.stdout.write(f"Deleted domain {domain.display_name}{also}.")

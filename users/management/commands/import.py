@@ -1,10 +1,10 @@
-import getpass
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mailadmin import audit, csv_io
+from mailadmin import csv_io
+from mailadmin.operator import Operator
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, file, dry_run=False, quiet=False, **options):
         data = sys.stdin.buffer.read() if file == "-" else self._read(file)
         try:
-            the_plan = csv_io.plan(data)
+            the_plan = csv_io.plan(data, Operator.command_line(via="import"))
         except csv_io.ImportFileError as error:
             raise CommandError(str(error))
         self._show(the_plan, quiet)
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             return
         if the_plan.has_errors:
             raise CommandError(f"{the_plan.count(csv_io.ERROR)} row(s) have errors; nothing was imported.")
-        with audit.acting_as(f"cli:{getpass.getuser()}", via="import"):
+        with the_plan.operator.acting():
             try:
                 counts = csv_io.apply(the_plan, progress=self._progress)
             except csv_io.ImportFailed as error:

@@ -1,0 +1,54 @@
+"""What the staff list pages share: pages of large tables, the search box, one-time pages.
+
+Used by the users and aliases apps alike (aliases builds on users, never the reverse)."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from mailadmin.pagination import QuickPaginator
+from users import addresses
+
+PAGE_SIZE = 50
+
+
+def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
+    """One page of a queryset; a bad or too-large page number shows the nearest page, not a 404."""
+    return Paginator(queryset, per_page).get_page(request.GET.get(param))
+
+
+def paginate_large(request, queryset, param="page", cache_count=False, known_count=None):
+    """paginate() for tables of 100,000 rows: see mailadmin.pagination.QuickPaginator."""
+    paginator = QuickPaginator(queryset, PAGE_SIZE, cache_count=cache_count, known_count=known_count)
+    return paginator.get_page(request.GET.get(param))
+
+
+def search_prefix(request):
+    """The search text as the tables store it: lowercase, an IDN domain part as punycode."""
+    text = (request.GET.get("q") or "").strip().lower()[:100]
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        try:
+            domain = addresses.normalize_domain(domain) if domain and not domain.isascii() else domain
+        except addresses.AddressError:
+            pass
+        return f"{local}@{domain}"
+    if text and not text.isascii():
+        try:
+            return addresses.normalize_domain(text)
+        except addresses.AddressError:
+            return text
+    return text
+
+
+def show_once(request, template, context):
+    """A page holding a freshly generated password: rendered on the POST itself, never cached."""
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def query_without(request, *names):
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()

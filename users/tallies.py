@@ -1,0 +1,200 @@
+"""Figures the dashboard and the list totals need, kept exactly as the data changes.
+
+Counting 1,000,000 mailboxes (or reading every password's scheme) on a page view costs seconds,
+so the write API keeps per-domain counts in two panel-owned tables, in the same transaction as
+the change: mailboxes and aliases per domain, mailboxes per password scheme per domain. A page
+then sums a row per domain.
+
+Rows written behind the panel's back (the mail server's own scripts, a restored dump) are
+noticed by the highest id of each mail table, which the panel remembers with its counts: a
+higher one means rows it never counted, and the figures are counted again from the tables
+(`manage.py recount` does the same by hand, and after deletes made behind its back).
+"""
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Max, Sum
+
+from users.hash_inventory import MALFORMED, NO_PREFIX, scheme_expression, scheme_key
+from users.models import Domain, DomainCount, Mailbox, SchemeCount, TallyWatermark
+
+
+def _bump(model, lookup, **deltas):
+    updated = model.objects.filter(**lookup).update(**{name: F(name) + delta for name, delta in deltas.items()})
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**lookup, **deltas)
+    except IntegrityError:  # another transaction made the row first
+        model.objects.filter(**lookup).update(**{name: F(name) + delta for name, delta in deltas.items()})
+
+
+# --- Kept by the write API ------------------------------------------------------------------
+
+
+def mailboxes_added(mailboxes):
+    by_domain, by_scheme = {}, {}
+    for mailbox in mailboxes:
+        by_domain[mailbox.domain_id] = by_domain.get(mailbox.domain_id, 0) + 1
+        key = (mailbox.domain_id, scheme_key(mailbox.password))
+        by_scheme[key] = by_scheme.get(key, 0) + 1
+    for domain_id, count in by_domain.items():
+        _bump(DomainCount, {"domain_id": domain_id}, mailboxes=count)
+    for (domain_id, scheme), count in by_scheme.items():
+        _bump(SchemeCount, {"domain_id": domain_id, "scheme": scheme}, mailboxes=count)
+    _raise_watermark(Mailbox, len(mailboxes), max((m.pk for m in mailboxes if m.pk), default=None))
+
+
+def mailbox_removed(mailbox):
+    _bump(DomainCount, {"domain_id": mailbox.domain_id}, mailboxes=-1)
+    _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": scheme_key(mailbox.password)}, mailboxes=-1)
+
+
+def password_replaced(mailbox, old_password):
+    old, new = scheme_key(old_password), scheme_key(mailbox.password)
+    if old != new:
+        _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": old}, mailboxes=-1)
+        _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": new}, mailboxes=1)
+
+
+def aliases_added(domain_id, count):
+    _bump(DomainCount, {"domain_id": domain_id}, aliases=count)
+
+
+def aliases_inserted(count, highest_id=None):
+    """After the panel inserted `count` alias rows (their highest id, when the database said)."""
+    _raise_watermark(_alias_model(), count, highest_id)
+
+
+def alias_moved(old_domain_id, new_domain_id):
+    if old_domain_id != new_domain_id:
+        aliases_added(old_domain_id, -1)
+        aliases_added(new_domain_id, 1)
+
+
+def domain_removed(domain_id):
+    DomainCount.objects.filter(domain_id=domain_id).delete()
+    SchemeCount.objects.filter(domain_id=domain_id).delete()
+
+
+def _alias_model():
+    return Domain._meta.get_field("aliases").related_model
+
+
+def _raise_watermark(model, new_rows, highest_id=None):
+    """Move the remembered highest id past `new_rows` rows the panel just counted — only when
+    every row above the old mark is one of them, so a row slipped in behind the panel's back
+    keeps the mark below it and the next read counts again."""
+    table = model._meta.db_table
+    kept = TallyWatermark.objects.filter(table=table).values_list("max_id", flat=True).first()
+    if kept is None or not new_rows:
+        return
+    if highest_id is None:
+        highest_id = model.objects.aggregate(top=Max("pk"))["top"] or 0
+    if highest_id <= kept:
+        return
+    if model.objects.filter(pk__gt=kept, pk__lte=highest_id).count() != new_rows:
+        return
+    TallyWatermark.objects.filter(table=table, max_id__lt=highest_id).update(max_id=highest_id)
+
+
+# --- Read by the pages --------------------------------------------------------------------
+
+
+def _for(model, user):
+    rows = model.objects.all()
+    if user is not None and not user.is_superuser:
+        rows = rows.filter(domain_id__in=Domain.objects.visible_to(user).values("pk"))
+    return rows
+
+
+def figures(user=None):
+    """(totals, schemes) for the domains `user` sees, counted again first if rows appeared
+    behind the panel's back."""
+    ensure_counted()
+    return totals(user, checked=True), schemes(user, checked=True)
+
+
+def totals(user=None, checked=False):
+    """{"mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
+    if not checked:
+        ensure_counted()
+    sums = _for(DomainCount, user).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
+    return {name: value or 0 for name, value in sums.items()}
+
+
+def schemes(user=None, checked=False):
+    """{scheme key: mailboxes} for the domains `user` sees, as hash_inventory.scheme_key names them."""
+    if not checked:
+        ensure_counted()
+    rows = _for(SchemeCount, user).values("scheme").annotate(n=Sum("mailboxes")).order_by()
+    return {row["scheme"]: row["n"] for row in rows if row["n"]}
+
+
+# --- Noticing rows written behind the panel's back -----------------------------------------
+
+
+def _watched():
+    return [Mailbox, _alias_model()]
+
+
+def _highest_ids():
+    return {model._meta.db_table: model.objects.aggregate(top=Max("pk"))["top"] or 0 for model in _watched()}
+
+
+def ensure_counted():
+    """Count again when a mail table holds ids the panel never counted: one query, an index
+    lookup per table."""
+    quote = connection.ops.quote_name
+    parts = []
+    for model in _watched():
+        table = model._meta.db_table
+        parts.append(f"(SELECT MAX({quote('id')}) FROM {quote(table)})")
+        parts.append(
+            f"(SELECT {quote('max_id')} FROM {quote(TallyWatermark._meta.db_table)} WHERE {quote('table')} = %s)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), [model._meta.db_table for model in _watched()])
+        row = cursor.fetchone()
+    pairs = list(zip(row[0::2], row[1::2]))
+    if all(kept is not None and kept >= (top or 0) for top, kept in pairs):
+        return False
+    recount()
+    return True
+
+
+def recount():
+    """Every figure counted again from the mail tables (GROUP BY domain: one scan each)."""
+    alias_model = _alias_model()
+    with transaction.atomic():
+        highest = _highest_ids()
+        mailboxes = dict(Mailbox.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
+        aliases = dict(alias_model.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
+        DomainCount.objects.all().delete()
+        DomainCount.objects.bulk_create(
+            DomainCount(domain_id=domain_id, mailboxes=mailboxes.get(domain_id, 0), aliases=aliases.get(domain_id, 0))
+            for domain_id in set(mailboxes) | set(aliases)
+        )
+        SchemeCount.objects.all().delete()
+        SchemeCount.objects.bulk_create(
+            SchemeCount(domain_id=domain_id, scheme=scheme, mailboxes=count)
+            for (domain_id, scheme), count in _schemes_per_domain().items()
+        )
+        TallyWatermark.objects.all().delete()
+        TallyWatermark.objects.bulk_create(TallyWatermark(table=table, max_id=top) for table, top in highest.items())
+
+
+def _schemes_per_domain():
+    counted = {}
+    rows = (
+        Mailbox.objects.order_by()
+        .annotate(scheme=scheme_expression())
+        .values_list("domain_id", "scheme")
+        .annotate(n=Count("pk"))
+    )
+    for domain_id, scheme, count in rows:
+        # The database's case folding may split one scheme into spellings: merged here.
+        key = (domain_id, scheme.upper() if scheme not in (NO_PREFIX, MALFORMED) else scheme)
+        counted[key] = counted.get(key, 0) + count
+    return counted
+

@@ -1,0 +1,390 @@
+"""Quota usage as the panel shows it: the rows Dovecot's quota_clone writes into quota_usage
+(written here directly, as Dovecot would; test_quota_usage_dovecot.py has the real Dovecot)."""
+
+import csv
+import io
+import shutil
+import subprocess
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from aliases import server_config
+from conftest import MAILBOX_PASSWORD, require_or_skip
+from mailadmin import csv_io
+from mailadmin.operator import Operator
+from users import quota_usage, services
+from users.models import Domain, Mailbox, QuotaUsage
+from users.quota_usage import Usage, format_size
+
+GIB = 1024**3
+
+
+def reported(email, used, messages=1):
+    """What Dovecot's dict writes: a row keyed by the address."""
+    QuotaUsage.objects.create(mailbox_id=email, bytes=used, messages=messages)
+
+
+def add(domain, local, quota, used=None):
+    mailbox = Mailbox.objects.create(domain=domain, email=f"{local}@{domain.name}", password="{PLAIN}x", quota=quota)
+    if used is not None:
+        reported(mailbox.email, used)
+    return mailbox
+
+
+@pytest.fixture
+def boxes(domain_a, domain_b):
+    """full (112 %), nearly (93 %), half (50 %), open (unlimited), silent (never reported), tom in b (90.6 %)."""
+    return {
+        "full": add(domain_a, "full", GIB, GIB * 9 // 8),
+        "nearly": add(domain_a, "nearly", GIB, GIB * 15 // 16),
+        "half": add(domain_a, "half", 2 * GIB, GIB),
+        "open": add(domain_a, "open", 0, 3 * 1024**2),
+        "silent": add(domain_a, "silent", GIB),
+        "tom": add(domain_b, "tom", 10 * 1024**2, 9_500_000),
+    }
+
+
+# --- Formatting ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, text",
+    [(None, "not reported yet"), (0, "0 bytes"), (900, "900 bytes"), (1536, "1.5 KiB"), (GIB, "1 GiB"),
+     (5 * GIB // 2, "2.5 GiB")],
+)
+def test_sizes_have_one_human_format_and_zero_is_not_unlimited(size, text):
+    assert format_size(size) == text
+
+
+@pytest.mark.parametrize(
+    "used, limit, percent, level",
+    [(0, 100, 0, "ok"), (89_999, 100_000, 89, "ok"), (90_000, 100_000, 90, "nearly-full"),
+     (99_999, 100_000, 99, "nearly-full"), (100_000, 100_000, 100, "full"), (250, 100, 250, "full"),
+     (5, 0, None, ""), (None, 100, None, "")],
+)
+def test_percent_is_rounded_down_and_only_where_there_is_a_limit_and_a_report(used, limit, percent, level):
+    usage = Usage(used, 1 if used is not None else None, limit)
+    assert (usage.percent, usage.level) == (percent, level)
+
+
+def test_the_bar_of_a_mailbox_over_its_quota_is_full_and_the_words_say_by_how_much():
+    usage = Usage(150, 3, 100)
+    assert usage.meter_value == 100
+    assert usage.summary == "150 bytes of 100 bytes (150 %)"
+
+
+def test_an_unlimited_quota_shows_usage_without_a_percent():
+    usage = Usage(3 * 1024**2, 7, 0)
+    assert usage.summary == "3 MiB (no limit)"
+    assert usage.meter_value is None
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def test_a_mailbox_without_a_report_says_so_and_never_shows_zero(client, alice, boxes):
+    client.force_login(alice)
+    page = client.get(reverse("mailbox-detail", args=[boxes["silent"].pk])).content.decode()
+    assert "not reported yet" in page
+    assert "0 bytes" not in page and "<meter" not in page
+
+
+def test_the_mailbox_page_shows_a_bar_the_figures_and_exact_bytes(client, alice, boxes):
+    client.force_login(alice)
+    page = client.get(reverse("mailbox-detail", args=[boxes["nearly"].pk])).content.decode()
+    used = GIB * 15 // 16
+    assert f'<meter min="0" max="{GIB}"' in page and f'value="{used}"' in page
+    assert f'<span title="{used} bytes">960 MiB</span> of <span title="{GIB} bytes">1 GiB</span> (93 %)' in page
+    assert "1 message" in page
+
+
+def test_the_mailbox_list_shows_usage_for_every_row(client, alice, boxes):
+    client.force_login(alice)
+    page = client.get(reverse("mailbox-list")).content.decode()
+    assert "(112 %)" in page and "(93 %)" in page and "(50 %)" in page
+    assert "3 MiB</span> (no limit)" in page
+    assert page.count("not reported yet") == 1
+
+
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("-percent", ["full", "nearly", "tom", "half", "open", "silent"]),
+        ("percent", ["open", "silent", "half", "tom", "nearly", "full"]),
+        ("-used", ["full", "half", "nearly", "tom", "open", "silent"]),
+        ("used", ["silent", "open", "tom", "nearly", "half", "full"]),
+    ],
+)
+def test_the_mailbox_list_sorts_by_used_and_by_percent(client, alice, boxes, sort, expected):
+    # Not reported (and, for percent, unlimited) sort as nothing: last when the fullest come first.
+    client.force_login(alice)
+    rows = client.get(reverse("mailbox-list"), {"sort": sort}).context["page"]
+    by_email = {box.email: name for name, box in boxes.items()}
+    got = [by_email[m.email] for m in rows]
+    if sort == "percent":  # "open" and "silent" both have no percent; the address breaks the tie
+        assert got[2:] == expected[2:] and set(got[:2]) == {"open", "silent"}
+    elif sort == "-percent":
+        assert got[:4] == expected[:4] and set(got[4:]) == {"open", "silent"}
+    else:
+        assert got == expected
+
+
+def test_every_page_sorted_by_percent_holds_the_next_rows(client, alice, domain_a):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{i:03}@a.example", password="{PLAIN}x", quota=1000) for i in range(130)
+    )
+    QuotaUsage.objects.bulk_create(
+        QuotaUsage(mailbox_id=f"u{i:03}@a.example", bytes=(i * 37) % 1100, messages=1) for i in range(0, 130, 2)
+    )
+    client.force_login(alice)
+    pages = [[m.email for m in client.get(reverse("mailbox-list"), {"sort": "-percent", "page": n}).context["page"]]
+             for n in (1, 2, 3)]
+    assert [len(p) for p in pages] == [50, 50, 30]
+    emails = sum(pages, [])
+    assert len(set(emails)) == 130
+    percents = [quota_usage.usage_of(Mailbox.objects.select_related("usage").get(email=e)).used for e in emails]
+    reported_part = [p for p in percents if p is not None]
+    assert reported_part == sorted(reported_part, reverse=True) and percents[len(reported_part):] == [None] * 65
+
+
+@pytest.mark.parametrize("sort", ["email", "used", "-used", "percent", "-percent"])
+def test_usage_costs_the_mailbox_list_no_query(client, alice, domain_a, sort):
+    """One LEFT JOIN in the page's rows query, never a query per row: every page, every sort,
+    costs what the list cost before usage was shown (test_large_list_pages: the same count on
+    every page, at most 6)."""
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{i:03}@a.example", password="{PLAIN}x", quota=1000) for i in range(260)
+    )
+    QuotaUsage.objects.bulk_create(
+        QuotaUsage(mailbox_id=f"u{i:03}@a.example", bytes=i, messages=1) for i in range(0, 260, 3)
+    )
+    client.force_login(alice)
+    client.get(reverse("mailbox-list"), {"sort": sort})  # the total is counted once, then kept
+    counts = []
+    for page in ("1", "3", "999999"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("mailbox-list"), {"sort": sort, "page": page})
+        assert response.status_code == 200
+        counts.append(len(queries))
+        usage_reads = [q["sql"] for q in queries if "quota_usage" in q["sql"]]
+        assert len(usage_reads) <= 2  # the page's ids (when sorted by usage) and its rows, joined
+        if sort in quota_usage.SORTS:  # the order is kept: a page reads only its rows
+            assert not any("ORDER BY" in sql for sql in usage_reads)
+    assert counts[0] == counts[1] == counts[2] <= 6
+
+
+def test_a_kept_order_pages_across_its_chunks(domain_a, monkeypatch):
+    monkeypatch.setattr(quota_usage.KeptOrderPaginator, "CHUNK", 7)
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{i:02}@a.example", password="{PLAIN}x", quota=100) for i in range(45)
+    )
+    QuotaUsage.objects.bulk_create(QuotaUsage(mailbox_id=f"u{i:02}@a.example", bytes=i % 13, messages=1) for i in range(45))
+    ordered = quota_usage.with_usage(Mailbox.objects.all()).order_by(*quota_usage.SORTS["-used"])
+    expected = list(ordered.values_list("email", flat=True))
+    pages = [[m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(n)] for n in range(1, 6)]
+    assert [len(p) for p in pages] == [10, 10, 10, 10, 5]
+    assert sum(pages, []) == expected
+
+
+def test_a_kept_order_is_taken_again_after_a_change_in_the_panel_or_when_evicted(domain_a, django_assert_num_queries):
+    a = add(domain_a, "a", 100, 10)
+    b = add(domain_a, "b", 100, 20)
+    ordered = quota_usage.with_usage(Mailbox.objects.all()).order_by(*quota_usage.SORTS["-used"])
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["b@a.example", "a@a.example"]
+    QuotaUsage.objects.filter(mailbox_id="a@a.example").update(bytes=50)  # Dovecot reports, past the ORM
+    with django_assert_num_queries(1):  # the rows only: the order is kept, the figures are fresh
+        rows = list(quota_usage.KeptOrderPaginator(ordered, 10).page(1))
+    assert [(m.email, m.usage.bytes) for m in rows] == [("b@a.example", 20), ("a@a.example", 50)]
+    services.set_quota(Operator.command_line(), b, "200")  # a change made in the panel renews every kept figure
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["a@a.example", "b@a.example"]
+    QuotaUsage.objects.filter(mailbox_id="b@a.example").update(bytes=90)
+    cache.clear()  # evicted
+    assert [m.email for m in quota_usage.KeptOrderPaginator(ordered, 10).page(1)] == ["b@a.example", "a@a.example"]
+
+
+def test_domain_totals_add_up_reported_usage_and_count_the_silent(client, alice, boxes):
+    client.force_login(alice)
+    response = client.get(reverse("domain-list"))
+    rows = {domain.name: domain for domain in response.context["rows"]}
+    expected = GIB * 9 // 8 + GIB * 15 // 16 + GIB + 3 * 1024**2
+    assert (rows["a.example"].used_bytes, rows["a.example"].reported_count) == (expected, 4)
+    assert (rows["b.example"].used_bytes, rows["b.example"].reported_count) == (9_500_000, 1)
+    page = response.content.decode()
+    assert f'title="{expected}"' not in page and f'title="{expected} bytes"' in page
+    assert "(4 of 5 mailboxes reported)" in page
+    detail = client.get(reverse("domain-detail", args=["a.example"])).content.decode()
+    assert f'title="{expected} bytes"' in detail and "(1 of 5 mailboxes not reported yet)" in detail
+
+
+def test_a_domain_nobody_has_reported_says_so(client, alice, domain_a):
+    add(domain_a, "new", GIB)
+    client.force_login(alice)
+    assert "not reported yet" in client.get(reverse("domain-list")).content.decode()
+    assert "not reported yet" in client.get(reverse("domain-detail", args=["a.example"])).content.decode()
+
+
+def test_the_dashboard_lists_full_and_nearly_full_mailboxes_with_links(client, alice, boxes):
+    client.force_login(alice)
+    response = client.get(reverse("dashboard"))
+    alerts = response.context["quota_alerts"]
+    assert (alerts["full"][0], [m.email for m in alerts["full"][1]]) == (1, ["full@a.example"])
+    # tom: 9,500,000 of 10 MiB is 90.6 %; unlimited and unreported mailboxes are never listed.
+    assert (alerts["nearly_full"][0], [m.email for m in alerts["nearly_full"][1]]) == (
+        2, ["nearly@a.example", "tom@b.example"])
+    page = response.content.decode()
+    for name in ("full", "nearly", "tom"):
+        assert f'href="{reverse("mailbox-detail", args=[boxes[name].pk])}"' in page
+
+
+def test_a_domain_admin_sees_only_their_domains_alerts(client, bob, boxes):
+    client.force_login(bob)
+    alerts = client.get(reverse("dashboard")).context["quota_alerts"]
+    assert [m.email for m in alerts["nearly_full"][1]] == ["nearly@a.example"]
+
+
+def test_the_over_filter_lists_the_mailboxes_the_dashboard_counts(client, alice, boxes):
+    client.force_login(alice)
+    emails = [m.email for m in client.get(reverse("mailbox-list"), {"over": "90", "sort": "-percent"}).context["page"]]
+    assert emails == ["full@a.example", "nearly@a.example", "tom@b.example"]
+    emails = [m.email for m in client.get(reverse("mailbox-list"), {"over": "100"}).context["page"]]
+    assert emails == ["full@a.example"]
+
+
+def test_the_mailbox_user_sees_their_own_usage(client, jane_mailbox):
+    Mailbox.objects.filter(pk=jane_mailbox.pk).update(quota=GIB)
+    assert client.post("/login/", {"username": "jane@a.example", "password": MAILBOX_PASSWORD}).status_code == 302
+    assert "not reported yet" in client.get(reverse("account")).content.decode()
+    reported("jane@a.example", GIB // 4, messages=12)
+    page = client.get(reverse("account")).content.decode()
+    assert f'<span title="{GIB // 4} bytes">256 MiB</span> of <span title="{GIB} bytes">1 GiB</span> (25 %)' in page
+    assert "12 messages" in page
+
+
+# --- Command line and export ---------------------------------------------------------------
+
+
+def test_mailbox_usage_lists_every_mailbox_with_exact_figures(boxes):
+    out = io.StringIO()
+    call_command("mailbox", "usage", "--domain", "a.example", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"full@a.example\t{GIB * 9 // 8}\t{GIB}\t112\t1\t1.1 GiB of 1 GiB (112 %)"
+    assert "open@a.example\t3145728\t0\t-\t1\t3 MiB (no limit)" in lines
+    assert "silent@a.example\t-\t1073741824\t-\t-\tnot reported yet" in lines
+    assert len(lines) == 5
+
+
+def test_mailbox_usage_over_exits_1_when_a_mailbox_is_over(boxes):
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("mailbox", "usage", "--over", "100", stdout=out)
+    assert failed.value.returncode == 1 and "1 mailbox at 100 %" in str(failed.value)
+    assert [line.split("\t")[0] for line in out.getvalue().splitlines()] == ["full@a.example"]
+
+
+def test_mailbox_usage_over_exits_0_when_none_is(boxes):
+    out = io.StringIO()
+    call_command("mailbox", "usage", "--over", "113", stdout=out)
+    assert out.getvalue() == ""
+
+
+def test_the_export_has_usage_columns_and_imports_again_unchanged(client, alice, boxes):
+    client.force_login(alice)
+    response = client.get(reverse("bulk-export"), {"what": "mailboxes", "domain": "a.example"})
+    text = b"".join(response.streaming_content).decode()
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert (rows["half@a.example"]["used_bytes"], rows["half@a.example"]["messages"]) == (str(GIB), "1")
+    assert rows["half@a.example"]["usage_updated"]  # kept by the database
+    assert rows["silent@a.example"]["used_bytes"] == "" and rows["silent@a.example"]["messages"] == ""
+    plan = csv_io.plan(text, Operator.command_line(via="import"))
+    assert {row.status for row in plan.rows} == {csv_io.UNCHANGED}
+
+
+# --- Server configuration and table --------------------------------------------------------
+
+
+def test_the_server_config_page_emits_the_quota_usage_snippet(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("postfix-config")).content.decode()
+    assert "/etc/dovecot/conf.d/11-mailadmin-quota-usage.conf" in page
+    assert "quota = count:User quota" in page and "quota_clone_dict = proxy::mailadmin_quota" in page
+    assert "/etc/dovecot/dovecot-dict-sql.conf.ext" in page and "username_field = email" in page
+
+
+def test_the_dict_file_never_holds_the_panels_own_password_unless_given():
+    snippet, dict_conf = server_config.dovecot_quota_usage_files_23()
+    assert f"password={server_config.PASSWORD_PLACEHOLDER}" in dict_conf.text
+    assert "password=s3cret" in server_config.dovecot_quota_usage_files_23("s3cret")[1].text
+
+
+@pytest.mark.dovecot
+def test_the_snippets_plugins_reach_imap_and_lmtp_in_the_guides_layout(tmp_path, db):
+    """Dovecot itself (doveconf) reads the guide's conf.d with the snippet dropped in."""
+    require_or_skip(shutil.which("doveconf"), "doveconf (dovecot-core) is not installed")
+    snippet, dict_conf = server_config.dovecot_quota_usage_files_23(
+        config_dir=str(tmp_path), dict_socket_user="nobody", dict_socket_group="nogroup"
+    )
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / snippet.name).write_text(snippet.text)
+    (conf_d / "10-mail.conf").write_text("mail_location = maildir:~/Maildir\nmail_plugins = quota\n")
+    (conf_d / "20-imap.conf").write_text("protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n")
+    (conf_d / "20-lmtp.conf").write_text("protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n}\n")
+    (tmp_path / "dovecot.conf").write_text(
+        f"base_dir = {tmp_path}/run\nprotocols = none\n!include conf.d/*.conf\n"
+    )
+    for protocol in ("imap", "lmtp"):
+        result = subprocess.run(
+            ["doveconf", "-c", str(tmp_path / "dovecot.conf"), "-f", f"protocol={protocol}", "-h", "mail_plugins"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert {"quota", "quota_clone"} <= set(result.stdout.split()), (protocol, result.stdout)
+        assert "Warning" not in result.stderr, result.stderr
+
+
+@pytest.mark.mariadb
+def test_dovecots_upsert_keeps_the_other_column_and_the_time(mariadb, domain_a):
+    """The statements Dovecot's dict-sql sends (one value column each), on the table migrate made."""
+    add(domain_a, "jane", GIB)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO quota_usage (bytes,email) VALUES (100,'jane@a.example') "
+                       "ON DUPLICATE KEY UPDATE bytes=100")
+        cursor.execute("INSERT INTO quota_usage (messages,email) VALUES (3,'JANE@a.example') "
+                       "ON DUPLICATE KEY UPDATE messages=3")
+        cursor.execute("SELECT COUNT(*) FROM quota_usage")
+        assert cursor.fetchone() == (1,)  # one row: the address compares as virtual_users.email does
+    row = QuotaUsage.objects.get()
+    assert (row.bytes, row.messages) == (100, 3) and row.updated is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT CHARACTER_SET_NAME, COLLATION_NAME, TABLE_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'email' "
+            "AND TABLE_NAME IN ('quota_usage', 'virtual_users') ORDER BY TABLE_NAME"
+        )
+        (usage_charset, usage_collation, _), (users_charset, users_collation, _) = cursor.fetchall()
+    assert (usage_charset, usage_collation) == (users_charset, users_collation)
+
+
+@pytest.mark.mariadb
+def test_the_rows_query_joins_usage_by_its_primary_key(mariadb, domain_a):
+    ids = [add(domain_a, name, GIB, 10).pk for name in ("jane", "john", "zoe")]
+    query = quota_usage.with_usage(Mailbox.objects.filter(pk__in=ids))  # as a page's rows are read
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = {row[2]: row for row in cursor.fetchall()}
+    assert plan["quota_usage"][3] == "eq_ref" and plan["quota_usage"][5] == "PRIMARY"
+
+
+def test_a_mailbox_deleted_in_the_panel_leaves_dovecots_row(domain_a):
+    box = add(domain_a, "gone", GIB, 123)
+    services.delete_mailbox(Operator.command_line(), box)
+    # Its mail stays on disk too; re-created, the address shows what is still there.
+    assert QuotaUsage.objects.filter(mailbox_id="gone@a.example").exists()
+    again = add(Domain.objects.get(name="a.example"), "gone", GIB)
+    assert quota_usage.usage_of(Mailbox.objects.select_related("usage").get(pk=again.pk)).used == 123
