@@ -533,3 +533,19 @@ def test_the_real_passdb_and_our_code_agree_on_every_committed_vector(private_do
         for probe in probes:
             ours = verify_password(probe, case["hash"], user=email)
             assert dovecot_accepts(private_dovecot, email, probe) is ours, (case["hash"], probe)
+
+
+YESCRYPT = "{CRYPT}$y$j9T$F5Jx5fExrKuPp53xLKQ..1$y8e1eitiNDaQsFFW6d.9KbSTlk5zV3R3coZQtfcNAO5"  # libxcrypt, of PASSWORD
+
+
+def test_a_crypt_form_only_libc_knows_goes_to_the_system_crypt_as_in_dovecot():
+    assert verify_password(PASSWORD, YESCRYPT)
+    assert not verify_password(PASSWORD + "!", YESCRYPT)
+    assert scheme_of(YESCRYPT) == "CRYPT"
+
+
+@pytest.mark.dovecot
+def test_doveadm_agrees_on_the_libc_only_crypt_form():
+    needs_doveadm()
+    assert doveadm.verifies(YESCRYPT, PASSWORD)
+    assert not doveadm.verifies(YESCRYPT, PASSWORD + "!")
