@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection
 
 from aliases import sender_login as rules
 from aliases import sender_rights
+from aliases.guides import GUIDES
 from aliases.models import Alias
 from users.models import Domain, Mailbox
 
@@ -120,3 +121,17 @@ def check_myorigin(app_configs=None, **kwargs):
     except ImproperlyConfigured as error:
         return [Error(str(error), id="aliases.E006")]
     return []
+
+
+@register()
+def check_guide_edition(app_configs=None, **kwargs):
+    """MAILADMIN_GUIDE names an edition the server configuration can be written for."""
+    if settings.MAILADMIN_GUIDE in GUIDES:
+        return []
+    return [
+        Error(
+            f"MAILADMIN_GUIDE={settings.MAILADMIN_GUIDE!r} is not an edition of the ISPmail guide: use one of "
+            f"{', '.join(GUIDES)} (Debian 12 or Debian 13).",
+            id="aliases.E007",
+        )
+    ]

@@ -86,6 +86,7 @@ def postfix_config(request):
         "sending/postfix_config.html",
         {
             "files": server_config.all_files(target=target),
+            "guide": server_config.current_guide(),
             "target": target,
             "main_cf": "\n".join(server_config.main_cf_lines()),
             "placeholder": server_config.PASSWORD_PLACEHOLDER,

@@ -38,8 +38,11 @@ class Audited:
 AUDITED = {}
 
 
-def register(model_label, object_type, fields, domain_of, snapshot=None):
+def register(model_label, object_type, fields, domain_of, snapshot=None, by_signals=True):
+    """by_signals=False: the model's write API records its entries itself (audit.record)."""
     AUDITED[model_label] = Audited(object_type, fields, domain_of, snapshot)
+    if not by_signals:
+        return
     uid = f"mailadmin.audit:{model_label}"
     # A string sender is resolved when the model's app is loaded (ModelSignal's lazy senders).
     pre_save.connect(_before_save, sender=model_label, dispatch_uid=uid)

@@ -3,6 +3,8 @@
 import csv
 import hashlib
 from datetime import datetime, time, timedelta
+
+from django import forms
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -16,6 +18,7 @@ from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required
+from mailadmin.staff.reauth import recent_auth_required
 from users.models import Domain, Mailbox
 
 
@@ -109,8 +112,13 @@ def _applying(request, the_plan):
 # --- Export ------------------------------------------------------------------------------
 
 
+def _asks_for_hashes(request):
+    return request.user.is_superuser and forms.BooleanField(required=False).to_python(request.GET.get("hashes"))
+
+
 @staff_required
 @require_GET
+@recent_auth_required(when=_asks_for_hashes)
 def export(request):
     form = ExportForm(request.GET, user=request.user)
     if not form.is_valid():

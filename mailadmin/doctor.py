@@ -31,6 +31,7 @@ from django.db.migrations.executor import MigrationExecutor
 from aliases import postfix_config, server_config
 from aliases.sender_login import QUERIES as SENDER_QUERIES
 from aliases.sender_rights import lookup_config
+from aliases.sender_rights import myorigin as sender_rights_myorigin
 
 ENV_FILE = "/etc/mailadmin/mailadmin.env"
 TIMEOUT = 30
@@ -618,13 +619,54 @@ def proxy_https(server):
                           f"MAILADMIN_SERVE_STATIC=1 in {ENV_FILE}, collectstatic, restart mailadmin")
 
 
-# Checks other work adds here, each one job: the guide edition the server follows, Postfix's
-# myorigin versus MAILADMIN_MYORIGIN.
+def live_myorigin(server):
+    """Postfix's $myorigin as it decides (a "/file" value names the file whose first word it is)."""
+    value = server.postconf("myorigin")
+    if value.startswith("/"):
+        try:
+            with open(value, encoding="utf-8") as file:
+                value = (file.read().split() or [""])[0]
+        except OSError as error:
+            raise Unreadable(f"cannot read {value}: {error.strerror}", f"run doctor as root, or check {value}")
+    return value.lower().rstrip(".")
+
+
+def live_local_domains(server):
+    """Postfix's $mydestination, the domains whose bare local part is a sender-login key."""
+    return sorted({item.lower().rstrip(".") for item in re.split(r"[\s,]+", server.postconf("mydestination")) if item})
+
+
+@doctor_check
+def postfix_myorigin(server):
+    live, ours = live_myorigin(server), sender_rights_myorigin()
+    if live == ours:
+        yield Finding(True, "postfix myorigin", f"{live}, as the panel assumes")
+    else:
+        yield Finding(False, "postfix myorigin", f"Postfix appends @{live} to a bare sender, the panel assumes @{ours}",
+                      f"put {env_line('MAILADMIN_MYORIGIN', live)} into {ENV_FILE} and restart mailadmin")
+
+
+@doctor_check
+def postfix_mydestination(server):
+    live, ours = live_local_domains(server), sorted(d.lower() for d in settings.MAILADMIN_LOCAL_DOMAINS)
+    if live == ours:
+        yield Finding(True, "postfix mydestination", f"{', '.join(live) or '(empty)'}, as MAILADMIN_LOCAL_DOMAINS")
+    else:
+        yield Finding(False, "postfix mydestination", f"Postfix has {', '.join(live) or '(empty)'}, the panel assumes "
+                      f"{', '.join(ours) or '(empty)'}",
+                      f"put {env_line('MAILADMIN_LOCAL_DOMAINS', ','.join(live))} into {ENV_FILE} and restart mailadmin")
+
+
+# Checks other work adds here, each one job: the guide edition the server follows.
 
 
 def suggested_settings(server):
     """The env lines that make the panel assume what the live Postfix does."""
-    lines = [env_line("MAILADMIN_RECIPIENT_DELIMITER", server.postconf("recipient_delimiter"))]
+    lines = [
+        env_line("MAILADMIN_RECIPIENT_DELIMITER", server.postconf("recipient_delimiter")),
+        env_line("MAILADMIN_MYORIGIN", live_myorigin(server)),
+        env_line("MAILADMIN_LOCAL_DOMAINS", ",".join(live_local_domains(server))),
+    ]
     queries = {query for _, _, query in live_sender_queries(server)}
     if len(queries) == 1:
         lines.append(env_line("MAILADMIN_SENDER_LOGIN_QUERY", sender_query_setting(queries.pop())))

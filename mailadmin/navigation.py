@@ -17,8 +17,9 @@ NAV = [
     ("Import / export", "bulk-import", STAFF),
     ("Audit log", "audit-log", STAFF),
     ("Server config", "postfix-config", SUPERUSER),
-    ("Domain admins", "domain-admins", SUPERUSER),
+    ("Staff", "staff-list", SUPERUSER),
     ("Django admin", "admin:index", SUPERUSER),
+    ("My security", "my-security", STAFF),
     ("My mailbox", "account", MAILBOX_USER),
 ]
 

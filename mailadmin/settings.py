@@ -51,9 +51,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "mailadmin",
     "users",
     "aliases",
+    "mailadmin.staff",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +67,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: the audit log needs to know who is asking.
     "mailadmin.audit.AuditActorMiddleware",
+    # request.user.is_verified(): has this session passed the second factor?
+    "django_otp.middleware.OTPMiddleware",
+    # Staff who owe a second factor (or its enrolment) reach nothing else until it is done.
+    "mailadmin.staff.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into a response.
@@ -123,6 +130,21 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     # Mailbox users: address + mail password, checked against virtual_users (never staff).
     "users.auth_backends.MailboxBackend",
+]
+
+# Staff passwords (the auth_user table): Argon2id first. A hash made by a hasher further down
+# the list (Django's earlier default, PBKDF2) still verifies and is re-hashed with Argon2id on
+# the next successful login. Mailbox passwords are Dovecot's hashes and never pass through here.
+# Argon2id's cost (mailadmin/staff/hashers.py): OWASP's 19 MiB, 2 passes, 1 lane by default.
+MAILADMIN_ARGON2_MEMORY_KIB = env.int("MAILADMIN_ARGON2_MEMORY_KIB", default=19456)
+MAILADMIN_ARGON2_TIME_COST = env.int("MAILADMIN_ARGON2_TIME_COST", default=2)
+MAILADMIN_ARGON2_PARALLELISM = env.int("MAILADMIN_ARGON2_PARALLELISM", default=1)
+PASSWORD_HASHERS = [
+    "mailadmin.staff.hashers.StaffArgon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,14 +242,33 @@ MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
 MAILADMIN_MYORIGIN = env.str("MAILADMIN_MYORIGIN", default="")
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
+# Which edition of the ISPmail guide built the mail server: "bookworm" (Debian 12: Postfix 3.7,
+# Dovecot 2.3) or "trixie" (Debian 13: Postfix 3.10, Dovecot 2.4). The generated server
+# configuration follows it: file names, query placeholders, Dovecot's syntax and quota field.
+MAILADMIN_GUIDE = env.str("MAILADMIN_GUIDE", default="bookworm").strip().lower()
+# The read-only MariaDB account Postfix and Dovecot read the tables with (the guide's).
+MAILADMIN_SERVER_DB_USER = env.str("MAILADMIN_SERVER_DB_USER", default="mailserver")
 # Lifetime of a one-time password reset link, in hours.
 MAILADMIN_RESET_LINK_HOURS = env.int("MAILADMIN_RESET_LINK_HOURS", default=24)
+
+# --- Staff accounts: second factor and re-authentication (mailadmin/staff) ----------------
+# Who must enrol a second factor (TOTP) before using the panel: "superadmins", "staff" or "off".
+# Staff who enrolled of their own accord are always asked for it.
+MAILADMIN_REQUIRE_2FA = env.str("MAILADMIN_REQUIRE_2FA", default="superadmins").lower()
+# How long a password (+ code) confirmation covers the most dangerous actions, in minutes.
+MAILADMIN_REAUTH_MINUTES = env.int("MAILADMIN_REAUTH_MINUTES", default=5)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env.str("MAILADMIN_TOTP_ISSUER", default="mailadmin")
+# The one-time link a new staff account sets its password with (Django's token generator).
+PASSWORD_RESET_TIMEOUT = MAILADMIN_RESET_LINK_HOURS * 3600
 
 # --- Login throttling (django-axes, stored in the database so app servers share it) ----
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
-# Lock per account and, separately, per client address.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# Lock the (account, client address) pair, and the client address alone — never the account
+# alone: then failures from an attacker's addresses cannot lock the real owner out from their
+# usual address, and one address cannot guess its way through many accounts (README, "Lockout").
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 # "Jane@A.example" and "jane@a.example" are one mailbox: one failure counter.

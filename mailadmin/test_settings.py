@@ -9,7 +9,14 @@ os.environ.setdefault("MAILADMIN_BCRYPT_COST", "5")
 # A memory cache each test can clear without a database; the database cache production uses
 # by default is tested on its own (mailadmin/tests/test_settings_deploy.py).
 os.environ.setdefault("CACHE_URL", "locmemcache://")
+# The shared actors (conftest.py) have no second factor; tests of the requirement turn it on.
+os.environ.setdefault("MAILADMIN_REQUIRE_2FA", "off")
 if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 
 from mailadmin.settings import *  # noqa: E402,F401,F403
+
+# A TOTP code typed just across a 30-second boundary would otherwise teach the device a clock
+# drift, and the tests' "next period's code" (mailadmin/staff/testing.py) could then fall outside
+# the accepted window: a rare flaky failure, not a behaviour worth testing.
+OTP_TOTP_SYNC = False

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("aliases.sending_urls")),  # who may send as what
     path("", include("users.account_urls")),  # mailbox users' own pages
     path("", include("mailadmin.bulk_urls")),  # import, export, audit log
+    path("", include("mailadmin.staff.urls")),  # staff accounts, second factor, re-authentication
 ]

@@ -5,11 +5,10 @@ puts their messages next to the field they are about (`add_service_errors`).
 """
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from users import addresses
-from users.models import Domain, DomainAdminGrant
+from users.models import Domain
 
 GENERATE, TYPE = "generate", "type"
 PASSWORD_MODES = [(GENERATE, "Generate a password (shown once)"), (TYPE, "Type a password")]
@@ -139,36 +138,3 @@ class QuotaForm(forms.Form):
             return addresses.parse_quota(self.cleaned_data["quota"])
         except addresses.AddressError as error:
             raise ValidationError(str(error))
-
-
-class DomainAdminGrantForm(forms.Form):
-    user = forms.ModelChoiceField(
-        label="Staff account",
-        queryset=get_user_model().objects.none(),
-        empty_label="Choose an account",
-        help_text="Staff accounts that are not superadmins. Create accounts in the Django admin.",
-    )
-    domain = forms.CharField(label="Domain", max_length=255)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = get_user_model().objects.filter(
-            is_staff=True, is_superuser=False, is_active=True
-        ).order_by("username")
-
-    def clean_domain(self):
-        try:
-            name = addresses.normalize_domain(self.cleaned_data["domain"])
-        except addresses.AddressError as error:
-            raise ValidationError(str(error))
-        domain = Domain.objects.filter(name=name).first()
-        if domain is None:
-            raise ValidationError(f"There is no domain {addresses.domain_to_unicode(name)} in the panel.")
-        return domain
-
-    def clean(self):
-        cleaned = super().clean()
-        user, domain = cleaned.get("user"), cleaned.get("domain")
-        if user and domain and DomainAdminGrant.objects.filter(user=user, domain=domain).exists():
-            raise ValidationError(f"{user.get_username()} already administers {domain.display_name}.")
-        return cleaned

@@ -5,7 +5,9 @@ ON DELETE CASCADE), so a database the panel starts and one the guide started are
 `CREATE TABLE IF NOT EXISTS` leaves an existing installation's tables and rows untouched.
 """
 
+from django.core.management.base import CommandError
 from django.db import connection as default_connection
+from django.db import models
 
 GUIDE_DDL = {
     "virtual_domains": """
@@ -47,8 +49,50 @@ def create_guide_table(schema_editor, model):
         schema_editor.create_model(model)
 
 
-class ExistingRowsConflict(Exception):
-    """Rows of an existing installation that a new unique key cannot accept."""
+DOMAIN_NAME_KEY = "virtual_domains_name_uniq"
+
+
+def _unique_keys_on(connection, table, columns):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return [
+        name for name, info in constraints.items()
+        if info["unique"] and not info["primary_key"] and list(info["columns"]) == columns
+    ]  # fmt: skip
+
+
+def add_domain_name_key(apps, schema_editor):
+    """The unique key on virtual_domains.name, once.
+
+    The Trixie guide creates the table with `UNIQUE KEY (name)` (MariaDB names it `name`); a
+    second identical index would only slow every insert, so that one is renamed to the name
+    the panel's migrations know it by (an instant, metadata-only change; no row is touched)."""
+    connection = schema_editor.connection
+    model = apps.get_model("users", "Domain")
+    existing = _unique_keys_on(connection, model._meta.db_table, ["name"])
+    if DOMAIN_NAME_KEY in existing:
+        return
+    if existing and connection.vendor == "mysql":
+        schema_editor.execute(
+            f"ALTER TABLE `{model._meta.db_table}` RENAME INDEX `{existing[0]}` TO `{DOMAIN_NAME_KEY}`"
+        )
+        return
+    schema_editor.add_constraint(model, domain_name_constraint())
+
+
+def remove_domain_name_key(apps, schema_editor):
+    schema_editor.remove_constraint(apps.get_model("users", "Domain"), domain_name_constraint())
+
+
+def domain_name_constraint():
+    return models.UniqueConstraint(fields=("name",), name=DOMAIN_NAME_KEY)
+
+
+class ExistingRowsConflict(CommandError):
+    """Rows of an existing installation that a new unique key cannot accept.
+
+    A CommandError, so `manage.py migrate` prints the message and the fix SQL alone, as one
+    error, instead of a traceback through Django's migration executor (--traceback shows it)."""
 
 
 def find_conflicts(connection=default_connection):

@@ -13,6 +13,4 @@ urlpatterns = [
     path("mailboxes/<int:pk>/quota/", views.mailbox_quota, name="mailbox-quota"),
     path("mailboxes/<int:pk>/password/", views.mailbox_password, name="mailbox-password"),
     path("mailboxes/<int:pk>/delete/", views.mailbox_delete, name="mailbox-delete"),
-    path("admins/", views.domain_admins, name="domain-admins"),
-    path("admins/<int:pk>/remove/", views.domain_admin_remove, name="domain-admin-remove"),
 ]

@@ -10,18 +10,18 @@ minute, prefix searches that range-scan the unique indexes on `email` and `name`
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mailadmin.db import save_validated
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required, superadmin_required
+from mailadmin.staff.reauth import recent_auth_required
 from users import addresses, forms, hash_inventory, quota_usage, services, tallies
 from users.listing import PAGE_SIZE, paginate, paginate_large, query_without, search_prefix, show_once
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
-from users.models import DomainAdminGrant
+from users.models import Mailbox
 
 # --- Domains -------------------------------------------------------------------------------
 
@@ -81,8 +81,13 @@ def domain_detail(request, name):
     )
 
 
+def _has_mailboxes(request, name):
+    return Mailbox.objects.filter(domain__name=name).exists()
+
+
 @superadmin_required
 @require_http_methods(["GET", "POST"])
+@recent_auth_required(when=_has_mailboxes)
 def domain_delete(request, name):
     domain = get_domain_for_user(request.user, name)
     form = forms.DomainDeleteForm(request.POST or None, domain=domain)
@@ -290,38 +295,3 @@ def mailbox_delete(request, pk):
         messages.success(request, f"Mailbox {email} deleted. Its mail in {maildir} was not removed.{also}")
         return redirect("mailbox-list")
     return render(request, "users/mailbox_delete.html", {"mailbox": mailbox})
-
-
-# --- Domain admins -------------------------------------------------------------------------
-
-
-@superadmin_required
-@require_http_methods(["GET", "POST"])
-def domain_admins(request):
-    form = forms.DomainAdminGrantForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        grant = DomainAdminGrant(user=form.cleaned_data["user"], domain=form.cleaned_data["domain"])
-        try:
-            save_validated(grant)
-        except ValidationError as error:
-            forms.add_service_errors(form, error, {"__all__": None})
-        else:
-            messages.success(request, f"{grant.user.get_username()} now administers {grant.domain.display_name}.")
-            return redirect("domain-admins")
-    grants = DomainAdminGrant.objects.select_related("user", "domain").order_by("user__username", "domain__name")
-    return render(
-        request,
-        "users/domain_admins.html",
-        {"form": form, "page": paginate(request, grants)},
-    )
-
-
-@superadmin_required
-@require_POST
-def domain_admin_remove(request, pk):
-    grant = get_object_or_404(DomainAdminGrant.objects.select_related("user", "domain"), pk=pk)
-    grant.delete()
-    messages.success(
-        request, f"{grant.user.get_username()} no longer administers {grant.domain.display_name}."
-    )
-    return redirect("domain-admins")

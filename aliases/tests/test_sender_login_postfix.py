@@ -1,4 +1,5 @@
-"""The proof: aliases.sender_login gives the verdict the real Postfix 3.7 gives.
+"""The proof: aliases.sender_login gives the verdict the real Postfix gives, in both editions of
+the guide (this machine's Postfix 3.7 and Dovecot 2.3, and the Trixie root's 3.10 and 2.4).
 
 A private Postfix (a submission service per smtpd_sender_login_maps query: the guide's two and
 a custom one; each as main.cf has it, with myorigin = a.example, and with recipient_delimiter = +-)
@@ -17,6 +18,7 @@ from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing import postfix as private_postfix
 from mailadmin.testing.dovecot import MailDatabase
 from mailadmin.testing.postfix import SubmissionSession, private_mail_servers
+from mailadmin.testing.trixie import MACHINE, missing_reason, trixie_root
 
 pytestmark = [pytest.mark.postfix, pytest.mark.dovecot, pytest.mark.mariadb]
 
@@ -171,16 +173,26 @@ CUSTOM_QUERY = (
 QUERY_TEXTS = {**QUERIES, "custom": CUSTOM_QUERY}
 
 
-@pytest.fixture(scope="module")
-def mail_servers(django_db_setup, django_db_blocker):
-    """One private Dovecot and one private Postfix for the whole module, on the test database."""
+def server_root(guide):
+    """This machine's Postfix 3.7 and Dovecot 2.3 (Bookworm), or the Trixie root's 3.10 and 2.4."""
+    if guide == "bookworm":
+        return MACHINE
+    reason = missing_reason()
+    require_or_skip(reason is None, reason or "")
+    return trixie_root()
+
+
+@pytest.fixture(scope="module", params=["bookworm", "trixie"])
+def mail_servers(request, django_db_setup, django_db_blocker):
+    """One private Dovecot and one private Postfix per edition of the guide, on the test database."""
     if connection.vendor != "mysql":
         pytest.skip("needs MariaDB (run with TEST_DATABASE_URL=mysql://...)")
-    missing = private_postfix.binaries_missing() + private_dovecot.binaries_missing()
-    require_or_skip(not missing, f"missing {', '.join(missing)}")
+    root = server_root(request.param)
+    missing = private_postfix.binaries_missing(root) + private_dovecot.binaries_missing(root)
+    require_or_skip(not missing, f"missing {', '.join(missing)} in {root}")
     with django_db_blocker.unblock():
         database = MailDatabase.from_django(connection)
-    with private_mail_servers(database, sender_login_queries=QUERY_TEXTS, variants=VARIANTS) as postfix:
+    with private_mail_servers(database, root=root, sender_login_queries=QUERY_TEXTS, variants=VARIANTS) as postfix:
         yield postfix
 
 

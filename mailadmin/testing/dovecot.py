@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailadmin.testing.server import PrivateServer
+from mailadmin.testing.trixie import MACHINE
 
 DOVECOT = "/usr/sbin/dovecot"
-PASSWORD_QUERY = "SELECT password FROM virtual_users WHERE email='%u'"
+PASSWORD_QUERY = "SELECT password FROM virtual_users WHERE email='{user}'"
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class MailDatabase:
         )
 
 
-def binaries_missing():
-    return [path for path in (DOVECOT,) if not os.access(path, os.X_OK)]
+def binaries_missing(root=MACHINE):
+    return [path for path in (DOVECOT,) if not root.executable(path)]
 
 
 def write_private(path, text, mode=0o600):
@@ -59,50 +60,117 @@ def write_private(path, text, mode=0o600):
 
 
 class PrivateDovecot(PrivateServer):
-    """`dovecot -c FILE -F` in a temp dir; use as a context manager (or start()/stop())."""
+    """`dovecot -c FILE -F` in a temp dir; use as a context manager (or start()/stop()).
+
+    `root` picks the binaries (this machine's Dovecot 2.3, or 2.4 from the Trixie root); the
+    configuration is written in that version's syntax. `sql_conf_text`, when given, is a whole
+    SQL configuration as the panel generates it (dovecot-sql.conf.ext for 2.3, the
+    99-ispmail-sql.conf fragment for 2.4), used for passdb and userdb alike.
+    """
 
     workdir_prefix = "dovecot-"
 
-    def __init__(self, database, *, socket_owner="postfix", password_query=PASSWORD_QUERY, workdir=None):
-        super().__init__(workdir)
+    def __init__(self, database, *, socket_owner="postfix", password_query=PASSWORD_QUERY, sql_conf_text=None,
+                 extra_conf="", workdir=None, root=MACHINE):
+        super().__init__(workdir, root)
         self.database = database
         self.socket_owner = socket_owner
-        self.password_query = password_query
+        self.password_query = password_query.replace("{user}", root.guide.dovecot_user)
+        self.sql_conf_text = sql_conf_text
+        # Lines appended to dovecot.conf as written (in the root's Dovecot syntax), e.g. a quota root.
+        self.extra_conf = extra_conf
         self.base_dir = self.workdir / "run"
         self.auth_socket = self.base_dir / "auth-postfix"
         self.config_file = self.workdir / "dovecot.conf"
         self.log_file = self.workdir / "dovecot.log"
 
+    @property
+    def dovecot_24(self):
+        return self.root.guide.dovecot_24
+
     def _sql_conf(self):
+        if self.sql_conf_text is not None:
+            return self.sql_conf_text
         db = self.database
+        if self.dovecot_24:
+            password = f'\n  password = "{db.password}"' if db.password else ""
+            return (
+                f"sql_driver = mysql\nmysql {db.host} {{\n  port = {db.port}\n  dbname = {db.name}\n"
+                f"  user = {db.user}{password}\n}}\npassdb sql {{\n  query = {self.password_query}\n}}\n"
+            )
         connect = f"host={db.host} port={db.port} dbname={db.name} user={db.user}"
         if db.password:
             connect += f" password={db.password}"
         return f"driver = mysql\nconnect = {connect}\npassword_query = {self.password_query}\n"
 
     def _dovecot_conf(self, sql_conf):
-        nobody = pwd.getpwnam("nobody")
+        inside = self.root.inside
+        uid, gid = self.root.uid_gid("nobody")
+        if self.dovecot_24:
+            return self._dovecot_24_conf(inside(sql_conf), uid, gid)
+        sql_userdb = self.sql_conf_text is not None
+        userdb = (
+            f"  driver = sql\n  args = {inside(sql_conf)}"
+            if sql_userdb
+            else f"  driver = static\n  args = uid={uid} gid={gid} home={inside(self.workdir)}/home/%d/%n"
+        )
         return f"""\
 # Private test instance; see mailadmin/testing/dovecot.py.
-base_dir = {self.base_dir}
-state_dir = {self.workdir / "state"}
+base_dir = {inside(self.base_dir)}
+state_dir = {inside(self.workdir / "state")}
 instance_name = dovecot-test-{os.getpid()}-{id(self)}
 protocols = none
 listen = 127.0.0.1
 ssl = no
-log_path = {self.log_file}
+log_path = {inside(self.log_file)}
 auth_mechanisms = plain login
 # Postfix hands over the client's password only after STARTTLS; the socket is local.
 disable_plaintext_auth = no
+# A refused login answers at once (not after 2 s): the tests refuse many on purpose.
+auth_failure_delay = 0
 passdb {{
   driver = sql
-  args = {sql_conf}
+  args = {inside(sql_conf)}
 }}
 userdb {{
-  driver = static
-  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={self.workdir}/home/%d/%n
+{userdb}
 }}
 service auth {{
+  unix_listener {self.auth_socket.name} {{
+    mode = 0660
+    user = {self.socket_owner}
+    group = {self.socket_owner}
+  }}
+}}
+"""
+
+    def _dovecot_24_conf(self, sql_conf, uid, gid):
+        inside = self.root.inside
+        # 2.4 takes mail_home/mail_uid/mail_gid globally (the guide's 99-ispmail-mail.conf);
+        # the generated SQL fragment brings its own userdb sql, the harness's a static one.
+        userdb = "" if self.sql_conf_text is not None else "userdb static {\n}\n"
+        return f"""\
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+# Private test instance; see mailadmin/testing/dovecot.py.
+base_dir = {inside(self.base_dir)}
+state_dir = {inside(self.workdir / "state")}
+instance_name = dovecot-test-{os.getpid()}-{id(self)}
+protocols =
+listen = 127.0.0.1
+ssl = no
+log_path = {inside(self.log_file)}
+auth_mechanisms = plain login
+# Postfix hands over the client's password only after STARTTLS; the socket is local.
+auth_allow_cleartext = yes
+# Refused logins answer at once (not after 2 s), a temporary failure too: tests refuse many.
+auth_failure_delay = 0
+auth_internal_failure_delay = 0
+mail_home = {inside(self.workdir)}/home/%{{user | domain}}/%{{user | username}}
+mail_uid = {uid}
+mail_gid = {gid}
+!include {sql_conf}
+{userdb}service auth {{
   unix_listener {self.auth_socket.name} {{
     mode = 0660
     user = {self.socket_owner}
@@ -118,9 +186,9 @@ service auth {{
         os.chmod(self.workdir, 0o755)
         os.chmod(self.base_dir, 0o755)
         sql_conf = write_private(self.workdir / "dovecot-sql.conf.ext", self._sql_conf())
-        write_private(self.config_file, self._dovecot_conf(sql_conf), 0o644)
+        write_private(self.config_file, self._dovecot_conf(sql_conf) + self.extra_conf, 0o644)
         self.process = subprocess.Popen(
-            [DOVECOT, "-c", str(self.config_file), "-F"],
+            self.root.command([DOVECOT, "-c", self.root.inside(self.config_file), "-F"]),
             stdout=subprocess.DEVNULL,
             stderr=open(self.workdir / "dovecot.stderr", "w"),
             stdin=subprocess.DEVNULL,

@@ -18,9 +18,7 @@ main.cf overrides: `postfix.port_for("aliases", "name")`.
 Nothing is delivered: a session resets after RCPT TO.
 """
 
-import grp
 import os
-import pwd
 import smtplib
 import socket
 import ssl
@@ -34,14 +32,18 @@ from aliases import postfix_config
 from aliases.sender_login import QUERIES
 from mailadmin.testing.dovecot import PrivateDovecot, write_private
 from mailadmin.testing.server import PrivateServer
+from mailadmin.testing.trixie import MACHINE
 
 POSTFIX = "/usr/sbin/postfix"
 OPENSSL = "/usr/bin/openssl"
 EXTERNAL_RECIPIENT = "someone@example.org"
 
 
-def binaries_missing():
-    return [path for path in (POSTFIX, OPENSSL) if not os.access(path, os.X_OK)]
+def binaries_missing(root=MACHINE):
+    # openssl runs on this machine (it only makes the test certificate); Postfix in the root.
+    return [path for path in (POSTFIX,) if not root.executable(path)] + [
+        path for path in (OPENSSL,) if not MACHINE.executable(path)
+    ]
 
 
 def free_port():
@@ -68,6 +70,7 @@ class PrivatePostfix(PrivateServer):
         recipient_delimiter="+",
         variants=None,
         workdir=None,
+        root=MACHINE,
     ):
         self.database = database
         self.sasl_socket = Path(sasl_socket)
@@ -79,7 +82,7 @@ class PrivatePostfix(PrivateServer):
         # myorigin also gets a trivial-rewrite of its own (the rewriting happens there, the
         # lookup in smtpd, and both read myorigin).
         self.variants = {name: dict(options) for name, options in (variants or {}).items()}
-        super().__init__(workdir)
+        super().__init__(workdir, root)
         self.config_dir = self.workdir / "config"
         self.queue_dir = self.workdir / "queue"
         self.data_dir = self.workdir / "data"
@@ -114,19 +117,28 @@ class PrivatePostfix(PrivateServer):
         path = write_private(self.cf_path(file_name), text, 0o640)
         # Postfix daemons read maps as root before they drop privileges; group postfix lets
         # `postmap -q` style tools running as postfix read them too, as in the guide.
-        os.chown(path, 0, grp.getgrnam("postfix").gr_gid)
+        os.chown(path, 0, self.root.gid("postfix"))
         return path
 
     def sender_login_cf(self, name):
         return self.cf_path(f"sender-login-{name}.cf")
 
+    def guide_files(self):
+        """The guide's table files under the edition's names (mysql-*.cf, or mariadb-*.cf on Trixie)."""
+        return postfix_config.guide_files(self.root.guide)
+
     def _main_cf(self):
-        cf = self.cf_path
+        inside = self.root.inside
+        names = {query: name for name, query in self.guide_files().items()}
+
+        def cf(stem_query):
+            return inside(self.cf_path(names[stem_query]))
+
         return f"""\
 # Private test instance; see mailadmin/testing/postfix.py.
 compatibility_level = 3.6
-queue_directory = {self.queue_dir}
-data_directory = {self.data_dir}
+queue_directory = {inside(self.queue_dir)}
+data_directory = {inside(self.data_dir)}
 mail_owner = postfix
 setgid_group = postdrop
 myhostname = {self.myhostname}
@@ -139,18 +151,18 @@ alias_maps =
 alias_database =
 biff = no
 recipient_delimiter = {self.recipient_delimiter}
-virtual_mailbox_domains = mysql:{cf("mysql-virtual-mailbox-domains.cf")}
-virtual_mailbox_maps = mysql:{cf("mysql-virtual-mailbox-maps.cf")}
-virtual_alias_maps = mysql:{cf("mysql-virtual-alias-maps.cf")}, mysql:{cf("mysql-email2email.cf")}
+virtual_mailbox_domains = mysql:{cf(postfix_config.MAILBOX_DOMAINS_QUERY)}
+virtual_mailbox_maps = mysql:{cf(postfix_config.MAILBOX_MAPS_QUERY)}
+virtual_alias_maps = mysql:{cf(postfix_config.ALIAS_MAPS_QUERY)}, mysql:{cf(postfix_config.EMAIL2EMAIL_QUERY)}
 # Nothing is ever delivered: sessions reset after RCPT TO, and anything queued is discarded.
 # (An error: transport would make smtpd reject the recipient and hide the sender verdict.)
 virtual_transport = discard:test instance
 default_transport = discard:test instance
 relay_transport = discard:test instance
 smtpd_sasl_type = dovecot
-smtpd_sasl_path = {self.sasl_socket}
-smtpd_tls_cert_file = {self.cert_file}
-smtpd_tls_key_file = {self.key_file}
+smtpd_sasl_path = {inside(self.sasl_socket)}
+smtpd_tls_cert_file = {inside(self.cert_file)}
+smtpd_tls_key_file = {inside(self.key_file)}
 # A test asks many senders in one session; Postfix would otherwise slow down and hang up.
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 10000
@@ -190,7 +202,7 @@ in_flow_delay = 0
                 "  -o smtpd_tls_security_level=encrypt",
                 "  -o smtpd_sasl_auth_enable=yes",
                 "  -o smtpd_tls_auth_only=yes",
-                f"  -o smtpd_sender_login_maps=mysql:{self.sender_login_cf(name)}",
+                f"  -o smtpd_sender_login_maps=mysql:{self.root.inside(self.sender_login_cf(name))}",
                 "  -o smtpd_sender_restrictions=reject_sender_login_mismatch,permit_sasl_authenticated,reject",
                 "  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject",
             ]
@@ -230,12 +242,11 @@ in_flow_delay = 0
             os.chmod(path, 0o755)
         os.chmod(self.workdir, 0o755)
         self.data_dir.mkdir(exist_ok=True)
-        postfix_user = pwd.getpwnam("postfix")
-        os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
+        os.chown(self.data_dir, *self.root.uid_gid("postfix"))
         os.chmod(self.data_dir, 0o700)
         (self.config_dir / "main.cf").write_text(self._main_cf())
         (self.config_dir / "master.cf").write_text(self._master_cf())
-        for file_name, query in postfix_config.GUIDE_FILES.items():
+        for file_name, query in self.guide_files().items():
             self.write_mysql_cf(file_name, query)
         for name, query in self.sender_login_queries.items():
             self.write_mysql_cf(self.sender_login_cf(name).name, query)
@@ -246,7 +257,8 @@ in_flow_delay = 0
 
     def postfix(self, *args, check=True):
         return subprocess.run(
-            [POSTFIX, "-c", str(self.config_dir), *args], capture_output=True, text=True, check=check
+            self.root.command([POSTFIX, "-c", self.root.inside(self.config_dir), *args]),
+            capture_output=True, text=True, check=check,
         )
 
     def start(self, timeout=30):
@@ -254,7 +266,7 @@ in_flow_delay = 0
         # create-missing makes the queue's subdirectories with Postfix's owners and modes.
         self.postfix("check")
         self.process = subprocess.Popen(
-            [POSTFIX, "-c", str(self.config_dir), "start-fg"],
+            self.root.command([POSTFIX, "-c", self.root.inside(self.config_dir), "start-fg"]),
             stdout=open(self.log_file, "w"),
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -289,10 +301,10 @@ in_flow_delay = 0
 
 
 @contextmanager
-def private_mail_servers(database, **postfix_options):
-    """A private Dovecot and a private Postfix using it; yields the PrivatePostfix."""
-    with PrivateDovecot(database) as dovecot:
-        with PrivatePostfix(database, dovecot.auth_socket, **postfix_options) as postfix:
+def private_mail_servers(database, root=MACHINE, **postfix_options):
+    """A private Dovecot and a private Postfix using it, from one root; yields the PrivatePostfix."""
+    with PrivateDovecot(database, root=root) as dovecot:
+        with PrivatePostfix(database, dovecot.auth_socket, root=root, **postfix_options) as postfix:
             postfix.dovecot = dovecot
             yield postfix
 

@@ -3,17 +3,20 @@ temporary directory, stopped and cleaned up when the test is done."""
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+
+from mailadmin.testing.trixie import MACHINE
 
 
 class PrivateServer:
     workdir_prefix = "server-"
     stop_timeout = 10
 
-    def __init__(self, workdir=None):
+    def __init__(self, workdir=None, root=MACHINE):
+        # root: where the binaries come from (this machine, or the Trixie root; see trixie.py).
+        self.root = root
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=self.workdir_prefix))
+        self.workdir = Path(workdir or root.mkdtemp(self.workdir_prefix))
         self.process = None
 
     def start(self):

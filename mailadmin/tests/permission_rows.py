@@ -32,6 +32,7 @@ WORLD keys (objects every cell finds in the database):
 - mailbox_a: jane@a.example, mailbox_b: kim@b.example (URL value: the id)
 - alias_a: info@a.example -> jane@a.example, alias_b: info@b.example -> kim@b.example (id)
 - grant_a: bob administers a.example, grant_b: carol administers b.example (id)
+- staff_bob, staff_alice: the staff accounts bob and alice (id)
 """
 
 from aliases.forms import fingerprint
@@ -157,7 +158,4 @@ ROWS = [
     },
     {"name": "alias-delete", "kwargs": {"pk": "alias_a"}, "GET": IN_A, "POST": "302 403 302 404 302"},
     {"name": "alias-delete", "kwargs": {"pk": "alias_b"}, "GET": IN_B, "POST": "302 403 404 302 302"},
-    # Domain admins: superadmins only.
-    {"name": "domain-admins", "GET": SUPERADMIN, "POST": SUPERADMIN},
-    {"name": "domain-admin-remove", "kwargs": {"pk": "grant_a"}, "GET": "302 403 403 403 405", "POST": "302 403 403 403 302"},
 ]

@@ -81,6 +81,9 @@ def production_settings(settings):
     settings.MAILADMIN_SENDER_LOGIN_QUERY = "aliases"
     settings.MAILADMIN_RECIPIENT_DELIMITER = "+"
     settings.MAILADMIN_DEFAULT_PASS_SCHEME = "MD5-CRYPT"
+    # The private Postfix's mydestination, and its myorigin (Postfix's default, $myhostname).
+    settings.MAILADMIN_LOCAL_DOMAINS = [PrivatePostfix.mydestination]
+    settings.MAILADMIN_MYORIGIN = PrivatePostfix.myhostname
     return settings
 
 
@@ -107,6 +110,7 @@ def test_a_matching_server_is_all_green(production_settings, postfix_account):
     assert lines[-1] == "All is well."
     checked = "\n".join(lines)
     for subject in ("postfix recipient_delimiter", "postfix smtpd_sender_login_maps", "postfix virtual_alias_maps",
+                    "postfix myorigin", "postfix mydestination",
                     "postfix database grants", "dovecot password_query", "dovecot default_pass_scheme",
                     "panel database grants", "indexes", "check --deploy"):
         assert f"ok   {subject}" in checked, subject
@@ -131,8 +135,29 @@ def test_the_own_mailbox_only_query_is_reported_and_offered_as_the_setting(produ
     assert "postfix smtpd_sender_login_maps (master.cf 127.0.0.1:" in line
     assert f"Postfix runs {OWN_QUERY!r}" in line
     assert 'fix: put MAILADMIN_SENDER_LOGIN_QUERY="own" into' in line
-    assert suggested.getvalue().splitlines()[1:] == [
-        'MAILADMIN_RECIPIENT_DELIMITER="+"', 'MAILADMIN_SENDER_LOGIN_QUERY="own"']
+    suggested_lines = suggested.getvalue().splitlines()[1:]
+    assert 'MAILADMIN_RECIPIENT_DELIMITER="+"' in suggested_lines
+    assert 'MAILADMIN_SENDER_LOGIN_QUERY="own"' in suggested_lines
+    assert 'MAILADMIN_LOCAL_DOMAINS="localhost"' in suggested_lines
+
+
+def test_another_mydestination_is_reported_with_the_setting_that_matches_it(production_settings, postfix_account):
+    production_settings.MAILADMIN_LOCAL_DOMAINS = []
+    with mail_servers(postfix_account) as (postfix, dovecot):
+        code, lines = run_doctor(postfix, dovecot)
+    assert code == 1
+    [line] = failures(lines)
+    assert "postfix mydestination: Postfix has localhost, the panel assumes (empty)" in line
+    assert 'fix: put MAILADMIN_LOCAL_DOMAINS="localhost" into' in line
+
+
+def test_another_myorigin_is_reported(production_settings, postfix_account):
+    production_settings.MAILADMIN_MYORIGIN = "elsewhere.example"
+    with mail_servers(postfix_account) as (postfix, dovecot):
+        code, lines = run_doctor(postfix, dovecot)
+    assert code == 1
+    [line] = failures(lines)
+    assert "postfix myorigin: Postfix appends @" in line and "the panel assumes @elsewhere.example" in line
 
 
 def test_a_different_default_pass_scheme_is_reported(production_settings, postfix_account):

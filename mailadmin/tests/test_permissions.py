@@ -119,6 +119,8 @@ def world(db):
         "alias_b": alias_b.pk,
         "grant_a": grant_a.pk,
         "grant_b": grant_b.pk,
+        "staff_bob": users["bob"].pk,
+        "staff_alice": users["alice"].pk,
     }
     return users, values
 

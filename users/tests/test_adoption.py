@@ -1,6 +1,11 @@
 """`manage.py migrate` adopts a real installation's tables: no row lost or changed, and the
 queries Postfix and Dovecot run answer exactly as before. Runs on MariaDB only, in a scratch
-database of its own, through the real `manage.py migrate` in a subprocess."""
+database of its own, through the real `manage.py migrate` in a subprocess.
+
+Both editions of the guide: Bookworm's tables (utf8mb3) on the machine's MariaDB 10.11;
+Trixie's (a unique key on virtual_domains.name, the server's default utf8mb4 collation) on
+10.11 and on Trixie's MariaDB 11.8, run from the Trixie root on a port of its own; and a
+Bookworm database dumped with mariadb-dump and restored onto 11.8, as an upgrade does."""
 
 import os
 import subprocess
@@ -10,6 +15,11 @@ from pathlib import Path
 import MySQLdb
 import pytest
 from django.db import connection
+
+from conftest import require_or_skip
+from mailadmin.testing import mariadb as private_mariadb
+from mailadmin.testing.mariadb import PrivateMariaDB
+from mailadmin.testing.trixie import missing_reason, trixie_root
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,25 +79,90 @@ SERVER_QUERIES = [
 ]
 
 
-@pytest.fixture
-def scratch_database(request):
+# The Trixie edition's tables (155-database): a unique key on the domain name, and no ENGINE or
+# CHARSET, so the server's defaults apply (utf8mb4; on 11.8 utf8mb4_uca1400_ai_ci).
+TRIXIE_GUIDE_TABLES = """
+CREATE TABLE IF NOT EXISTS `virtual_domains` (
+  `id` int(11) NOT NULL auto_increment,
+  `name` varchar(50) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY (`name`)
+);
+CREATE TABLE IF NOT EXISTS `virtual_aliases` (
+  `id` int(11) NOT NULL auto_increment,
+  `domain_id` int(11) NOT NULL,
+  `source` varchar(100) NOT NULL,
+  `destination` varchar(100) NOT NULL,
+  PRIMARY KEY (`id`),
+  FOREIGN KEY (domain_id) REFERENCES virtual_domains(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS `virtual_users` (
+  `id` int(11) NOT NULL auto_increment,
+  `domain_id` int(11) NOT NULL,
+  `email` varchar(100) NOT NULL,
+  `password` varchar(150) NOT NULL,
+  `quota` bigint(11) NOT NULL DEFAULT 0,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `email` (`email`),
+  FOREIGN KEY (domain_id) REFERENCES virtual_domains(id) ON DELETE CASCADE
+);
+"""
+
+
+def make_scratch(server, name):
+    """A fresh database on `server` (MySQLdb connect arguments); returns what the tests use."""
+    admin = MySQLdb.connect(**server, autocommit=True)
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    admin.cursor().execute(f"CREATE DATABASE `{name}`")
+    admin.close()
+    url = f"mysql://{server['user']}:{server['password']}@{server['host']}:{server['port']}/{name}"
+    return {"name": name, "url": url, "server": server,
+            "connect": lambda: MySQLdb.connect(**server, db=name, autocommit=True)}  # fmt: skip
+
+
+def drop_scratch(db):
+    admin = MySQLdb.connect(**db["server"], autocommit=True)
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
+    admin.close()
+
+
+def machine_server():
     if connection.vendor != "mysql":
         pytest.skip("adoption of the guide's MariaDB tables needs MariaDB (TEST_DATABASE_URL=mysql://...)")
     params = connection.settings_dict
-    name = f"{params['NAME']}_adopt"[:64]
-    server = dict(
+    return dict(
         host=params["HOST"] or "localhost",
         port=int(params["PORT"] or 3306),
         user=params["USER"],
         password=params["PASSWORD"] or "",
     )
-    admin = MySQLdb.connect(**server, autocommit=True)
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    admin.cursor().execute(f"CREATE DATABASE `{name}`")
-    url = f"mysql://{server['user']}:{server['password']}@{server['host']}:{server['port']}/{name}"
-    yield {"name": name, "url": url, "connect": lambda: MySQLdb.connect(**server, db=name, autocommit=True)}
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    admin.close()
+
+
+@pytest.fixture
+def scratch_database(request):
+    db = make_scratch(machine_server(), f"{connection.settings_dict['NAME']}_adopt"[:64])
+    yield db
+    drop_scratch(db)
+
+
+@pytest.fixture(scope="module")
+def mariadb_118():
+    """Trixie's MariaDB 11.8, from the Trixie root, on a port, socket and datadir of its own."""
+    reason = missing_reason()
+    require_or_skip(reason is None, reason or "")
+    root = trixie_root()
+    missing = private_mariadb.binaries_missing(root)
+    require_or_skip(not missing, f"missing {', '.join(missing)} in {root}")
+    with PrivateMariaDB(root=root) as server:
+        yield server
+
+
+@pytest.fixture
+def scratch_on_118(mariadb_118):
+    server = dict(host="127.0.0.1", port=mariadb_118.port, user="root", password="")
+    db = make_scratch(server, "mailserver")
+    yield db
+    drop_scratch(db)
 
 
 def run_script(db, sql):
@@ -206,6 +281,8 @@ def test_migrate_refuses_rows_that_break_a_new_unique_key_and_changes_nothing(sc
 
     assert result.returncode != 0
     message = result.stderr
+    # The message and its fix SQL alone: no traceback before it.
+    assert "Traceback" not in message and message.startswith("ExistingRowsConflict: The existing mail tables")
     assert "Nothing has been changed" in message
     assert "virtual_domains: 2 rows are named 'example.org' (ids 1, 8)" in message
     assert "DELETE FROM virtual_domains WHERE id IN (8);" in message
@@ -227,3 +304,89 @@ def test_a_fresh_database_gets_exactly_the_guides_tables(scratch_database):
     assert "UNIQUE KEY `email` (`email`)" in ddl
     assert "ON DELETE CASCADE" in ddl
     assert "CHARSET=utf8mb3" in ddl
+
+
+# --- the Trixie edition ---------------------------------------------------------------------------
+
+
+def server_version(db):
+    conn = db["connect"]()
+    cursor = conn.cursor()
+    cursor.execute("SELECT VERSION()")
+    version = cursor.fetchone()[0]
+    conn.close()
+    return version
+
+
+def name_keys(db):
+    """Every unique index on virtual_domains.name alone."""
+    conn = db["connect"]()
+    cursor = conn.cursor()
+    cursor.execute("SHOW INDEX FROM virtual_domains")
+    rows = cursor.fetchall()
+    conn.close()
+    columns = {}
+    for row in rows:
+        if row[1] == 0:  # unique
+            columns.setdefault(row[2], []).append(row[4])
+    return sorted(key for key, cols in columns.items() if cols == ["name"])
+
+
+def adopt_and_compare(db):
+    before = snapshot(db)
+    result = migrate(db)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(db) == before
+    assert {"auth_user", "django_session", "mailadmin_domain_admin"} <= table_names(db)
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("server", ["machine", "mariadb-11.8"])
+def test_migrate_adopts_a_trixie_guide_database_without_changing_a_row_or_an_answer(request, server):
+    db = request.getfixturevalue("scratch_database" if server == "machine" else "scratch_on_118")
+    if server == "mariadb-11.8":
+        assert server_version(db).startswith("11.8.")
+    run_script(db, TRIXIE_GUIDE_TABLES + GUIDE_ROWS)
+    assert "CHARSET=utf8mb4" in show_create(db, "virtual_users")
+
+    adopt_and_compare(db)
+
+    # The guide's own unique key on the name does the job: it is kept (under the name the
+    # migrations know), not doubled.
+    assert name_keys(db) == ["virtual_domains_name_uniq"]
+    assert "CHARSET=utf8mb4" in show_create(db, "virtual_users")
+
+
+@pytest.mark.mariadb
+def test_a_bookworm_database_dumped_and_restored_onto_mariadb_118_is_adopted_unchanged(
+    scratch_database, scratch_on_118
+):
+    run_script(scratch_database, GUIDE_TABLES.format(quota_type="bigint(11)") + GUIDE_ROWS)
+    on_bookworm = snapshot(scratch_database)
+    dump = subprocess.run(
+        ["mariadb-dump", "--no-defaults", "-h", "127.0.0.1", "-P", str(scratch_database["server"]["port"]),
+         "-u", scratch_database["server"]["user"], "--single-transaction", scratch_database["name"]],
+        capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    subprocess.run(
+        ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(scratch_on_118["server"]["port"]), "-u", "root",
+         scratch_on_118["name"]],
+        input=dump.stdout, capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    # The dump keeps Bookworm's utf8mb3 tables on 11.8, and every row and answer as they were.
+    assert "CHARSET=utf8mb3" in show_create(scratch_on_118, "virtual_users")
+    assert snapshot(scratch_on_118) == on_bookworm
+
+    adopt_and_compare(scratch_on_118)
+
+    assert snapshot(scratch_on_118) == on_bookworm
+    assert name_keys(scratch_on_118) == ["virtual_domains_name_uniq"]
+
+
+def show_create(db, table):
+    conn = db["connect"]()
+    cursor = conn.cursor()
+    cursor.execute(f"SHOW CREATE TABLE {table}")
+    ddl = cursor.fetchone()[1]
+    conn.close()
+    return ddl

@@ -1,15 +1,21 @@
 import os
+import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from aliases import server_config
+from aliases.guides import GUIDES, guide_named
 
 
 class Command(BaseCommand):
     help = (
-        "Print (or write with --dir) Postfix's mysql-*.cf files and Dovecot's dovecot-sql.conf.ext "
-        "for the panel's database. The password is a placeholder unless given with --password-stdin."
+        "Print (or write with --dir) Postfix's table files and Dovecot's SQL configuration for the "
+        "panel's database, in the syntax of the guide's edition (MAILADMIN_GUIDE): mysql-*.cf and "
+        "dovecot-sql.conf.ext on Bookworm, mariadb-*.cf and conf.d/99-ispmail-sql.conf on Trixie. "
+        "The servers read with the read-only account; its password is a placeholder unless given "
+        "with --password-stdin."
     )
     stealth_options = ("stdin",)
 
@@ -18,24 +24,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password-stdin",
             action="store_true",
-            help="read the database password the servers use from the first line of standard input",
+            help="read the password of the servers' database account from the first line of standard input",
+        )
+        parser.add_argument(
+            "--db-user",
+            help="the read-only database account Postfix and Dovecot use "
+            f"(default: MAILADMIN_SERVER_DB_USER, now {settings.MAILADMIN_SERVER_DB_USER!r})",
+        )
+        parser.add_argument(
+            "--guide",
+            choices=sorted(GUIDES),
+            help=f"the guide's edition (default: MAILADMIN_GUIDE, now {settings.MAILADMIN_GUIDE!r})",
         )
 
-    def handle(self, *args, dir=None, password_stdin=False, **options):
+    def handle(self, *args, dir=None, password_stdin=False, db_user=None, guide=None, **options):
         password = None
         if password_stdin:
-            stdin = options.get("stdin") or __import__("sys").stdin
+            stdin = options.get("stdin") or sys.stdin
             password = stdin.readline().rstrip("\r\n")
             if not password:
                 raise CommandError("No password on standard input.")
         try:
-            files = server_config.all_files(password)
+            edition = guide_named(guide) if guide else server_config.current_guide()
+            target = server_config.database_target(user=db_user)
+            files = server_config.all_files(password, target, edition)
         except ValueError as error:
             raise CommandError(str(error))
         if dir is None:
             for config_file in files:
                 self.stdout.write(f"# ==> {config_file.path} <==\n{config_file.text}\n")
-            self.stdout.write("# ==> main.cf / master.cf <==\n" + "\n".join(server_config.main_cf_lines()) + "\n")
+            lines = "\n".join(server_config.main_cf_lines(edition))
+            self.stdout.write(f"# ==> main.cf / master.cf <==\n{lines}\n")
             return
         directory = Path(dir)
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
+from mailadmin.operator import Operator
+from mailadmin.staff import services
 from users.passwords import generate_password
 
 
@@ -14,12 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, username, **options):
-        User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
+        if get_user_model().objects.filter(is_superuser=True).exists():
             self.stdout.write("A superadmin exists already; nothing to do.")
             return
         password = generate_password()
-        User.objects.create_superuser(username=username, email="", password=password)
+        # Through the staff write API, so the audit log records who made the first account.
+        operator = Operator.command_line()
+        with transaction.atomic():
+            user = services.create_staff(operator, username, password=password)
+            services.set_superadmin(operator, user, True)
         self.stdout.write(
             f"Created superadmin '{username}'. Password (shown only this once, write it down): {password}"
         )
