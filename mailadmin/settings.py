@@ -236,10 +236,27 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailadmin@localhost"
 MAILADMIN_PASSWORD_SCHEME = env.str("MAILADMIN_PASSWORD_SCHEME", default="BLF-CRYPT").upper()
 # bcrypt cost for BLF-CRYPT; `doveadm pw` uses 5, which is too cheap for today's hardware.
 MAILADMIN_BCRYPT_COST = env.int("MAILADMIN_BCRYPT_COST", default=12)
-# How a stored value without a {SCHEME} prefix is read; Dovecot's SQL driver assumes MD5-CRYPT.
-MAILADMIN_DEFAULT_PASS_SCHEME = env.str("MAILADMIN_DEFAULT_PASS_SCHEME", default="MD5-CRYPT").upper()
-# Re-hash a weak or legacy hash with the configured scheme after a successful mailbox login.
+# How a stored value without a {SCHEME} prefix is read: Dovecot's SQL driver assumes MD5, which
+# reads "$1$…" as MD5-CRYPT and hex (or base64) as PLAIN-MD5.
+MAILADMIN_DEFAULT_PASS_SCHEME = env.str("MAILADMIN_DEFAULT_PASS_SCHEME", default="MD5").upper()
+# After a successful mailbox login, store the password again with the configured scheme when the hash
+# is "different" from what the panel writes now, only when "weak" (below a floor), or "off"
+# (users/password_policy.py says exactly which). The older switch ..._ON_LOGIN=off still means off.
+MAILADMIN_UPGRADE_HASH = env.str("MAILADMIN_UPGRADE_HASH", default="different").lower()
 MAILADMIN_UPGRADE_HASH_ON_LOGIN = env.bool("MAILADMIN_UPGRADE_HASH_ON_LOGIN", default=True)
+# The most one verification of an imported hash may cost: every login attempt pays it, in the panel and
+# in Dovecot. The defaults keep one check under about half a second here (bench/RESULTS.md).
+MAILADMIN_MAX_BCRYPT_COST = env.int("MAILADMIN_MAX_BCRYPT_COST", default=13)
+MAILADMIN_MAX_SHA_CRYPT_ROUNDS = env.int("MAILADMIN_MAX_SHA_CRYPT_ROUNDS", default=200_000)
+MAILADMIN_MAX_ARGON2_MEMORY_KIB = env.int("MAILADMIN_MAX_ARGON2_MEMORY_KIB", default=65536)
+MAILADMIN_MAX_ARGON2_TIME = env.int("MAILADMIN_MAX_ARGON2_TIME", default=3)
+MAILADMIN_MAX_ARGON2_PARALLELISM = env.int("MAILADMIN_MAX_ARGON2_PARALLELISM", default=4)
+MAILADMIN_MAX_PBKDF2_ITERATIONS = env.int("MAILADMIN_MAX_PBKDF2_ITERATIONS", default=500_000)  # PBKDF2 and SCRAM
+# Dovecot's auth_username_chars: a mailbox whose address has another character can never log in.
+MAILADMIN_AUTH_USERNAME_CHARS = env.str(
+    "MAILADMIN_AUTH_USERNAME_CHARS",
+    default="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@",
+)
 # smtpd_sender_login_maps query: "own", "aliases", or the query text itself as in the .cf file.
 MAILADMIN_SENDER_LOGIN_QUERY = env.str("MAILADMIN_SENDER_LOGIN_QUERY", default="aliases")
 # Postfix's recipient_delimiter ("" when unset on the server).

@@ -321,6 +321,11 @@ class MailboxAddForm(forms.ModelForm):
                 services.check_new_password(first, self.instance)
             except ValidationError as error:
                 self.add_error("password1", error.messages)
+        if cleaned.get("email") and cleaned.get("domain") and "email" not in self.errors:
+            # The write API's rules for a new mailbox (a name Dovecot lets log in, the quota).
+            api_errors_on_form(
+                self, lambda: services.new_mailbox(cleaned["email"], cleaned.get("quota") or 0, cleaned["domain"])
+            )
         return cleaned
 
     def _post_clean(self):

@@ -183,8 +183,9 @@ class Mailbox(models.Model):
     def check_password(self, raw_password):
         from users import passwords
 
+        # user: DIGEST-MD5 hashes the login name too; Dovecot takes the one the client typed.
         return passwords.verify_password(
-            raw_password, self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME
+            raw_password, self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME, user=self.email
         )
 
     @property
