@@ -77,11 +77,19 @@ def add_domain_name_key(apps, schema_editor):
             f"ALTER TABLE `{model._meta.db_table}` RENAME INDEX `{existing[0]}` TO `{DOMAIN_NAME_KEY}`"
         )
         return
-    schema_editor.add_constraint(model, domain_name_constraint())
+    # Plain SQL: the historical model this runs with does not have the constraint yet, and
+    # SQLite's add_constraint() would rebuild the table from it, without the key.
+    quote = schema_editor.quote_name
+    schema_editor.execute(
+        f"CREATE UNIQUE INDEX {quote(DOMAIN_NAME_KEY)} ON {quote(model._meta.db_table)} ({quote('name')})"
+    )
 
 
 def remove_domain_name_key(apps, schema_editor):
-    schema_editor.remove_constraint(apps.get_model("users", "Domain"), domain_name_constraint())
+    table = apps.get_model("users", "Domain")._meta.db_table
+    quote = schema_editor.quote_name
+    on_table = f" ON {quote(table)}" if schema_editor.connection.vendor == "mysql" else ""
+    schema_editor.execute(f"DROP INDEX {quote(DOMAIN_NAME_KEY)}{on_table}")
 
 
 def domain_name_constraint():

@@ -76,6 +76,21 @@ def a_weak_password_is_refused(door, alice, **_):
     assert not Mailbox.objects.exists()
 
 
+def a_mailbox_name_dovecot_cannot_log_in_is_refused(door, alice, **_):
+    outcome = door.add_mailbox(alice, "o'brien@a.example", GOOD_PASSWORD)
+    assert not outcome.done
+    assert "cannot be a mailbox name" in outcome.message
+    assert not door.add_mailbox(alice, "jane+work@a.example", GOOD_PASSWORD).done  # the recipient delimiter
+    assert not Mailbox.objects.exists()
+
+
+def a_password_with_a_control_character_is_refused(door, alice, **_):
+    outcome = door.add_mailbox(alice, "ctl@a.example", "a long enough\x07passphrase 42")
+    assert not outcome.done
+    assert "control character" in outcome.message
+    assert not Mailbox.objects.exists()
+
+
 def a_plaintext_scheme_is_validated_and_hashed(door, alice, **_):
     refused = door.add_mailbox(alice, "weak@a.example", "{PLAIN}x")
     assert not refused.done and "too short" in refused.message
@@ -127,6 +142,8 @@ RULES = [
     Rule("a forwarding loop is refused", a_forwarding_loop_is_refused),
     Rule("keeping a copy is allowed", keeping_a_copy_is_allowed),
     Rule("a weak password is refused", a_weak_password_is_refused),
+    Rule("a mailbox name Dovecot cannot log in is refused", a_mailbox_name_dovecot_cannot_log_in_is_refused),
+    Rule("a password with a control character is refused", a_password_with_a_control_character_is_refused),
     Rule(
         "a plaintext scheme is validated and hashed",
         a_plaintext_scheme_is_validated_and_hashed,
