@@ -22,7 +22,7 @@ VIEWPORTS = browser.VIEWPORTS
 SCREENSHOTS = {
     "dashboard", "domain-list", "domain-detail", "mailbox-list", "mailbox-detail", "mailbox-create",
     "alias-list", "alias-create", "alias-address", "audit-log", "sending-lookup", "account", "login",
-    "postfix-config", "mailbox-sending",
+    "postfix-config", "mailbox-sending", "error-403", "error-404",
 }
 
 
@@ -38,15 +38,24 @@ def url_of(row, values):
     return url
 
 
+# Error pages are pages too: the first URL the matrix answers with each of these for a role.
+ERROR_STATUSES = ("400", "403", "404")
+
+
 def pages_for(actor, values):
-    """(URL name, URL) of every page the matrix says `actor` may GET (200), each URL once."""
+    """(URL name, URL) of every page the matrix says `actor` may GET (200), each URL once, and
+    one page of each error status the role meets."""
     column = permission_rows.ACTORS.index(actor)
-    seen = {}
+    seen, errors = {}, {}
     for _source, row in ROWS:
-        if row["name"].startswith("admin:") or row["name"] in FRAGMENTS or row["GET"].split()[column] != "200":
+        if row["name"].startswith("admin:") or row["name"] in FRAGMENTS:
             continue
-        seen.setdefault(url_of(row, values), row["name"])
-    return [(name, url) for url, name in seen.items()]
+        status = row["GET"].split()[column]
+        if status == "200":
+            seen.setdefault(url_of(row, values), row["name"])
+        elif status in ERROR_STATUSES and status not in errors:
+            errors[status] = (f"error-{status}", url_of(row, values))
+    return [(name, url) for url, name in seen.items()] + list(errors.values())
 
 
 def log_in(page, live_server, user):
