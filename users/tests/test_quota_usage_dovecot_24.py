@@ -9,6 +9,7 @@ MariaDB through an account with only the grant the README names; mail is stored 
 """
 
 import re
+import subprocess
 
 import pytest
 from django.db import connection
@@ -83,3 +84,20 @@ def test_dovecot_24_reads_the_limit_from_the_user_querys_quota_storage_size(dove
     assert re.search(r"User quota\s+STORAGE\s+0\s+20\s", jane), jane
     john = dovecot24.doveadm("quota", "get", "-u", "john@a.example")
     assert re.search(r"User quota\s+STORAGE\s+0\s+-\s", john), john
+
+
+def test_doveadm_quota_recalc_does_not_write_the_table_on_dovecot_2_4_either(dovecot24, mailboxes):
+    # As on 2.3 (the README says so): the table fills as mailboxes change, not on a recount.
+    dovecot24.doveadm("save", "-u", "jane@a.example", input=message(3_000, "one"))
+    QuotaUsage.objects.all().delete()
+    dovecot24.doveadm("quota", "recalc", "-A")
+    assert not QuotaUsage.objects.exists()
+    assert dovecot_quota(dovecot24, "jane@a.example") == (3, 1)
+
+
+def test_dovecot_24_refuses_mail_over_the_quota_the_panel_shows(dovecot24, mailboxes):
+    dovecot24.doveadm("save", "-u", "jane@a.example", input=message(19_000, "big"))
+    refused = subprocess.run(dovecot24.doveadm_command("save", "-u", "jane@a.example"), input=message(2_000, "too much"),
+                             capture_output=True, timeout=60, start_new_session=True)
+    assert refused.returncode != 0 and b"Quota exceeded" in refused.stderr
+    assert usage() == {"jane@a.example": (19_000, 1)}
