@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from aliases.models import Alias
+from users.access import id_or_404
 
 
 def aliases_for(user):
@@ -10,4 +11,4 @@ def aliases_for(user):
 
 
 def get_alias_for_user(user, pk):
-    return get_object_or_404(aliases_for(user).select_related("domain"), pk=pk)
+    return get_object_or_404(aliases_for(user).select_related("domain"), pk=id_or_404(pk))

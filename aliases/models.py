@@ -7,6 +7,7 @@ one source are several destinations, and a source `@example.org` is the domain's
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from mailadmin import utf8mb3
 from users import addresses
 from users.models import Domain, InDomainQuerySet, Mailbox, domain_for_address
 
@@ -84,3 +85,7 @@ class Alias(models.Model):
         # for any other address it would be a loop.
         if self.source == self.destination and not Mailbox.objects.filter(email=self.source).exists():
             raise ValidationError({"destination": "An alias cannot forward to its own address."})
+
+
+# The guide's table is utf8mb3: a 4-byte character in a lookup matches nothing, never a 500.
+utf8mb3.guard(Alias, "source", "destination")

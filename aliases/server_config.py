@@ -221,12 +221,12 @@ def _default_scheme_lines(guide):
             "  # log in again once their users set a new password, or with auth_allow_weak_schemes = yes.\n"
             f"  default_password_scheme = {scheme}\n"
         )
-    if scheme == "MD5-CRYPT":
+    if scheme == "MD5":
         return (
-            "# default_pass_scheme is left unset: Dovecot's SQL driver then reads a value without a\n"
-            "# {SCHEME} prefix as MD5-CRYPT, as the panel does. Every password the panel writes carries\n"
-            "# its prefix ({" + settings.MAILADMIN_PASSWORD_SCHEME + "} now).\n"
-            "#default_pass_scheme = MD5-CRYPT\n"
+            "# default_pass_scheme is left unset: Dovecot 2.3's SQL driver then reads a value without a\n"
+            "# {SCHEME} prefix as MD5 (MD5-CRYPT for $1$…, otherwise hex PLAIN-MD5), as the panel does.\n"
+            "# Every password the panel writes carries its prefix ({" + settings.MAILADMIN_PASSWORD_SCHEME + "} now).\n"
+            "#default_pass_scheme = MD5\n"
         )
     return (
         "# The panel reads a value without a {SCHEME} prefix as " + scheme + " "

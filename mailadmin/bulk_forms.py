@@ -1,4 +1,7 @@
+from datetime import date
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from users import addresses
 from users.models import Domain
@@ -53,8 +56,14 @@ class ExportForm(forms.Form):
         return domain
 
 
+# Dates a timestamp can be compared with in any time zone (year 1 or 9999 would overflow).
+AUDIT_DATES = [MinValueValidator(date(1970, 1, 1)), MaxValueValidator(date(9998, 12, 31))]
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False)
     object = forms.CharField(required=False, label="Object contains")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=AUDIT_DATES)
+    until = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=AUDIT_DATES)

@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
-from mailadmin import csv_io
+from mailadmin import csv_io, csv_safe
 from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
 from mailadmin.operator import Operator
@@ -237,10 +237,10 @@ def audit_export(request):
         writer = csv.writer(csv_io._Echo())
         yield writer.writerow(["time", "actor", "address", "via", "action", "type", "object", "domain", "changes"])
         for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow([
+            yield writer.writerow(csv_safe.row([
                 entry.timestamp.isoformat(), entry.actor, entry.address or "", entry.via, entry.action,
                 entry.object_type, entry.object_repr, entry.domain, describe_changes(entry.changes),
-            ])
+            ]))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d}.csv"'

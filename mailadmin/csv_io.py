@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from aliases import services as alias_services
 from aliases.models import Alias
-from mailadmin import audit
+from mailadmin import audit, csv_safe
 from mailadmin.models import AuditEntry
 from users import addresses, services, tallies
 from users.models import Domain, Mailbox
@@ -70,7 +70,7 @@ def export_mailboxes(queryset, with_hashes=False):
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
     for row in _keyset(queryset, "email", fields):
-        yield writer.writerow(["" if value is None else _cell(value) for value in row])
+        yield writer.writerow(csv_safe.row(["" if value is None else _cell(value) for value in row]))
 
 
 def _cell(value):
@@ -82,7 +82,7 @@ def export_aliases(queryset):
     yield writer.writerow(["source", "destination"])
     # id order: (source, destination) is unique, but a keyset over one column is simpler and indexed.
     for _id, source, destination in _keyset(queryset, "id", ["id", "source", "destination"]):
-        yield writer.writerow([source, destination])
+        yield writer.writerow(csv_safe.row([source, destination]))
 
 
 # --- Reading a file ----------------------------------------------------------------------
@@ -156,7 +156,7 @@ def read_rows(text):
         for values in reader:
             if not any(value.strip() for value in values):
                 continue
-            rows.append((reader.line_num, dict(zip(header, (value.strip() for value in values)))))
+            rows.append((reader.line_num, dict(zip(header, (csv_safe.uncell(value.strip()) for value in values)))))
     except csv.Error as error:
         raise ImportFileError(f"Line {reader.line_num} is not valid CSV: {error}.")
     return kind, rows

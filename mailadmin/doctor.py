@@ -397,8 +397,9 @@ def dovecot_default_pass_scheme(server):
         yield Finding(None, "dovecot default_pass_scheme", "no SQL passdb")
         return
     path, values = sql
-    # Dovecot's SQL driver reads a value without a {SCHEME} prefix as MD5-CRYPT when unset.
-    live = values.get("default_pass_scheme", "MD5-CRYPT").upper()
+    # Dovecot 2.3's SQL driver reads a value without a {SCHEME} prefix as MD5 when unset
+    # (MD5-CRYPT for "$1$…", otherwise hex PLAIN-MD5).
+    live = values.get("default_pass_scheme", "MD5").upper()
     ours = settings.MAILADMIN_DEFAULT_PASS_SCHEME
     if live == ours:
         yield Finding(True, f"dovecot default_pass_scheme ({path})", f"{live}, as MAILADMIN_DEFAULT_PASS_SCHEME")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "mailadmin",
@@ -61,10 +63,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Needs request.user: a logged-in user's pages and every CSV are never stored by a cache.
+    "mailadmin.middleware.NoStoreForPrivatePages",
     # After authentication: the audit log needs to know who is asking.
     "mailadmin.audit.AuditActorMiddleware",
     # request.user.is_verified(): has this session passed the second factor?
@@ -155,6 +161,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "users.password_validators.NoControlCharacters"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -186,10 +193,30 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE)
+# Preload puts the whole domain, every subdomain included, on the browsers' built-in HTTPS-only
+# list, and leaving that list takes months: a decision for the domain's owner, so opt-in.
+SECURE_HSTS_PRELOAD = env.bool("MAILADMIN_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # check --deploy suggests preload (security.W021); it is the domain owner's choice, not ours.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The templates have no inline script or style, so nothing but the panel's own files may run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if env.bool("MAILADMIN_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -209,10 +236,27 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailadmin@localhost"
 MAILADMIN_PASSWORD_SCHEME = env.str("MAILADMIN_PASSWORD_SCHEME", default="BLF-CRYPT").upper()
 # bcrypt cost for BLF-CRYPT; `doveadm pw` uses 5, which is too cheap for today's hardware.
 MAILADMIN_BCRYPT_COST = env.int("MAILADMIN_BCRYPT_COST", default=12)
-# How a stored value without a {SCHEME} prefix is read; Dovecot's SQL driver assumes MD5-CRYPT.
-MAILADMIN_DEFAULT_PASS_SCHEME = env.str("MAILADMIN_DEFAULT_PASS_SCHEME", default="MD5-CRYPT").upper()
-# Re-hash a weak or legacy hash with the configured scheme after a successful mailbox login.
+# How a stored value without a {SCHEME} prefix is read: Dovecot's SQL driver assumes MD5, which
+# reads "$1$…" as MD5-CRYPT and hex (or base64) as PLAIN-MD5.
+MAILADMIN_DEFAULT_PASS_SCHEME = env.str("MAILADMIN_DEFAULT_PASS_SCHEME", default="MD5").upper()
+# After a successful mailbox login, store the password again with the configured scheme when the hash
+# is "different" from what the panel writes now, only when "weak" (below a floor), or "off"
+# (users/password_policy.py says exactly which). The older switch ..._ON_LOGIN=off still means off.
+MAILADMIN_UPGRADE_HASH = env.str("MAILADMIN_UPGRADE_HASH", default="different").lower()
 MAILADMIN_UPGRADE_HASH_ON_LOGIN = env.bool("MAILADMIN_UPGRADE_HASH_ON_LOGIN", default=True)
+# The most one verification of an imported hash may cost: every login attempt pays it, in the panel and
+# in Dovecot. The defaults keep one check under about half a second here (bench/RESULTS.md).
+MAILADMIN_MAX_BCRYPT_COST = env.int("MAILADMIN_MAX_BCRYPT_COST", default=13)
+MAILADMIN_MAX_SHA_CRYPT_ROUNDS = env.int("MAILADMIN_MAX_SHA_CRYPT_ROUNDS", default=200_000)
+MAILADMIN_MAX_ARGON2_MEMORY_KIB = env.int("MAILADMIN_MAX_ARGON2_MEMORY_KIB", default=65536)
+MAILADMIN_MAX_ARGON2_TIME = env.int("MAILADMIN_MAX_ARGON2_TIME", default=3)
+MAILADMIN_MAX_ARGON2_PARALLELISM = env.int("MAILADMIN_MAX_ARGON2_PARALLELISM", default=4)
+MAILADMIN_MAX_PBKDF2_ITERATIONS = env.int("MAILADMIN_MAX_PBKDF2_ITERATIONS", default=500_000)  # PBKDF2 and SCRAM
+# Dovecot's auth_username_chars: a mailbox whose address has another character can never log in.
+MAILADMIN_AUTH_USERNAME_CHARS = env.str(
+    "MAILADMIN_AUTH_USERNAME_CHARS",
+    default="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@",
+)
 # smtpd_sender_login_maps query: "own", "aliases", or the query text itself as in the .cf file.
 MAILADMIN_SENDER_LOGIN_QUERY = env.str("MAILADMIN_SENDER_LOGIN_QUERY", default="aliases")
 # Postfix's recipient_delimiter ("" when unset on the server).
@@ -225,6 +269,9 @@ MAILADMIN_LOCAL_DOMAINS = env.list("MAILADMIN_LOCAL_DOMAINS", default=[])
 MAILADMIN_MYORIGIN = env.str("MAILADMIN_MYORIGIN", default="")
 # Where the guide keeps mail on disk; shown on the delete confirmation.
 MAILADMIN_VMAIL_ROOT = env.str("MAILADMIN_VMAIL_ROOT", default="/var/vmail")
+# The panel's address as its users reach it (https://mail.example.org), for links in mail: a
+# link must never be built from the request's Host header, which the requester chooses.
+MAILADMIN_BASE_URL = env.str("MAILADMIN_BASE_URL", default="")
 # Which edition of the ISPmail guide built the mail server: "bookworm" (Debian 12: Postfix 3.7,
 # Dovecot 2.3) or "trixie" (Debian 13: Postfix 3.10, Dovecot 2.4). The generated server
 # configuration follows it: file names, query placeholders, Dovecot's syntax and quota field.
@@ -264,6 +311,8 @@ MAILADMIN_PROXY_COUNT = env.int(
     "MAILADMIN_PROXY_COUNT", default=1 if env.bool("MAILADMIN_BEHIND_PROXY", default=False) else 0
 )
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The lockout page in the panel's layout, saying how long the lock lasts.
+AXES_LOCKOUT_CALLABLE = "mailadmin.views.lockout"
 
 if MAILADMIN_SERVE_STATIC:
     # Right after SecurityMiddleware, as WhiteNoise asks: static files skip the rest of the stack.
@@ -274,14 +323,25 @@ if MAILADMIN_SERVE_STATIC:
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 
+# Every value a request brings (a user name, a path) is escaped before it reaches a line:
+# a newline in a user name must not write a line fail2ban would act on (mailadmin/logsafe.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"escape_control_characters": {"()": "mailadmin.logsafe.EscapeControlCharacters"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["escape_control_characters"],
+        }
+    },
     "loggers": {
         "mailadmin.auth": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Django's own request lines ("Not Found: /<path>") carry the path a client chose.
+        "django": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING"), "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
+from django.views.generic import RedirectView
 from django.urls import include, path
 
 from mailadmin import views
@@ -10,6 +12,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("django-admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("mailadmin/favicon.svg")), name="favicon"),
     # Each feature owns its URL module.
     path("", include("users.urls")),  # dashboard, domains, mailboxes (staff)
     path("", include("aliases.urls")),  # aliases (staff)

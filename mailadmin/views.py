@@ -1,13 +1,21 @@
 """The panel's top-level pages: where each visitor starts, and the staff dashboard (it counts
 domains, mailboxes and aliases together, so it lives above both apps)."""
 
+import math
+from datetime import timedelta
+
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Max, Q
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
-from mailadmin.permissions import staff_required
 from mailadmin import cached_counts
+from mailadmin.client_address import client_address
+from mailadmin.permissions import staff_required
 from users import hash_inventory, quota_usage, tallies
 from users.access import domains_for, mailboxes_for
 
@@ -57,3 +65,35 @@ def dashboard(request):
             )[0],
         },
     )
+
+
+def lockout(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login (AXES_LOCKOUT_CALLABLE): the panel's page,
+    saying how much longer the lock lasts."""
+    limit = get_failure_limit(request, credentials)
+    cool_off = get_cool_off(request)
+    remaining = _remaining_lock(request, credentials, limit, cool_off) if cool_off else None
+    context = {"failure_limit": limit, "minutes": None, "until": None}
+    if remaining is not None:
+        context["minutes"] = max(1, math.ceil(remaining.total_seconds() / 60))
+        context["until"] = timezone.localtime(timezone.now() + remaining)
+    response = render(request, "429.html", context, status=429)
+    if remaining is not None:
+        response["Retry-After"] = str(math.ceil(remaining.total_seconds()))
+    return response
+
+
+def _remaining_lock(request, credentials, limit, cool_off):
+    """Time until the newest locking attempt (by this account or this address) has cooled off."""
+    username = get_client_username(request, credentials)
+    address = getattr(request, "axes_ip_address", None) or client_address(request)
+    who = Q(ip_address=address)
+    if username:
+        who |= Q(username=username)
+    last = (
+        AccessAttempt.objects.filter(who, failures_since_start__gte=limit)
+        .aggregate(last=Max("attempt_time"))["last"]
+    )
+    if last is None:
+        return cool_off
+    return max(cool_off - (timezone.now() - last), timedelta(0))

@@ -7,9 +7,10 @@ RUN_PACKAGES=(python3 python3-venv python3-dev build-essential pkg-config defaul
 # What the test suite asks as real parts: MariaDB, Dovecot (doveadm and a private dovecot),
 # Postfix with its MySQL maps, Chromium for the browser tests, openssl for the private TLS cert;
 # Apache with ssl-cert's make-ssl-cert and systemd-analyze for the deployment tests; debootstrap
-# for the Trixie root (scripts/trixie-root.sh) the second edition's proofs run from.
+# for the Trixie root (scripts/trixie-root.sh) the second edition's proofs run from; fail2ban
+# (its fail2ban-regex judges contrib/fail2ban/mailadmin.conf).
 TEST_PACKAGES=("${RUN_PACKAGES[@]}" mariadb-server mariadb-client postfix postfix-mysql
-  dovecot-core dovecot-mysql swaks chromium chromium-driver openssl apache2 ssl-cert systemd debootstrap)
+  dovecot-core dovecot-mysql swaks chromium chromium-driver openssl apache2 ssl-cert systemd debootstrap fail2ban)
 
 case "${1:-run}" in
   run) wanted=("${RUN_PACKAGES[@]}") ;;

@@ -181,7 +181,7 @@ def mailbox_reset_link(request, pk):
         "account/reset_link_made.html",
         {
             "mailbox": mailbox,
-            "link": request.build_absolute_uri(recovery.link_path(token)),
+            "link": recovery.link_url(token, request.build_absolute_uri),
             "hours": settings.MAILADMIN_RESET_LINK_HOURS,
         },
     )

@@ -6,6 +6,7 @@ guide's column lengths. Errors are `AddressError` with a message meant for a per
 """
 
 import re
+from decimal import Decimal
 
 import idna
 
@@ -14,7 +15,13 @@ ADDRESS_MAX_LENGTH = 100  # virtual_users.email, virtual_aliases.source/destinat
 INT11_MAX = 2**31 - 1  # an old schema's `quota int(11)`
 BIGINT_MAX = 2**63 - 1
 
+# Dovecot's default auth_username_chars: a login name with any other character is refused before
+# the passdb is asked (src/auth/auth-settings.c), so a mailbox named with one can never log in.
+DOVECOT_USERNAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+
 # RFC 5322 dot-atom for the local part, which is what Postfix and Dovecot handle without quoting.
+# Alias sources and destinations may use all of it (Postfix looks them up as given); a mailbox
+# address must also pass mailbox_address() below.
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -23,11 +30,21 @@ class AddressError(ValueError):
     pass
 
 
+def refuse_outside_bmp(value):
+    """The guide's columns are utf8mb3: a character beyond U+FFFF (emoji, mathematical letters)
+    cannot be stored there, so it is refused here with a reason rather than by the database."""
+    if any(ord(char) > 0xFFFF for char in value):
+        raise AddressError(
+            f"'{value.strip()}' contains a character such as an emoji, which the mail tables cannot store."
+        )
+
+
 def normalize_domain(value):
     """A domain as stored: lowercase, punycode for international names."""
     name = (value or "").strip().rstrip(".").lower()
     if not name:
         raise AddressError("Enter a domain name.")
+    refuse_outside_bmp(name)
     if "@" in name:
         raise AddressError("Enter a domain name without '@', such as example.org.")
     if any(ch.isspace() for ch in name):
@@ -83,6 +100,7 @@ def normalize_local_part(value):
     local = (value or "").strip().lower()
     if not local:
         raise AddressError("The part before '@' is empty.")
+    refuse_outside_bmp(local)
     if len(local) > 64:
         raise AddressError("The part before '@' can have at most 64 characters.")
     if not _LOCAL_PART.match(local):
@@ -91,6 +109,37 @@ def normalize_local_part(value):
             "without spaces, and no dot at the start, the end or twice in a row."
         )
     return local
+
+
+def mailbox_address(value, *, username_chars=DOVECOT_USERNAME_CHARS, recipient_delimiter="+"):
+    """normalize_address() for a MAILBOX: also refuses what Dovecot would refuse as a login name
+    (`username_chars`, its auth_username_chars; empty allows all) and a local part holding one of
+    Postfix's recipient_delimiter characters."""
+    address = normalize_address(value)
+    local = address.rsplit("@", 1)[0]
+    if username_chars:
+        refused = sorted({ch for ch in address if ch not in username_chars})
+        if refused:
+            shown = " ".join(repr(ch) for ch in refused)
+            raise AddressError(
+                f"'{local}' cannot be a mailbox name: Dovecot refuses a login name with {shown} "
+                "(its auth_username_chars; MAILADMIN_AUTH_USERNAME_CHARS here), so the owner could "
+                f"never log in{_delimiter_note(refused, recipient_delimiter)}. Use letters, digits "
+                "and . - _ (an alias may use more)."
+            )
+    delimiters = sorted({ch for ch in local if ch in recipient_delimiter})
+    if delimiters:
+        raise AddressError(
+            f"'{local}' cannot be a mailbox name: {delimiters[0]!r} is Postfix's recipient delimiter "
+            f"(mail to {local.split(delimiters[0])[0]}{delimiters[0]}anything goes to "
+            f"{local.split(delimiters[0])[0]}), so the name would collide with address extensions."
+        )
+    return address
+
+
+def _delimiter_note(chars, recipient_delimiter):
+    hits = [ch for ch in chars if ch in recipient_delimiter]
+    return f"; {hits[0]!r} is also Postfix's recipient delimiter" if hits else ""
 
 
 def normalize_alias_source(value):
@@ -138,8 +187,16 @@ def parse_quota(value, *, max_bytes=BIGINT_MAX):
             "(1024-based, e.g. 500M or 2G); 0 means unlimited."
         )
     number, unit = match.groups()
-    size = float(number) * _UNITS[unit] if "." in number else int(number) * _UNITS[unit]
-    size = int(size)
+    if len(number.partition(".")[0]) > 20:  # more than any column holds
+        raise AddressError(f"'{value}' is more than this database's quota column holds.")
+    exact = Decimal(number) * _UNITS[unit]
+    if exact != exact.to_integral_value():
+        # A number without a unit is bytes: "1.5" would be a byte and a half, not 1 byte.
+        raise AddressError(
+            f"'{value}' is not a whole number of bytes: write a whole number, or a fraction of a "
+            "unit that comes out whole (1.5G, 1.5M)."
+        )
+    size = int(exact)
     if size > max_bytes:
         raise AddressError(
             f"{format_quota(size)} is more than this database's quota column holds "

@@ -22,10 +22,14 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
+from mailadmin import csv_safe
+from mailadmin.admin_input import AdminInputGuards
 from mailadmin.db import first_message
 from mailadmin.operator import NotPermitted, Operator
+from mailadmin.params import parse_id
 from mailadmin.pagination import QuickPaginator
 from users import addresses, passwords, services
+from users.access import id_or_404
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
 
@@ -51,13 +55,13 @@ class DomainFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         domains = list(Domain.objects.visible_to(request.user).values_list("id", "name")[: self.MAX_LINKS + 1])
         if len(domains) > self.MAX_LINKS:
-            chosen = self.value()
+            chosen = parse_id(self.value())
             domains = list(Domain.objects.visible_to(request.user).filter(pk=chosen).values_list("id", "name")) if chosen else []
         return [(pk, addresses.domain_to_unicode(name)) for pk, name in domains]
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(domain_id=self.value())
+            return queryset.filter(domain_id=parse_id(self.value()) or 0)  # not an id: no rows
         return queryset
 
 
@@ -88,7 +92,7 @@ class AdminPaginator(QuickPaginator):
         )
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
     paginator = AdminPaginator
@@ -225,7 +229,7 @@ class DomainAdmin(ScopedAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         # The stock page deletes a domain and everything in it with one click: the panel's page
         # shows what goes with it, what survives elsewhere, and wants the name typed.
-        domain = get_object_or_404(self.get_queryset(request), pk=object_id)
+        domain = get_object_or_404(self.get_queryset(request), pk=id_or_404(object_id))
         return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
 
 
@@ -317,6 +321,11 @@ class MailboxAddForm(forms.ModelForm):
                 services.check_new_password(first, self.instance)
             except ValidationError as error:
                 self.add_error("password1", error.messages)
+        if cleaned.get("email") and cleaned.get("domain") and "email" not in self.errors:
+            # The write API's rules for a new mailbox (a name Dovecot lets log in, the quota).
+            api_errors_on_form(
+                self, lambda: services.new_mailbox(cleaned["email"], cleaned.get("quota") or 0, cleaned["domain"])
+            )
         return cleaned
 
     def _post_clean(self):
@@ -481,7 +490,7 @@ class MailboxAdmin(ScopedAdmin):
         response["Cache-Control"] = "no-store"
         writer = csv.writer(response)
         writer.writerow(["email", "password"])
-        writer.writerows((mailbox.email, plaintext) for mailbox, plaintext in zip(mailboxes, plaintexts))
+        writer.writerows(csv_safe.row([mailbox.email, plaintext]) for mailbox, plaintext in zip(mailboxes, plaintexts))
         return response
 
     @admin.action(description="Delete selected mailboxes")

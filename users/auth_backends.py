@@ -8,17 +8,17 @@ as for staff. Staff accounts never log in through this backend.
 
 import logging
 from functools import lru_cache
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.signals import user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 
-from users import addresses, passwords, services
+from mailadmin import logsafe
+from mailadmin.operator import Operator
+from users import addresses, password_policy, passwords, services
 from users.models import Mailbox
 
 log = logging.getLogger("mailadmin.auth")
@@ -65,29 +65,11 @@ def session_password(mailbox):
 
 
 def upgrade_hash(mailbox, password):
-    """Store the password again with the configured scheme when its hash is weak or old."""
-    if not settings.MAILADMIN_UPGRADE_HASH_ON_LOGIN:
+    """Store the password again with the configured scheme when the upgrade rule says so
+    (MAILADMIN_UPGRADE_HASH, decided by users.password_policy.should_rehash)."""
+    if not password_policy.should_rehash(mailbox.password):
         return mailbox
-    try:
-        stale = passwords.needs_upgrade(
-            mailbox.password,
-            scheme=settings.MAILADMIN_PASSWORD_SCHEME,
-            bcrypt_cost=settings.MAILADMIN_BCRYPT_COST,
-            default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME,
-        )
-    except ValueError:
-        return mailbox
-    if not stale:
-        return mailbox
-    with transaction.atomic():
-        current = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
-        # Changed since we read it (an admin set a new password): that one wins.
-        if current.password != mailbox.password:
-            return current
-        # No password validators here: the same password, only a better hash.
-        current.password = services.hash_for_storage(password)
-        current.save(update_fields=["password"])
-    return current
+    return services.rehash_verified_password(Operator.mailbox_user(mailbox.email), mailbox, password)
 
 
 class MailboxBackend(BaseBackend):
@@ -145,7 +127,7 @@ def client_address(request):
 def loggable_name(username):
     # Percent-encoded and after rhost: a name with spaces, "rhost=" or a line break cannot make
     # fail2ban read another address out of the line.
-    return quote(str(username or "")[:120], safe="@.+-_") or "-"
+    return logsafe.token(username)
 
 
 @receiver(user_login_failed, dispatch_uid="users.auth_backends.log_failed_login")
@@ -156,10 +138,15 @@ def log_failed_login(sender, credentials, request=None, **kwargs):
     )
 
 
+AXES_USERNAME_MAX = 255
+
+
 def axes_username(request, credentials):
     """The name django-axes counts failures under: "Jane@A.example" and "jane@a.example" are one
     mailbox, so they share one counter (AXES_USERNAME_CALLABLE)."""
     username = (credentials or {}).get("username")
     if username is None and request is not None:
         username = request.POST.get("username")
-    return normalized_login(username) or username
+    name = normalized_login(username) or username
+    # django-axes stores the name in a varchar(255): a longer one would fail the failed login.
+    return name[:AXES_USERNAME_MAX] if isinstance(name, str) else name

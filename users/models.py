@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Now
 
+from mailadmin import utf8mb3
 from users import addresses
 
 
@@ -182,8 +183,9 @@ class Mailbox(models.Model):
     def check_password(self, raw_password):
         from users import passwords
 
+        # user: DIGEST-MD5 hashes the login name too; Dovecot takes the one the client typed.
         return passwords.verify_password(
-            raw_password, self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME
+            raw_password, self.password, default_scheme=settings.MAILADMIN_DEFAULT_PASS_SCHEME, user=self.email
         )
 
     @property
@@ -351,3 +353,8 @@ class QuotaUsage(models.Model):
 
     def __str__(self):
         return f"{self.mailbox_id}: {self.bytes} bytes, {self.messages} messages"
+
+
+# The guide's tables are utf8mb3: a 4-byte character in a lookup matches nothing, never a 500.
+utf8mb3.guard(Domain, "name")
+utf8mb3.guard(Mailbox, "email", "password")

@@ -61,6 +61,19 @@ def link_path(token):
     return reverse("password-reset-confirm", kwargs={"token": token})
 
 
+def link_url(token, build_absolute_uri):
+    """The full link: on MAILADMIN_BASE_URL, never on the Host the request names.
+
+    Anyone can send a request for somebody else's reset link with a Host header of their own
+    (a second port passes ALLOWED_HOSTS); the mail must still point at the real panel.
+    `build_absolute_uri` is only the fallback for a panel without a base URL (DEBUG, tests),
+    which `check --deploy` refuses when mail is sent (mailadmin.E002)."""
+    base = settings.MAILADMIN_BASE_URL
+    if base:
+        return base.rstrip("/") + link_path(token)
+    return build_absolute_uri(link_path(token))
+
+
 def _live_row(token, *, for_update=False):
     if not token or len(token) > 100:
         raise InvalidLink
@@ -137,7 +150,7 @@ def send_recovery_link(address, build_absolute_uri):
     token = make_link_token(mailbox, PasswordResetToken.RECOVERY)
     context = {
         "mailbox": mailbox,
-        "link": build_absolute_uri(link_path(token)),
+        "link": link_url(token, build_absolute_uri),
         "hours": settings.MAILADMIN_RESET_LINK_HOURS,
     }
     send_mail(

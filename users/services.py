@@ -15,6 +15,7 @@ is written for the operator by mailadmin.audit's receivers inside `operator.acti
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -101,7 +102,16 @@ def new_mailbox(email, quota=0, domain=None):
     """An unsaved Mailbox with its address and quota checked against every rule but
     uniqueness (the database's unique key decides that when it is saved).
 
-    The importer calls this per row too, so a row and a form are judged alike."""
+    The importer calls this per row too, so a row and a form are judged alike. A new mailbox's
+    name must be one Dovecot lets log in (legacy rows are never judged by this again)."""
+    try:
+        email = addresses.mailbox_address(
+            email,
+            username_chars=settings.MAILADMIN_AUTH_USERNAME_CHARS,
+            recipient_delimiter=settings.MAILADMIN_RECIPIENT_DELIMITER,
+        )
+    except addresses.AddressError as error:
+        raise ValidationError({"email": str(error)})
     mailbox = Mailbox(email=email, quota=parse_quota(quota), domain=domain, password="")
     mailbox.full_clean(exclude=["password"], validate_unique=False)
     return mailbox
@@ -115,8 +125,10 @@ def check_new_password(raw_password, mailbox=None):
     """Django's password validators (length, common, numeric, similar to the address).
 
     The error names no field: each door puts it at its own password field."""
-    if "\0" in raw_password:
-        raise ValidationError("A password cannot contain a NUL character.")
+    try:
+        password_policy.check_plaintext(raw_password)
+    except password_policy.RefusedPassword as error:
+        raise ValidationError(str(error))
     validate_password(raw_password, user=mailbox)
 
 
@@ -164,6 +176,21 @@ def set_password(operator, mailbox, raw_password):
     require_mailbox(operator, mailbox)
     check_new_password(raw_password, mailbox)
     return _store_password(operator, mailbox, password_policy.hash_for_storage(raw_password))
+
+
+def rehash_verified_password(operator, mailbox, verified_password):
+    """After a login verified `verified_password`: the same password stored again with the
+    configured scheme (no validators: the password does not change, only its hash). Returns the
+    row as stored; a password changed meanwhile (an admin set a new one) wins and is kept."""
+    require_mailbox(operator, mailbox)
+    with operator.acting(), transaction.atomic():
+        current = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+        if current.password != mailbox.password:
+            return current
+        old, current.password = current.password, password_policy.hash_for_storage(verified_password)
+        current.save(update_fields=["password"])
+        tallies.password_replaced(current, old)
+    return current
 
 
 def set_supplied_password(operator, mailbox, supplied):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from mailadmin import logsafe
 from mailadmin.client_address import client_address
 from mailadmin.db import first_message
 from mailadmin.operator import Operator
@@ -54,7 +55,8 @@ def _account(pk):
 
 def _next_url(request, default="home"):
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # Only a path of this site: redirect() would read any other word as a view name to reverse.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return reverse(default)
 
@@ -268,7 +270,9 @@ class StaffSetPasswordView(PasswordResetConfirmView):
 
 def _log_failure(request):
     # The same line as a wrong password (users/auth_backends.py), so fail2ban bans code guessers too.
-    log.warning("mailadmin login failed: rhost=%s user=%s", client_address(request) or "-", request.user.get_username())
+    log.warning(
+        "mailadmin login failed: rhost=%s user=%s", client_address(request) or "-", logsafe.token(request.user.get_username())
+    )
 
 
 @sensitive_post_parameters("code")

@@ -42,22 +42,27 @@ def _line(password):
     return password + "\n"
 
 
-def make_hash(scheme, password, *, rounds=None):
-    """A hash made by Dovecot itself: `doveadm pw -s SCHEME [-r ROUNDS]`."""
+def _user(user):
+    # DIGEST-MD5 hashes the login name too (user@realm); doveadm takes it with -u.
+    return ["-u", user] if user else []
+
+
+def make_hash(scheme, password, *, rounds=None, user=None):
+    """A hash made by Dovecot itself: `doveadm pw -s SCHEME [-r ROUNDS] [-u USER]`."""
     line = _line(password)
-    result = _run(["-s", scheme, *(["-r", str(rounds)] if rounds else [])], line + line)
+    result = _run(["-s", scheme, *(["-r", str(rounds)] if rounds else []), *_user(user)], line + line)
     if result.returncode != 0:
         # stderr holds doveadm's reason; it never echoes the password.
         raise DoveadmError(f"doveadm pw -s {scheme} failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout.decode("utf-8").strip()
 
 
-def verifies(stored, password):
+def verifies(stored, password, *, user=None):
     """True when Dovecot accepts the password for the stored value: `doveadm pw -t`.
 
     doveadm exits 0 and prints "… (verified)" on a match; 75 with "Password mismatch" or a
     decode error otherwise."""
-    result = _run(["-t", stored], _line(password))
+    result = _run(["-t", stored, *_user(user)], _line(password))
     return result.returncode == 0 and b"(verified)" in result.stdout
 
 

@@ -1,6 +1,7 @@
 """Production settings pass Django's deployment checks, and MariaDB runs in strict mode."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,19 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def manage(*args, **env_overrides):
+# What a user's own runs leave in a checkout (`make run`, `make test`): git-ignored, and never
+# something a test may depend on.
+USER_FILES = (".secret_key", "*.sqlite3", ".venv", ".git", "staticfiles", "test-artifacts", "__pycache__",
+              ".pytest_cache", ".hypothesis")
+
+
+def bare_checkout(source, into):
+    """A copy of the project's files at `into`, without anything a user's run left in `source`."""
+    shutil.copytree(source, into, ignore=shutil.ignore_patterns(*USER_FILES))
+    return into
+
+
+def manage(*args, cwd=ROOT, **env_overrides):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -20,7 +33,7 @@ def manage(*args, **env_overrides):
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "mailadmin.settings"
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
 
 
@@ -34,16 +47,49 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "WARNING",
         SECRET_KEY_FILE=str(key_file),
         ALLOWED_HOSTS="mail.example.org",
+        MAILADMIN_BASE_URL="https://mail.example.org",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
+def refuses_without_a_key(checkout, tmp_path):
+    result = manage("check", cwd=checkout, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    return result.returncode != 0 and "SECRET_KEY is not set" in result.stderr, result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
-    result = manage("check", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    assert result.returncode != 0
-    assert "SECRET_KEY is not set" in result.stderr
+    refused, stderr = refuses_without_a_key(bare_checkout(ROOT, tmp_path / "checkout"), tmp_path)
+    assert refused, stderr
+
+
+def test_the_key_test_holds_in_a_checkout_where_make_run_wrote_a_key(tmp_path):
+    used = bare_checkout(ROOT, tmp_path / "used")
+    (used / ".secret_key").write_text("k3y-" * 15)  # as `make run` writes it
+    # The key file is read where it is ...
+    assert manage("check", cwd=used, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}").returncode == 0
+    # ... and the test above still sees a production without a key.
+    refused, stderr = refuses_without_a_key(bare_checkout(used, tmp_path / "bare"), tmp_path)
+    assert refused, stderr
+
+
+def test_check_deploy_requires_a_base_url_for_links_in_mail(tmp_path):
+    common = dict(SECRET_KEY="x9!" * 20, ALLOWED_HOSTS="mail.example.org",
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    missing = manage("check", "--deploy", **common)
+    assert missing.returncode != 0 and "mailadmin.E002" in missing.stderr, missing.stdout + missing.stderr
+    no_mail = manage("check", "--deploy", EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", **common)
+    assert "mailadmin.E002" not in no_mail.stdout + no_mail.stderr
+    wrong = manage("check", MAILADMIN_BASE_URL="mail.example.org/panel?x=1", **common)
+    assert wrong.returncode != 0 and "mailadmin.E001" in wrong.stderr, wrong.stdout + wrong.stderr
+
+
+def test_hsts_preload_is_opt_in(tmp_path):
+    code = "from django.conf import settings; print('preload', settings.SECURE_HSTS_PRELOAD)"
+    common = dict(SECRET_KEY="x" * 60, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert "preload False" in manage("shell", "-c", code, **common).stdout
+    assert "preload True" in manage("shell", "-c", code, MAILADMIN_HSTS_PRELOAD="1", **common).stdout
 
 
 @pytest.mark.mariadb

@@ -30,7 +30,12 @@ SCHEMES = [
     "PLAIN", "CLEAR", "CLEARTEXT", "MD5", "CRYPT", "DES-CRYPT",
     "SSHA512.HEX", "SSHA.HEX", "SHA512.HEX", "SHA256.B64", "PLAIN-MD5.B64", "PLAIN.B64", "PLAIN.HEX",
     "SHA512-CRYPT.HEX", "BLF-CRYPT.B64",
+    # Challenge-response and other schemes Dovecot 2.3 lists (issue 17).
+    "SCRAM-SHA-1", "SCRAM-SHA-256", "CRAM-MD5", "HMAC-MD5", "PLAIN-MD4", "PBKDF2", "OTP",
+    "CRAM-MD5.B64", "PLAIN-MD4.B64",
 ]  # fmt: skip
+# DIGEST-MD5 hashes user:realm:password; doveadm takes the login name with -u.
+DIGEST_USER = "jane@a.example"
 
 
 def probes(password, stored):
@@ -42,16 +47,29 @@ def probes(password, stored):
     return list(dict.fromkeys(candidates))
 
 
-def vector(scheme, password, stored, note=""):
+def vector(scheme, password, stored, note="", user=None):
     accepts, rejects = [], []
     for probe in probes(password, stored):
-        (accepts if doveadm.verifies(stored, probe) else rejects).append(probe)
+        (accepts if doveadm.verifies(stored, probe, user=user) else rejects).append(probe)
     if password not in accepts:
         raise SystemExit(f"doveadm does not verify its own {scheme} vector: {stored}")
     entry = {"scheme": scheme, "password": password, "hash": stored, "accepts": accepts, "rejects": rejects}
     if note:
         entry["note"] = note
+    if user:
+        entry["user"] = user
     return entry
+
+
+def otp_state(algorithm, sequence, seed, password):
+    """An OTP entry of another digest than doveadm writes (sha1), made by our code: the
+    vector only stands because doveadm then verifies it."""
+    from users.passwords import Otp
+
+    value = Otp._fold(algorithm, seed.encode() + password.encode())
+    for _ in range(sequence):
+        value = Otp._fold(algorithm, value)
+    return f"{{OTP}}{algorithm} {sequence} {seed} {value.hex()}"
 
 
 def relabel(stored, old, new):
@@ -106,9 +124,30 @@ def main():
         vectors.append(vector("PLAIN-MD5", password, relabel(b64, "PLAIN-MD5.B64", "PLAIN-MD5"), "base64, guessed"))
         lower = doveadm.make_hash("SSHA256", password)
         vectors.append(vector("SSHA256", password, relabel(lower, "SSHA256", "ssha256"), "lower-case scheme"))
-        # A bare $1$ value is MD5-CRYPT whatever the default scheme; text after a third $ is ignored.
-        bare = md5[len("{MD5-CRYPT}") :] + "$ignored"
-        vectors.append(vector("MD5-CRYPT", password, bare, "bare $1$ with a trailing $field"))
+        # Dovecot writes no user or realm into a DIGEST-MD5 hash: the login name supplies both.
+        vectors.append(
+            vector("DIGEST-MD5", password, doveadm.make_hash("DIGEST-MD5", password, user=DIGEST_USER), user=DIGEST_USER)
+        )
+        for rounds in (1000, 20000):
+            stored = doveadm.make_hash("PBKDF2", password, rounds=rounds)
+            vectors.append(vector("PBKDF2", password, stored, f"doveadm -r {rounds}"))
+        for algorithm in ("md4", "md5"):
+            stored = otp_state(algorithm, 99, "ke1234", password)
+            vectors.append(vector("OTP", password, stored, f"{algorithm} fold"))
+        # PLAIN-TRUNC is "<length>-<password>" (doveadm writes it without the length, which
+        # Dovecot then refuses); a password cut at 8 bytes accepts any password that starts so.
+        size = len(password.encode())
+        vectors.append(vector("PLAIN-TRUNC", password, f"{{PLAIN-TRUNC}}{size}-{password}", "whole"))
+        cut = password.encode()[:8].decode()
+        vectors.append(vector("PLAIN-TRUNC", password, f"{{PLAIN-TRUNC}}8-{cut}", "cut at 8 bytes"))
+        # A bare hex PLAIN-MD5 (the guide's own examples): Dovecot's SQL default scheme MD5 reads
+        # it. doveadm pw -t needs a prefix, so the verdicts come from the {MD5} form of the value.
+        hexed = doveadm.make_hash("PLAIN-MD5", password)
+        under_md5 = vector("PLAIN-MD5", password, relabel(hexed, "PLAIN-MD5", "MD5"), "hex under MD5")
+        vectors.append(under_md5)
+        vectors.append({**under_md5, "hash": under_md5["hash"][len("{MD5}") :], "note": "bare hex under the SQL default MD5"})
+        # A bare $1$ value: the SQL passdb reads it as {MD5}$1$…, i.e. MD5-CRYPT.
+        vectors.append(vector("MD5-CRYPT", password, md5[len("{MD5-CRYPT}") :], "bare $1$"))
 
     OUT.write_text(
         json.dumps(

@@ -1,0 +1,25 @@
+"""Response headers the whole panel needs and no single view should have to remember."""
+
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+
+
+class NoStoreForPrivatePages:
+    """`Cache-Control: no-store` on every page shown to a logged-in user and on every CSV file.
+
+    Those pages list addresses, quotas and sometimes password hashes or reset links: neither a
+    shared proxy nor the browser's disk cache (where the next user of a shared computer finds
+    them with the back button) may keep a copy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        private = user is not None and user.is_authenticated
+        already = "no-store" in response.get("Cache-Control", "")
+        if not already and (private or response.get("Content-Type", "").startswith("text/csv")):
+            add_never_cache_headers(response)
+            patch_vary_headers(response, ("Cookie",))
+        return response
