@@ -270,8 +270,7 @@ def dovecot_sql_conf(password=None, target=None, guide=None):
 
 
 
-# --- Quota usage for the panel: Dovecot 2.3 (the guide's Bookworm edition) -------------------
-# A Dovecot 2.4 variant (quota_storage_size, renamed quota settings) belongs beside this one.
+# --- Quota usage for the panel: Dovecot 2.3 (Bookworm) and 2.4 (Trixie) ----------------------
 
 QUOTA_USAGE_TABLE = "quota_usage"
 QUOTA_DICT_NAME = "mailadmin_quota"
@@ -341,10 +340,74 @@ service dict {{
     return [plugin_conf, dict_conf]
 
 
+def _indented(text, spaces):
+    return "".join(" " * spaces + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def dovecot_quota_usage_files_24(password=None, target=None, *, config_dir=DOVECOT_DIR, dict_socket_user="vmail",
+                                 dict_socket_group="vmail"):
+    """conf.d/91-mailadmin-quota-usage.conf in Dovecot 2.4's syntax: the count quota, whose limit
+    is the user query's quota_storage_size, and quota_clone writing each user's usage into
+    quota_usage through the dict server. One file: 2.4 reads every setting through its config
+    process (root), so the database password sits in it, mode 0600 like 99-ispmail-sql.conf."""
+    guide = guide_named("trixie")
+    connection = dovecot_connection(password, target, guide)
+    maps = "".join(
+        f"  dict_map priv/quota/{key} {{\n    sql_table = {QUOTA_USAGE_TABLE}\n    username_field = email\n"
+        f"    value_field {column} {{\n      type = uint\n    }}\n  }}\n"
+        for key, column in (("storage", "bytes"), ("messages", "messages"))
+    )
+    text = f"""\
+# Quota usage for the panel (Dovecot 2.4, the guide's Trixie edition). mail_plugins is a list
+# in 2.4: the plugins named here are added to those of every protocol.
+mail_plugins {{
+  quota = yes
+  quota_clone = yes
+}}
+
+# The limit is the user query's quota_storage_size (<virtual_users.quota>B, 0 = unlimited).
+quota "User quota" {{
+  driver = count
+}}
+
+# quota_clone copies each user's usage (bytes and messages) through the dict server.
+quota_clone {{
+  dict proxy {{
+    dict_proxy_name = {QUOTA_DICT_NAME}
+  }}
+}}
+
+# The dict server writes quota_usage with INSERT … ON DUPLICATE KEY UPDATE: its account needs
+# SELECT, INSERT and UPDATE on {QUOTA_USAGE_TABLE} (without SELECT MariaDB refuses the upsert and
+# mail is still delivered).
+dict_server {{
+  dict {QUOTA_DICT_NAME} {{
+    driver = sql
+{_indented(connection, 4)}{_indented(maps, 2)}  }}
+}}
+
+# The mail processes (user {dict_socket_user}) write through the dict server's socket.
+service dict {{
+  unix_listener dict {{
+    mode = 0660
+    user = {dict_socket_user}
+    group = {dict_socket_group}
+  }}
+}}
+"""
+    return [ConfigFile(f"{config_dir}/conf.d", "91-mailadmin-quota-usage.conf", text,
+                       "quota and quota_clone: Dovecot reports each mailbox's usage to the panel")]
+
+
+def dovecot_quota_usage_files(password=None, target=None, guide=None, **options):
+    """The quota-usage snippet in the syntax of the guide's edition."""
+    guide = guide or current_guide()
+    if guide.dovecot_24:
+        return dovecot_quota_usage_files_24(password, target, **options)
+    return dovecot_quota_usage_files_23(password, target, **options)
+
+
 def all_files(password=None, target=None, guide=None):
     guide = guide or current_guide()
-    files = [*postfix_files(password, target, guide), dovecot_sql_conf(password, target, guide)]
-    if not guide.dovecot_24:
-        # The quota usage snippet is written in 2.3 syntax only so far; its 2.4 twin goes here.
-        files += dovecot_quota_usage_files_23(password, target)
-    return files
+    return [*postfix_files(password, target, guide), dovecot_sql_conf(password, target, guide),
+            *dovecot_quota_usage_files(password, target, guide)]

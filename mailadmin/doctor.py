@@ -29,6 +29,7 @@ from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
 
 from aliases import postfix_config, server_config
+from aliases.guides import BOOKWORM, GUIDES
 from aliases.sender_login import QUERIES as SENDER_QUERIES
 from aliases.sender_rights import lookup_config
 from aliases.sender_rights import myorigin as sender_rights_myorigin
@@ -121,12 +122,18 @@ def cf_query(values):
     return ""
 
 
-def _run(args, fix):
+def _run(args, fix, prefix=()):
+    """Run a tool of the mail server; `prefix` (say, a chroot into another system) comes before it."""
     # Postfix's and Dovecot's tools live in sbin, which a non-root PATH may lack.
-    binary = shutil.which(args[0], path=os.environ.get("PATH", "") + ":/usr/sbin:/usr/bin")
-    if binary is None:
-        raise Unreadable(f"{args[0]} is not installed here", "run doctor on the mail server itself")
-    result = subprocess.run([binary, *args[1:]], capture_output=True, text=True, timeout=TIMEOUT)
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/usr/bin"
+    if prefix:
+        binary = args[0]  # found inside what the prefix enters, on the same PATH
+    else:
+        binary = shutil.which(args[0], path=path)
+        if binary is None:
+            raise Unreadable(f"{args[0]} is not installed here", "run doctor on the mail server itself")
+    result = subprocess.run([*prefix, binary, *args[1:]], capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "PATH": path})
     if result.returncode != 0:
         raise Unreadable(f"{' '.join(args)} failed: {result.stderr.strip()}", fix)
     return result.stdout
@@ -137,21 +144,31 @@ DOVECONF_FIX = "run doctor as root on the mail server, or name Dovecot's config 
 
 
 class LiveServer:
-    """The mail server doctor looks at; every reader runs its tool once."""
+    """The mail server doctor looks at; every reader runs its tool once.
 
-    def __init__(self, postfix_dir=None, dovecot_config=None, url=None, ca_file=None):
+    `command_prefix` runs the tools inside another system (the tests' chroot into a Debian 13
+    root), `files_root` is where that system's files are seen from here: the paths the tools print
+    are opened under it. `manage.py doctor` sets neither: it looks at the system it runs on."""
+
+    def __init__(self, postfix_dir=None, dovecot_config=None, url=None, ca_file=None, command_prefix=(),
+                 files_root="/"):
         self.postfix_dir = postfix_dir
         self.dovecot_config = dovecot_config
         self.url = url
         self.ca_file = ca_file
+        self.command_prefix = tuple(command_prefix)
+        self.files_root = files_root
         self._postconf = {}
         self._files = {}
+
+    def _run(self, args, fix):
+        return _run(args, fix, self.command_prefix)
 
     # Postfix
     def postconf(self, name):
         if name not in self._postconf:
             directory = ["-c", self.postfix_dir] if self.postfix_dir else []
-            self._postconf[name] = _run(["postconf", *directory, "-xh", name], POSTCONF_FIX).strip()
+            self._postconf[name] = self._run(["postconf", *directory, "-xh", name], POSTCONF_FIX).strip()
         return self._postconf[name]
 
     @cached_property
@@ -159,7 +176,7 @@ class LiveServer:
         """{(service/type, parameter): value} from master.cf's `-o` options."""
         directory = ["-c", self.postfix_dir] if self.postfix_dir else []
         overrides = {}
-        for line in _run(["postconf", *directory, "-Px"], POSTCONF_FIX).splitlines():
+        for line in self._run(["postconf", *directory, "-Px"], POSTCONF_FIX).splitlines():
             key, _, value = line.partition(" = ")
             service, _, parameter = key.rpartition("/")
             overrides[(service, parameter)] = value.strip()
@@ -176,7 +193,7 @@ class LiveServer:
     def mysql_file(self, path):
         if path not in self._files:
             try:
-                with open(path) as handle:
+                with open(os.path.join(self.files_root, path.lstrip("/"))) as handle:
                     self._files[path] = parse_key_values(handle.read())
             except PermissionError:
                 raise Unreadable(f"cannot read {path}", "run doctor as root (the file holds a password)")
@@ -190,7 +207,7 @@ class LiveServer:
         """{"passdb": [settings, …], "userdb": […]} as doveconf prints them."""
         config = ["-c", self.dovecot_config] if self.dovecot_config else []
         sections, current = {"passdb": [], "userdb": []}, None
-        for line in _run(["doveconf", *config, "passdb", "userdb"], DOVECONF_FIX).splitlines():
+        for line in self._run(["doveconf", *config, "passdb", "userdb"], DOVECONF_FIX).splitlines():
             stripped = line.strip()
             if not line.startswith(" ") and stripped.endswith("{") and stripped.split()[0] in sections:
                 current = {}
@@ -201,6 +218,11 @@ class LiveServer:
                 name, value = (part.strip() for part in stripped.split("=", 1))
                 current[name] = value
         return sections
+
+    @cached_property
+    def dovecot_version(self):
+        """The running Dovecot's version, "2.3.19.1" (`dovecot --version` needs no config)."""
+        return self._run(["dovecot", "--version"], "run doctor on the mail server itself").split()[0]
 
     def dovecot_sql(self, kind):
         """The parsed .conf.ext of the first SQL passdb or userdb, or None when there is none."""
@@ -338,14 +360,15 @@ def dovecot_password_query(server):
         return
     path, values = sql
     query = values.get("password_query", "")
-    # Some guides also select `email AS user`; both read the column the panel writes.
-    accepted = (server_config.DOVECOT_PASSWORD_QUERY,
-                "SELECT email AS user, password FROM virtual_users WHERE email='%u'")
+    # The panel's query also selects `email AS user`, older guides do not; both read the column
+    # the panel writes. (These checks read Dovecot 2.3's SQL file, Bookworm's syntax.)
+    ours = server_config.password_query(BOOKWORM)
+    accepted = (ours, "SELECT password FROM virtual_users WHERE email='%u'")
     if any(same_sql(query, known) for known in accepted):
         yield Finding(True, f"dovecot password_query ({path})", "reads virtual_users.password by email")
     else:
         yield Finding(False, f"dovecot password_query ({path})", f"runs {query!r}",
-                      f"password_query = {server_config.DOVECOT_PASSWORD_QUERY} (manage.py postfix-config)")
+                      f"password_query = {ours} (manage.py postfix-config)")
 
 
 @doctor_check
@@ -357,13 +380,14 @@ def dovecot_user_query(server):
         return
     path, values = sql
     query = values.get("user_query", "")
-    if same_sql(query, server_config.dovecot_user_query()):
+    ours = server_config.user_query(BOOKWORM)
+    if same_sql(query, ours):
         yield Finding(True, f"dovecot user_query ({path})", "the panel's query (quota in bytes)")
     elif "virtual_users" in query and "quota" in query:
         yield Finding(True, f"dovecot user_query ({path})", f"reads quota from virtual_users: {query!r}")
     else:
         yield Finding(False, f"dovecot user_query ({path})", f"runs {query!r}, which does not read virtual_users.quota",
-                      f"user_query = {server_config.dovecot_user_query()}")
+                      f"user_query = {ours}")
 
 
 @doctor_check
@@ -658,12 +682,88 @@ def postfix_mydestination(server):
                       f"put {env_line('MAILADMIN_LOCAL_DOMAINS', ','.join(live))} into {ENV_FILE} and restart mailadmin")
 
 
-# Checks other work adds here, each one job: the guide edition the server follows.
+# --- the edition of the guide ----------------------------------------------------------------
+
+
+def version_tuple(text):
+    """(3, 10) from "3.10.5" or "2.4.1-4": major and minor are what the editions differ in."""
+    numbers = re.findall(r"\d+", text)[:2]
+    return tuple(int(n) for n in numbers)
+
+
+def edition_by(version, guide_version):
+    """The newest edition whose version of a tool the live one has reached (3.8 is still Bookworm's)."""
+    reached = [guide for guide in GUIDES.values() if version_tuple(guide_version(guide)) <= version_tuple(version)]
+    return max(reached, key=lambda guide: version_tuple(guide_version(guide)), default=None)
+
+
+def live_map_names(server):
+    """The editions the names of Postfix's mysql: table files follow (mysql-*.cf, mariadb-*.cf)."""
+    paths = [path for parameter in VIRTUAL_MAPS for path in mysql_tables(server.postconf(parameter))]
+    names = {os.path.basename(path) for path in paths}
+    return {guide for guide in GUIDES.values() if any(name.startswith(guide.cf_prefix) for name in names)}
+
+
+@dataclass(frozen=True)
+class LiveEdition:
+    guide: object  # the edition the server follows, None when neither version says
+    evidence: tuple  # what was read, e.g. ("Postfix 3.10.5", "Dovecot 2.4.1-4")
+    note: str = ""
+
+
+def live_edition(server):
+    """The edition the server follows. Dovecot's version decides, as the panel writes Dovecot's
+    configuration in its syntax (2.3 and 2.4 read each other's not at all); Postfix's decides
+    when Dovecot is not there to ask. A server upgraded to Debian 13 keeps its mysql-*.cf files:
+    their names are told, but decide nothing."""
+    postfix = server.postconf("mail_version")
+    evidence = [f"Postfix {postfix}"]
+    try:
+        dovecot = server.dovecot_version
+    except Unreadable:
+        dovecot = None
+        evidence.append("Dovecot not found")
+    else:
+        evidence.append(f"Dovecot {dovecot}")
+    guide = edition_by(dovecot, lambda g: g.dovecot_version) if dovecot else None
+    guide = guide or edition_by(postfix, lambda g: g.postfix_version)
+    named = live_map_names(server)
+    if len(named) == 1:
+        [by_name] = named
+        evidence.append(f"{by_name.cf_prefix}*.cf maps")
+        note = "" if guide is None or by_name == guide else f"the maps keep {by_name.name}'s {by_name.cf_prefix}*.cf names"
+    else:
+        note = ""
+    return LiveEdition(guide, tuple(evidence), note)
+
+
+@doctor_check
+def guide_edition(server):
+    live = live_edition(server)
+    try:
+        ours = server_config.current_guide()
+    except ValueError as error:  # the system check says so too; doctor still says what to set
+        fix = f"put {env_line('MAILADMIN_GUIDE', live.guide.name)} into {ENV_FILE}" if live.guide else ""
+        yield Finding(False, "guide edition", str(error), fix)
+        return
+    evidence = ", ".join(live.evidence)
+    if live.guide is None:
+        yield Finding(None, "guide edition", f"{evidence}: no edition of the guide has these versions")
+    elif live.guide == ours:
+        note = f" ({live.note}; the panel names them {ours.cf_prefix}*.cf)" if live.note else ""
+        yield Finding(True, "guide edition", f"{evidence}: the {ours.name} edition, as MAILADMIN_GUIDE{note}")
+    else:
+        yield Finding(False, "guide edition",
+                      f"{evidence}: the server follows the {live.guide.name} edition ({live.guide.debian}), "
+                      f"the panel writes configuration for {ours.name} ({ours.debian})",
+                      f"put {env_line('MAILADMIN_GUIDE', live.guide.name)} into {ENV_FILE} and restart mailadmin")
 
 
 def suggested_settings(server):
-    """The env lines that make the panel assume what the live Postfix does."""
+    """The env lines that make the panel assume what the live Postfix (and Dovecot) do."""
+    edition = live_edition(server).guide
     lines = [
+        *([env_line("MAILADMIN_GUIDE", edition.name)] if edition else []),
         env_line("MAILADMIN_RECIPIENT_DELIMITER", server.postconf("recipient_delimiter")),
         env_line("MAILADMIN_MYORIGIN", live_myorigin(server)),
         env_line("MAILADMIN_LOCAL_DOMAINS", ",".join(live_local_domains(server))),

@@ -72,7 +72,8 @@ def test_the_servers_read_with_the_read_only_account_not_the_panels(settings, db
     call_command("postfix-config", stdout=out)
     text = out.getvalue()
     assert "user = mailadmin" not in text and "user=mailadmin" not in text
-    assert text.count("user = mailserver\n") == 5 + (guide == "trixie")
+    # Trixie: the mysql { } blocks of 99-ispmail-sql.conf and of the quota-usage dict.
+    assert text.count("user = mailserver\n") == 5 + 2 * (guide == "trixie")
     write_config(tmp_path, "ro-pass", "--db-user", "mail_ro")
     for path in tmp_path.iterdir():
         content = path.read_text()
@@ -87,7 +88,8 @@ WRITTEN = {
                  "mysql-email2email.cf", "mysql-sender-login-maps.cf", "dovecot-sql.conf.ext",
                  "11-mailadmin-quota-usage.conf", "dovecot-dict-sql.conf.ext"],
     "trixie": ["mariadb-virtual-mailbox-domains.cf", "mariadb-virtual-mailbox-maps.cf", "mariadb-virtual-alias-maps.cf",
-               "mariadb-email2email.cf", "mariadb-sender-login-maps.cf", "99-ispmail-sql.conf"],
+               "mariadb-email2email.cf", "mariadb-sender-login-maps.cf", "99-ispmail-sql.conf",
+               "91-mailadmin-quota-usage.conf"],
 }
 
 

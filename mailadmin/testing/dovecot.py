@@ -8,7 +8,6 @@ guide's passdb query. It never reads or writes /etc/dovecot and listens on no TC
 """
 
 import os
-import pwd
 import subprocess
 import time
 from dataclasses import dataclass
@@ -212,14 +211,16 @@ mail_gid = {gid}
 
 
 class QuotaUsageDovecot(PrivateDovecot):
-    """The private Dovecot with mail: the panel's dovecot-sql.conf.ext as passdb and userdb (so
-    the quota_rule comes from the user query) and the panel's quota-usage snippet included as
-    written, its dict service writing quota_usage in the test database.
+    """The private Dovecot with mail: the panel's SQL configuration as passdb and userdb (so the
+    quota limit comes from the user query) and the panel's quota-usage snippet included as
+    written, its dict service writing quota_usage in the test database. Dovecot 2.3 from this
+    machine, or 2.4 from the Trixie root (`root`), each with the snippet of its own syntax.
 
     `configure(workdir)` renders the configuration for this instance's directory: the text of
-    dovecot-sql.conf.ext, and the snippet's files as [(absolute path, text)], the file to include
-    first. Every path, socket and mail file stays in the temp dir. The mail processes run as the user the user query names (`mail_owner`);
-    `vmail_dir` is theirs.
+    the SQL configuration, and the snippet's files as [(absolute path, text)], the file to
+    include first (paths as seen from here; the server is given them as seen inside its root).
+    Every path, socket and mail file stays in the temp dir. The mail processes run as
+    `mail_owner` (the user query names it on 2.3, mail_uid on 2.4); `vmail_dir` is theirs.
 
         with QuotaUsageDovecot(db, configure=…) as dovecot:
             dovecot.doveadm("save", "-u", "jane@a.example", input=message)
@@ -228,7 +229,7 @@ class QuotaUsageDovecot(PrivateDovecot):
     def __init__(self, database, *, configure, mail_owner="nobody", **options):
         super().__init__(database, **options)
         self.sql_conf_text, self.snippet_files = configure(self.workdir)
-        self.mail_owner = pwd.getpwnam(mail_owner)
+        self.mail_owner_ids = self.root.uid_gid(mail_owner)
         self.vmail_dir = self.workdir / "vmail"
 
     def _sql_conf(self):
@@ -236,6 +237,10 @@ class QuotaUsageDovecot(PrivateDovecot):
 
     def _dovecot_conf(self, sql_conf):
         conf = super()._dovecot_conf(sql_conf)
+        include = f"!include {self.root.inside(self.snippet_files[0][0])}\n"
+        if self.dovecot_24:
+            # The generated fragment brings its userdb sql; homes are the harness's mail_home.
+            return conf + "mail_driver = maildir\nmail_path = ~/Maildir\n" + include
         start = conf.index("userdb {")
         end = conf.index("}", start) + 1
         return (
@@ -243,20 +248,24 @@ class QuotaUsageDovecot(PrivateDovecot):
             + f"userdb {{\n  driver = sql\n  args = {sql_conf}\n}}"
             + conf[end:]
             + "mail_location = maildir:~/Maildir\nmailbox_list_index = yes\n"
-            + f"!include {self.snippet_files[0][0]}\n"
+            + include
         )
 
     def start(self, timeout=15):
-        self.vmail_dir.mkdir(parents=True, exist_ok=True)
-        os.chown(self.vmail_dir, self.mail_owner.pw_uid, self.mail_owner.pw_gid)
-        internal = pwd.getpwnam("dovecot")
+        for directory in (self.vmail_dir, self.workdir / "home"):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chown(directory, *self.mail_owner_ids)
+        internal_gid = self.root.gid("dovecot")
         for name, text in self.snippet_files:
             path = Path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             # The dict service (user dovecot) reads its SQL file, which holds a password: 0640, group dovecot.
             write_private(path, text, 0o640)
-            os.chown(path, 0, internal.pw_gid)
+            os.chown(path, 0, internal_gid)
         return super().start(timeout)
+
+    def doveadm_command(self, *args):
+        return self.root.command(["/usr/bin/doveadm", "-c", self.root.inside(self.config_file), *args])
 
     def doveadm(self, *args, input=None, check=True):
         """`doveadm -c <this config> ARGS`, in a session of its own (never the tester's tty).
@@ -264,8 +273,7 @@ class QuotaUsageDovecot(PrivateDovecot):
         With check, an "Error:" line fails too: doveadm exits 0 when only quota_clone's dict
         write failed (seen with a dict account lacking SELECT)."""
         result = subprocess.run(
-            ["/usr/bin/doveadm", "-c", str(self.config_file), *args],
-            input=input, capture_output=True, timeout=60, start_new_session=True,
+            self.doveadm_command(*args), input=input, capture_output=True, timeout=60, start_new_session=True,
         )  # fmt: skip
         if check and (result.returncode != 0 or b"Error:" in result.stderr):
             raise RuntimeError(

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from aliases.guides import BOOKWORM
 from aliases.sender_login import ALIASES_QUERY, OWN_QUERY
 from conftest import require_or_skip
 from mailadmin import doctor
@@ -19,6 +20,7 @@ from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing import postfix as private_postfix
 from mailadmin.testing.dovecot import MailDatabase, PrivateDovecot
 from mailadmin.testing.postfix import PrivatePostfix
+from mailadmin.testing.trixie import missing_reason, trixie_root
 
 pytestmark = [pytest.mark.postfix, pytest.mark.dovecot, pytest.mark.mariadb]
 
@@ -187,7 +189,7 @@ def test_a_password_query_on_another_column_is_reported(production_settings, pos
     assert code == 1
     [line] = failures(lines)
     assert line.startswith("FAIL dovecot password_query (")
-    assert "fix: password_query = SELECT password FROM virtual_users WHERE email='%u'" in line
+    assert "fix: password_query = SELECT email AS user, password FROM virtual_users WHERE email='%u'" in line
 
 
 @pytest.fixture
@@ -280,3 +282,106 @@ def test_suggested_env_lines_read_back_as_the_value_in_a_shell(value, tmp_path):
     env_file.write_text(doctor.env_line("VALUE", value) + "\n")
     result = subprocess.run(["bash", "-c", f'set -a; . "{env_file}"; printf %s "$VALUE"'], capture_output=True, text=True)
     assert result.stdout == value
+
+
+# --- the edition of the guide ------------------------------------------------------------------
+
+
+def edition_lines(lines):
+    return [line for line in lines if " guide edition: " in line]
+
+
+def test_this_machines_postfix_and_dovecot_are_the_bookworm_edition(production_settings, postfix_account):
+    production_settings.MAILADMIN_GUIDE = "bookworm"
+    with mail_servers(postfix_account) as (postfix, dovecot):
+        code, lines = run_doctor(postfix, dovecot)
+    [line] = edition_lines(lines)
+    assert line.startswith("ok   guide edition: Postfix 3.7."), line
+    assert ", Dovecot 2.3." in line and "mysql-*.cf maps: the bookworm edition, as MAILADMIN_GUIDE" in line
+    assert code == 0
+
+
+def test_a_trixie_panel_pointed_at_a_bookworm_server_is_drift_with_the_setting_that_fixes_it(
+        production_settings, postfix_account):
+    production_settings.MAILADMIN_GUIDE = "trixie"
+    with mail_servers(postfix_account) as (postfix, dovecot):
+        code, lines = run_doctor(postfix, dovecot)
+        suggested = StringIO()
+        call_command("doctor", "--postfix-dir", str(postfix.config_dir), "--suggest-settings", stdout=suggested)
+    assert code == 1
+    [line] = failures(lines)
+    assert line.startswith("FAIL guide edition: Postfix 3.7.")
+    assert ("the server follows the bookworm edition (Debian 12), the panel writes configuration for trixie "
+            "(Debian 13)") in line
+    assert line.endswith('fix: put MAILADMIN_GUIDE="bookworm" into /etc/mailadmin/mailadmin.env and restart mailadmin')
+    assert 'MAILADMIN_GUIDE="bookworm"' in suggested.getvalue().splitlines()
+
+
+class UpgradedPostfix(PrivatePostfix):
+    """A server upgraded from Debian 12 to 13 in place: Trixie's Postfix, Bookworm's mysql-*.cf files."""
+
+    def guide_files(self):
+        return private_postfix.postfix_config.guide_files(BOOKWORM)
+
+
+@contextmanager
+def trixie_servers(account, postfix_class=PrivatePostfix):
+    """The private Postfix 3.10 and Dovecot 2.4 of the Trixie root, and a LiveServer whose tools run in it."""
+    require_or_skip(missing_reason() is None, missing_reason() or "")
+    root = trixie_root()
+    missing = private_postfix.binaries_missing(root) + private_dovecot.binaries_missing(root)
+    require_or_skip(not missing, f"missing {', '.join(missing)} in {root}")
+    with PrivateDovecot(account, root=root) as dovecot:
+        with postfix_class(account, dovecot.auth_socket, root=root) as postfix:
+            yield doctor.LiveServer(postfix_dir=root.inside(postfix.config_dir),
+                                    dovecot_config=root.inside(dovecot.config_file),
+                                    command_prefix=root.command([]), files_root=str(root.path))
+
+
+def test_a_bookworm_panel_pointed_at_a_trixie_server_is_drift_with_the_setting_that_fixes_it(
+        production_settings, postfix_account):
+    production_settings.MAILADMIN_GUIDE = "bookworm"
+    with trixie_servers(postfix_account) as server:
+        [finding] = doctor.run_checks(server, [doctor.guide_edition])
+        suggested = doctor.suggested_settings(server)
+    assert finding.ok is False
+    assert finding.detail.startswith("Postfix 3.10."), finding.detail
+    assert ", Dovecot 2.4." in finding.detail and "mariadb-*.cf maps: the server follows the trixie edition" in finding.detail
+    assert finding.fix == 'put MAILADMIN_GUIDE="trixie" into /etc/mailadmin/mailadmin.env and restart mailadmin'
+    assert 'MAILADMIN_GUIDE="trixie"' in suggested
+
+
+def test_a_trixie_panel_on_a_trixie_server_is_green(production_settings, postfix_account):
+    production_settings.MAILADMIN_GUIDE = "trixie"
+    with trixie_servers(postfix_account) as server:
+        [finding] = doctor.run_checks(server, [doctor.guide_edition])
+    assert finding.ok is True, finding.line()
+    assert finding.detail.endswith("mariadb-*.cf maps: the trixie edition, as MAILADMIN_GUIDE")
+
+
+def test_a_server_upgraded_to_trixie_is_trixie_though_its_maps_keep_bookworms_names(
+        production_settings, postfix_account):
+    production_settings.MAILADMIN_GUIDE = "bookworm"
+    with trixie_servers(postfix_account, UpgradedPostfix) as server:
+        [finding] = doctor.run_checks(server, [doctor.guide_edition])
+        production_settings.MAILADMIN_GUIDE = "trixie"
+        [after_the_fix] = doctor.run_checks(server, [doctor.guide_edition])
+    assert finding.ok is False and finding.fix.startswith('put MAILADMIN_GUIDE="trixie"')
+    assert after_the_fix.ok is True
+    assert "the maps keep bookworm's mysql-*.cf names; the panel names them mariadb-*.cf" in after_the_fix.detail
+
+
+@pytest.mark.parametrize(
+    "version, tool, expected",
+    [
+        ("3.7.11", "postfix", "bookworm"),
+        ("3.8.6", "postfix", "bookworm"),  # bookworm-backports: still Bookworm's configuration
+        ("3.10.5", "postfix", "trixie"),
+        ("2.3.19.1", "dovecot", "bookworm"),
+        ("2.4.1-4", "dovecot", "trixie"),
+        ("2.2.36", "dovecot", None),
+    ],
+)
+def test_a_version_names_the_newest_edition_it_has_reached(version, tool, expected):
+    guide = doctor.edition_by(version, lambda g: getattr(g, f"{tool}_version"))
+    assert (guide.name if guide else None) == expected

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--suggest-settings",
             action="store_true",
-            help=f"print the {doctor.ENV_FILE} lines that match the live Postfix's delimiter and sender query",
+            help=f"print the {doctor.ENV_FILE} lines that match the live Postfix's delimiter and sender query, and the guide's edition",
         )
 
     def handle(self, *args, postfix_dir=None, dovecot_config=None, url=None, ca_file=None,
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 lines = doctor.suggested_settings(server)
             except doctor.Unreadable as error:
                 raise CommandError(f"{error} ({error.fix})")
-            self.stdout.write(f"# From the live Postfix; put these into {doctor.ENV_FILE}:\n" + "\n".join(lines))
+            self.stdout.write(f"# From the live Postfix and Dovecot; put these into {doctor.ENV_FILE}:\n" + "\n".join(lines))
             return
         failed = 0
         for finding in doctor.run_checks(server):
