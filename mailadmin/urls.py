@@ -1,7 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
-from django.views.generic import RedirectView
 from django.urls import include, path
 
 from mailadmin import views
@@ -13,7 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("django-admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("mailadmin/favicon.svg")), name="favicon"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Each feature owns its URL module.
     path("", include("users.urls")),  # dashboard, domains, mailboxes (staff)
     path("", include("aliases.urls")),  # aliases (staff)

@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Max, Q
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
@@ -18,6 +19,13 @@ from mailadmin.client_address import client_address
 from mailadmin.permissions import staff_required
 from users import hash_inventory, quota_usage, tallies
 from users.access import domains_for, mailboxes_for
+
+
+def favicon(request):
+    # Resolved per request: with hashed static names the file's URL is known only once
+    # collectstatic has run, which may be after the URLs are loaded (migrate's checks load them).
+    # Not permanent: the hashed name changes with every release.
+    return redirect(static("mailadmin/favicon.svg"))
 
 
 def home(request):

@@ -123,8 +123,9 @@ def test_parse_id_reads_an_id():
     assert parse_id("42") == 42 and parse_id(7) == 7
 
 
-def test_an_alias_preview_for_an_alias_that_is_no_number_is_a_404(alice, domain_a):
-    response = logged_in(alice).get(reverse("alias-preview"), {"alias": "abc", "source": "x@a.example"})
+@pytest.mark.parametrize("editing", ["abc", ASTRAL, "nobody@a.example"])
+def test_an_alias_preview_for_an_alias_that_does_not_exist_is_a_404(alice, domain_a, editing):
+    response = logged_in(alice).get(reverse("alias-preview"), {"editing": editing, "destinations": "x@a.example"})
     assert response.status_code == 404
 
 

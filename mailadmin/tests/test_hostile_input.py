@@ -253,7 +253,8 @@ def check(response, request):
         raise Broken(f"{request}: the response died while streaming: {error!r}") from error
     if "html" in response.get("Content-Type", "") and body and response.status_code < 500:
         text = body.decode("utf-8", "replace")
-        if "</html>" not in text:
+        # A page begins with its doctype and must reach its end; the live previews are fragments.
+        if text.lstrip().lower().startswith("<!doctype") and "</html>" not in text:
             raise Broken(f"{request}: HTTP {response.status_code}, the page is cut off: …{text[-200:]!r}")
         if SCRIPT in text:
             raise Broken(f"{request}: the page echoes {SCRIPT} unescaped")
