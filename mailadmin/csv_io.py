@@ -17,6 +17,7 @@ from django.utils import timezone
 from aliases import services as alias_services
 from aliases.models import Alias
 from mailadmin import audit, csv_safe
+from mailadmin.db import first_message
 from mailadmin.models import AuditEntry
 from users import addresses, services, tallies
 from users.models import Domain, Mailbox
@@ -227,12 +228,6 @@ def _plan_mailboxes(raw_rows, operator):
     return rows
 
 
-def _first_message(error):
-    return " ".join(message for messages in error.message_dict.values() for message in messages) if hasattr(
-        error, "message_dict"
-    ) else " ".join(error.messages)
-
-
 def _plan_mailbox(row, found, allowed, current):
     values = row.values
     domain_name = addresses.domain_of(row.key)
@@ -256,7 +251,7 @@ def _plan_mailbox(row, found, allowed, current):
         else:
             reading = None
     except ValidationError as error:
-        row.status, row.detail = ERROR, _first_message(error)
+        row.status, row.detail = ERROR, first_message(error)
         return
 
     row.values = {
@@ -316,7 +311,7 @@ def _plan_aliases(raw_rows, operator):
             try:
                 alias_services.check_new_aliases(source, [destination], graph=graph)
             except ValidationError as error:
-                row.status, row.detail = ERROR, _first_message(error)
+                row.status, row.detail = ERROR, first_message(error)
                 continue
             row.values["domain"] = found[domain_name]
             row.detail = " ".join(
