@@ -346,10 +346,22 @@ class QuotaUsage(models.Model):
     # Kept by the database (DEFAULT/ON UPDATE CURRENT_TIMESTAMP on MariaDB): Dovecot's upsert
     # names only the value column, and the panel never writes this table.
     updated = models.DateTimeField(null=True, blank=True, db_default=Now())
+    # The panel's own column: millionths of the mailbox's quota that `bytes` is, rounded down
+    # (1,000,000 = full), kept by database triggers (users/migrations/0008_quota_usage_used_ppm.py)
+    # on every write of either table, Dovecot's included. NULL when there is no limit or no
+    # mailbox. A ratio of two tables' columns cannot be indexed; this copy can, so the fullest
+    # mailboxes and the order by percent are index range scans.
+    used_ppm = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "quota_usage"
         verbose_name_plural = "quota usage"
+        indexes = [
+            # The dashboard's fullest mailboxes and the mailbox list's order by percent.
+            models.Index(fields=["used_ppm", "mailbox"], name="quota_usage_used_ppm"),
+            # The mailbox list's order by used bytes.
+            models.Index(fields=["bytes", "mailbox"], name="quota_usage_bytes"),
+        ]
 
     def __str__(self):
         return f"{self.mailbox_id}: {self.bytes} bytes, {self.messages} messages"
