@@ -3,19 +3,21 @@ for the pages, the export and `manage.py mailbox usage`.
 
 Usage always comes with the mailboxes it belongs to in the same query: `with_usage()` adds one
 LEFT JOIN on quota_usage's primary key (the address), so a page of 50 mailboxes costs the
-queries it cost without usage. Orders by usage go through KeptOrderPaginator. A mailbox without a row has not been reported yet: its usage is
+queries it cost without usage. A mailbox without a row has not been reported yet: its usage is
 None, shown as "not reported yet", never as 0.
+
+How full a mailbox is, is kept next to the usage by the database (QuotaUsage.used_ppm, written
+by triggers on every write of quota_usage and virtual_users), and both it and the used bytes
+are indexed: the fullest mailboxes and the orders by usage are index range scans, read from the
+top, at the same cost whatever the number of mailboxes.
 """
 
-import hashlib
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, F, FloatField, Sum
-from django.db.models.functions import Cast, NullIf
-from django.utils import timezone
+from django.db.models import Count, Sum
 from django.utils.functional import cached_property
 
 from mailadmin import cached_counts
@@ -24,12 +26,18 @@ from users.models import QuotaUsage
 
 NEARLY_FULL, FULL = 90, 100
 NOT_REPORTED = "not reported yet"
-# Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these).
+PPM_PER_PERCENT = 10_000  # QuotaUsage.used_ppm: millionths of the quota
+# The dashboard counts the mailboxes in each alert up to this many and says "more than" above:
+# a count of every full mailbox would read them all.
+ALERT_COUNT_CAP = 1000
+# Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these). Mailboxes without a
+# figure to sort by (not reported; for percent also no limit) come after the others in both
+# directions: they are neither the fullest nor the emptiest.
 SORTS = {
-    "used": ["usage__bytes", "email"],
-    "-used": ["-usage__bytes", "-email"],
-    "percent": ["used_percent", "email"],
-    "-percent": ["-used_percent", "-email"],
+    "used": ["usage__bytes", "usage__mailbox_id"],
+    "-used": ["-usage__bytes", "-usage__mailbox_id"],
+    "percent": ["usage__used_ppm", "usage__mailbox_id"],
+    "-percent": ["-usage__used_ppm", "-usage__mailbox_id"],
 }
 
 
@@ -120,100 +128,76 @@ def usage_of(mailbox):
 
 
 def with_usage(mailboxes):
-    """Mailboxes with their quota_usage row joined in (and `used_percent` for sorting)."""
-    return mailboxes.select_related("usage").annotate(
-        used_percent=Cast(F("usage__bytes"), FloatField()) * 100 / NullIf(F("quota"), 0)
-    )
+    """Mailboxes with their quota_usage row joined in."""
+    return mailboxes.select_related("usage")
 
 
 def over(mailboxes, percent):
-    """Mailboxes with a limit whose reported usage is at least `percent` of it (integer arithmetic,
-    so 90 % means exactly 9/10 of the quota on every database)."""
-    return (
-        mailboxes.filter(quota__gt=0)
-        .alias(used_x100=F("usage__bytes") * 100, limit_x_percent=F("quota") * percent)
-        .filter(used_x100__gte=F("limit_x_percent"))
-    )
+    """Mailboxes with a limit whose reported usage is at least `percent` (a whole number) of it:
+    used_ppm is rounded down, so 90 % means exactly 9/10 of the quota."""
+    return mailboxes.filter(usage__used_ppm__gte=percent * PPM_PER_PERCENT)
 
 
-def nearly_full_and_full(mailboxes, shown=20):
-    """The dashboard's two lists, {"full": …, "nearly_full": …}, each (count, first `shown`
-    mailboxes, fullest first): at least 100 %, and 90 to 99 %.
+class Alert(NamedTuple):
+    """One of the dashboard's lists: how many mailboxes (at most ALERT_COUNT_CAP; `more` when
+    there are more than that) and the fullest `shown` of them."""
 
-    One pass over the join finds both groups (no index can order by a ratio of two tables'
-    columns); only the shown rows are then read whole. The dashboard keeps the result a minute.
+    count: int
+    mailboxes: list
+    more: bool
+
+
+def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
+    """The dashboard's two lists, {"full": Alert, "nearly_full": Alert}: at least 100 %, and
+    90 to 99 %. `everyone`: `mailboxes` are all mailboxes (a superadmin's view).
+
+    Each list is a range of the used_ppm index, read from its top: the shown rows, and a count
+    that stops at ALERT_COUNT_CAP + 1. For all mailboxes the usage rows alone answer (a row
+    whose mailbox is gone has no used_ppm); a domain admin's few domains are joined in.
     """
-    found = over(mailboxes, NEARLY_FULL).values_list("pk", "quota", "usage__bytes")
-    groups = {"full": [], "nearly_full": []}
-    for pk, quota, used in found.iterator(chunk_size=2000):
-        groups["full" if used >= quota else "nearly_full"].append((used / quota, pk))
-    first = {name: [pk for _, pk in sorted(rows, reverse=True)[:shown]] for name, rows in groups.items()}
-    rows = with_usage(mailboxes.model.objects.filter(pk__in=first["full"] + first["nearly_full"])).in_bulk()
-    return {name: (len(groups[name]), [rows[pk] for pk in first[name] if pk in rows]) for name in groups}
+    rows = QuotaUsage.objects.all() if everyone else QuotaUsage.objects.filter(mailbox__in=mailboxes.values("email"))
+    full_from, nearly_from = FULL * PPM_PER_PERCENT, NEARLY_FULL * PPM_PER_PERCENT
+    ranges = {
+        "full": rows.filter(used_ppm__gte=full_from),
+        "nearly_full": rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from),
+    }
+    alerts = {}
+    for name, in_range in ranges.items():
+        count = in_range.values("pk")[: ALERT_COUNT_CAP + 1].count()
+        fullest = in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown]
+        alerts[name] = Alert(min(count, ALERT_COUNT_CAP), [usage.mailbox for usage in fullest], count > ALERT_COUNT_CAP)
+    return alerts
 
 
-class KeptOrderPaginator(Paginator):
-    """Pages of an order no index can serve: used space and percent are columns of two tables
-    (and a ratio of them), so MariaDB sorts every joined row for any page of such an order
-    (150–190 ms at 100,000 mailboxes on an idle core, several times that under load).
+class UsageOrderPaginator(Paginator):
+    """Pages of the mailbox list ordered by used bytes or percent (a SORTS order of a
+    with_usage() queryset), read through quota_usage's index on that figure.
 
-    The whole order's ids are read once, in one query, and kept with the panel's other kept
-    figures (mailadmin.cached_counts: TTL seconds, renewed by any change made in the panel) in
-    chunks of CHUNK ids; a page then costs the chunk it falls in and its rows, on every page of
-    any size of table. Usage Dovecot reports meanwhile shows at once in the rows; the order
-    follows within TTL seconds, and the page says when it was taken (`counted_at`).
+    The mailboxes with a figure come first, `ORDER BY figure, address LIMIT … OFFSET …` on the
+    index (a page costs its offset in index entries, never a sort of every row); those without
+    one (not reported, no limit) follow, by address, and are looked for only by the pages that
+    reach them. The total is counted as the other lists count theirs: `known_count` (kept by
+    the write API) or counted and kept a minute (`counted_at`).
     """
 
-    CHUNK = 5000
-
-    def __init__(self, object_list, per_page, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        sql, params = object_list.query.sql_with_params()
-        self._key = "usage-order:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+        self.known_count = known_count
         self.counted_at = None
-        self._chunks = {}
-
-    @cached_property
-    def _generation(self):
-        return cached_counts.generation()
-
-    def _full_key(self, name):
-        return f"mailadmin:cached_counts:{self._generation}:{self._key}:{name}"
-
-    def _take_order(self):
-        ids = list(self.object_list.values_list("pk", flat=True))
-        self.counted_at = timezone.now()
-        chunks = {n: ids[n * self.CHUNK : (n + 1) * self.CHUNK] for n in range(math.ceil(len(ids) / self.CHUNK))}
-        cache.set_many(
-            {self._full_key("head"): (len(ids), self.counted_at),
-             **{self._full_key(n): chunk for n, chunk in chunks.items()}},
-            cached_counts.TTL,
+        figure = object_list.query.order_by[0]
+        self._figure = figure.lstrip("-")
+        descending = figure.startswith("-")
+        self._ranked = object_list.filter(**{f"{self._figure}__isnull": False})
+        self._unranked = object_list.filter(**{f"{self._figure}__isnull": True}).order_by(
+            "-email" if descending else "email"
         )
-        self._chunks = chunks
-        return len(ids)
 
     @cached_property
     def count(self):
-        head = cache.get(self._full_key("head"))
-        if head is None:
-            return self._take_order()
-        count, self.counted_at = head
+        if self.known_count is not None:
+            return self.known_count
+        count, self.counted_at = cached_counts.count_of(self.object_list.order_by())
         return count
-
-    def _ids(self, bottom, top):
-        if top <= bottom:
-            return []
-        wanted = range(bottom // self.CHUNK, (top - 1) // self.CHUNK + 1)
-        missing = [n for n in wanted if n not in self._chunks]
-        if missing:
-            found = cache.get_many([self._full_key(n) for n in missing])
-            if len(found) < len(missing):  # evicted meanwhile: take the order again
-                self._take_order()
-            else:
-                self._chunks.update({n: found[self._full_key(n)] for n in missing})
-        ids = [pk for n in wanted for pk in self._chunks.get(n, [])]
-        start = wanted.start * self.CHUNK
-        return ids[bottom - start : top - start]
 
     def page(self, number):
         number = self.validate_number(number)
@@ -221,9 +205,17 @@ class KeptOrderPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        ids = self._ids(bottom, top)
+        ids = list(self._ranked.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
+        if len(ids) < top - bottom:  # the page reaches the mailboxes without a figure
+            ranked = bottom + len(ids) if ids else self._ranked.count()
+            start = max(bottom - ranked, 0)
+            ids += self._unranked.values_list("pk", flat=True)[start : start + top - bottom - len(ids)]
         rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)} if ids else {}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+# The name the mailbox list knows it by.
+KeptOrderPaginator = UsageOrderPaginator
 
 
 def add_domain_totals(domains):

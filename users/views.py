@@ -159,7 +159,9 @@ def mailbox_list(request):
         sort = "email"
     ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
     if sort in quota_usage.SORTS:
-        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+        unfiltered = not (query or domain_name or scheme or request.GET.get("over"))
+        known = tallies.totals(request.user)["mailboxes"] if unfiltered else None
+        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=known).get_page(request.GET.get("page"))
     else:
         # The whole list's total is kept by the write API; a search or filter is counted (for a minute).
         unfiltered = not (query or domain_name or scheme or request.GET.get("over"))
