@@ -22,9 +22,11 @@ from django.urls import reverse
 
 from aliases import server_config
 from conftest import require_or_skip
+from mailadmin.operator import Operator
 from mailadmin.testing import doveadm
 from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing.dovecot import MailDatabase, QuotaUsageDovecot
+from users import services
 from users.models import Domain, Mailbox, QuotaUsage
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
@@ -151,6 +153,21 @@ def test_dovecot_writes_usage_the_panel_shows_everywhere(dovecot, mailboxes, cli
         call_command("mailbox", "usage", "--over", "90", stdout=out)
     assert failed.value.returncode == 1
     assert out.getvalue().splitlines() == ["jane@a.example\t18500\t20000\t92\t2\t18.1 KiB of 19.5 KiB (92 %)"]
+
+
+def test_dovecots_writes_keep_the_percent_the_panel_sorts_and_alerts_by(dovecot, mailboxes):
+    """quota_usage's triggers run inside Dovecot's own upserts, through its dict account with
+    only the README's grant, and follow a quota the panel changes meanwhile."""
+    dovecot.doveadm("save", "-u", "jane@a.example", input=message(18_000, "one"))
+    dovecot.doveadm("save", "-u", "john@a.example", input=message(5_000, "unlimited"))
+    rows = {row.mailbox_id: row for row in QuotaUsage.objects.all()}
+    assert rows["jane@a.example"].used_ppm == 900_000, dovecot.log_text()  # 18,000 of 20,000
+    assert rows["john@a.example"].used_ppm is None  # no limit, no percent
+    services.set_quota(Operator.command_line(), Mailbox.objects.get(email="jane@a.example"), "40000")
+    assert QuotaUsage.objects.get(mailbox_id="jane@a.example").used_ppm == 450_000
+    dovecot.doveadm("save", "-u", "jane@a.example", input=message(2_000, "two"))
+    row = QuotaUsage.objects.get(mailbox_id="jane@a.example")
+    assert (row.bytes, row.messages, row.used_ppm) == (20_000, 2, 500_000), dovecot.log_text()
 
 
 def test_a_deletion_reports_the_smaller_usage(dovecot, mailboxes):
