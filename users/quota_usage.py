@@ -164,7 +164,11 @@ def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
     alerts = {}
     for name, in_range in ranges.items():
         count = in_range.values("pk")[: ALERT_COUNT_CAP + 1].count()
-        fullest = in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown]
+        fullest = (
+            in_range.select_related("mailbox")
+            .only("bytes", "messages", "used_ppm", "mailbox__email", "mailbox__quota")
+            .order_by("-used_ppm", "-pk")[:shown]
+        )
         alerts[name] = Alert(min(count, ALERT_COUNT_CAP), [usage.mailbox for usage in fullest], count > ALERT_COUNT_CAP)
     return alerts
 
