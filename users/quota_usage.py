@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.utils.functional import cached_property
 
 from mailadmin import cached_counts
@@ -136,6 +136,13 @@ def over(mailboxes, percent):
     """Mailboxes with a limit whose reported usage is at least `percent` (a whole number) of it:
     used_ppm is rounded down, so 90 % means exactly 9/10 of the quota."""
     return mailboxes.filter(usage__used_ppm__gte=percent * PPM_PER_PERCENT)
+
+
+def recompute_percents():
+    """Have the triggers compute every row's used_ppm again (`manage.py recount`): after rows
+    were written while the triggers were missing, e.g. a dump restored without them. The
+    self-assignment keeps MariaDB from moving `updated`, the time Dovecot reported."""
+    return QuotaUsage.objects.update(updated=F("updated"))
 
 
 class Alert(NamedTuple):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from users import tallies
+from users import quota_usage, tallies
 
 
 class Command(BaseCommand):
@@ -9,7 +9,18 @@ class Command(BaseCommand):
         "mail tables: after rows were deleted behind the panel's back. Added rows are noticed by themselves."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--usage", action="store_true",
+            help="also have the database compute how full each mailbox is again (quota_usage.used_ppm, kept by "
+            "triggers): after usage rows were written without them, e.g. a dump restored without its triggers; "
+            "rewrites every usage row",
+        )  # fmt: skip
+
     def handle(self, **options):
         tallies.recount()
         totals = tallies.totals()
         self.stdout.write(f"Counted {totals['mailboxes']} mailboxes and {totals['aliases']} aliases.")
+        if options["usage"]:
+            rows = quota_usage.recompute_percents()
+            self.stdout.write(f"Computed how full {rows} reported mailboxes are.")
