@@ -173,7 +173,7 @@ def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
         count = in_range.values("pk")[: ALERT_COUNT_CAP + 1].count()
         fullest = (
             in_range.select_related("mailbox")
-            .only("bytes", "messages", "used_ppm", "mailbox__email", "mailbox__quota")
+            .only("bytes", "messages", "updated", "used_ppm", "mailbox__email", "mailbox__quota")
             .order_by("-used_ppm", "-pk")[:shown]
         )
         alerts[name] = Alert(min(count, ALERT_COUNT_CAP), [usage.mailbox for usage in fullest], count > ALERT_COUNT_CAP)

@@ -297,6 +297,20 @@ def test_the_dashboard_says_more_than_the_cap_instead_of_counting_on(client, ali
     assert "1 mailbox at 90 to 99 % of the quota" in page
 
 
+def test_the_alerts_cost_the_same_queries_for_3_and_30_mailboxes(client, alice, domain_a):
+    def queries_with(alerting):
+        for n in range(alerting):
+            add(domain_a, f"{alerting}-{n}", 100, 90 + n % 20)
+        client.get(reverse("dashboard"))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("dashboard"))
+        return len(queries), sum(len(alert.mailboxes) for alert in response.context["quota_alerts"].values())
+
+    client.force_login(alice)
+    few, shown_few = queries_with(3)  # 3 at 90-92 %
+    assert queries_with(30) == (few, 30) and shown_few == 3  # 20 of 23 nearly full, 10 full
+
+
 def test_the_over_filter_lists_the_mailboxes_the_dashboard_counts(client, alice, boxes):
     client.force_login(alice)
     emails = [m.email for m in client.get(reverse("mailbox-list"), {"over": "90", "sort": "-percent"}).context["page"]]
