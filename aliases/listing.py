@@ -79,10 +79,10 @@ class SearchSeek(Seek):
         """SQL and parameters of the two sides' first `limit` sources (beyond `key`), merged."""
         parts, params = [], []
         for name, side in (("by_source", self.by_source), ("by_destination", self.by_destination)):
-            if order is not None:
-                side = side.order_by(order)
-                if key is not None:
-                    side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
+            # No order for a count: Meta.ordering would add `destination` to the DISTINCT.
+            side = side.order_by(*([order] if order else []))
+            if key is not None:
+                side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
             try:
                 sql, side_params = side[:limit].query.sql_with_params()
             except EmptyResultSet:  # a scope or filter that matches nothing

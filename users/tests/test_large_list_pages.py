@@ -327,6 +327,13 @@ def test_a_search_pages_by_key_across_both_sides(client, alice, domain_a):
     assert total(listed(client, "alias-list", q="find")) == keyset.Total(105)
 
 
+def test_a_searchs_count_of_addresses_stops_at_the_cap_of_addresses_not_of_rows(client, alice, domain_a):
+    add_aliases(domain_a, 1001, rows_each=2)  # destinations d000.0@…, d000.1@…: two matching rows each
+    client.force_login(alice)
+    assert total(listed(client, "alias-list", q="d")) == keyset.Total(1000, capped=True)
+    assert total(listed(client, "alias-list", q="d00")) == keyset.Total(10)
+
+
 def test_a_search_sees_only_the_domain_admins_domains(client, bob, domain_a, domain_b):
     Alias.objects.bulk_create([
         Alias(domain=domain_a, source="info@a.example", destination="x@elsewhere.example"),
