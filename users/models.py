@@ -113,6 +113,14 @@ class Mailbox(models.Model):
         db_table = "virtual_users"
         ordering = ["email"]
         verbose_name_plural = "mailboxes"
+        indexes = [
+            # The mailbox list by quota, a page at a time: WHERE (quota, email) > (…) ORDER BY
+            # quota, email LIMIT 51 (mailadmin.keyset), a range scan wherever the page is.
+            models.Index(fields=["quota", "email"], name="virtual_users_quota_email"),
+            # One domain's mailboxes in address order (the list's ?domain=, a domain's page, the
+            # list by domain): WHERE domain_id = … AND email > … ORDER BY email LIMIT 51.
+            models.Index(fields=["domain", "email"], name="virtual_users_domain_email"),
+        ]
 
     def __str__(self):
         return addresses.address_to_unicode(self.email)
