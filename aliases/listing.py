@@ -7,6 +7,7 @@ from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
 from aliases.models import Alias
+from mailadmin import utf8mb3
 from mailadmin.keyset import Ordering, QuerySetSeek, Seek, Total
 from mailadmin.row_urls import RowUrl
 from users import addresses
@@ -47,7 +48,8 @@ def address_rows(sources):
 
 
 def _source_key(text):
-    return text if 0 < len(text) <= addresses.ADDRESS_MAX_LENGTH * 2 else None
+    # A character the utf8mb3 column cannot hold names no row (and MariaDB would refuse the comparison).
+    return text if 0 < len(text) <= addresses.ADDRESS_MAX_LENGTH * 2 and utf8mb3.fits(text) else None
 
 
 def sources_seek(aliases):

@@ -116,7 +116,7 @@ class Seek:
 def page_of(seek, params, per_page, base_query=""):
     """The page `params` (request.GET) asks for: after=KEY, before=KEY, page=N, page=last, or the first."""
     after, before = params.get("after"), params.get("before")
-    number = params.get("page", "")
+    number = _page_number(params.get("page", ""))
     if after and (key := seek.parse(after)) is not None:
         rows = seek.read(key, True, per_page + 1)
         page = _page(rows[:per_page], has_previous=True, has_next=len(rows) > per_page)
@@ -126,11 +126,11 @@ def page_of(seek, params, per_page, base_query=""):
             page = _first(seek, per_page)
         else:
             page = _page(rows[:per_page][::-1], has_previous=True, has_next=True)
-    elif number == "last" or (number.isdigit() and int(number) > PAGE_NUMBERS_READ):
+    elif number == "last":
         rows = seek.read(None, False, per_page + 1)
         page = _page(rows[:per_page][::-1], has_previous=len(rows) > per_page, has_next=False)
-    elif number.isdigit() and int(number) > 1:
-        rows = seek.read(None, True, per_page + 1, offset=(int(number) - 1) * per_page)
+    elif number > 1:
+        rows = seek.read(None, True, per_page + 1, offset=(number - 1) * per_page)
         if not rows:  # past the end of a short list: its last page
             rows = seek.read(None, False, per_page + 1)
             page = _page(rows[:per_page][::-1], has_previous=len(rows) > per_page, has_next=False)
@@ -142,6 +142,18 @@ def page_of(seek, params, per_page, base_query=""):
         page.first_key, page.last_key = seek.key_of(page.rows[0]), seek.key_of(page.rows[-1])
     page.base_query = base_query
     return page
+
+
+def _page_number(text):
+    """1 … PAGE_NUMBERS_READ, or "last" for `last` and any larger number (however many digits:
+    int() of thousands of digits is refused by Python), or 1 for anything else."""
+    if text == "last":
+        return "last"
+    if not (text.isascii() and text.isdecimal()):
+        return 1
+    if len(text) > 6 or int(text) > PAGE_NUMBERS_READ:
+        return "last"
+    return max(int(text), 1)
 
 
 def _first(seek, per_page):

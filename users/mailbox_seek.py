@@ -5,6 +5,7 @@ A page link carries the key of a row as text: the address for the address and do
 "<quota>:<address>" for the quota orders.
 """
 
+from mailadmin import utf8mb3
 from mailadmin.keyset import Ordering, QuerySetSeek, Seek
 from users import addresses
 from users.models import Domain, DomainCount
@@ -25,7 +26,8 @@ _LONGEST_KEY = 400
 
 
 def _address(text):
-    return text if 0 < len(text) <= _LONGEST_KEY and "@" in text else None
+    # A character the utf8mb3 column cannot hold names no row (and MariaDB would refuse the comparison).
+    return text if 0 < len(text) <= _LONGEST_KEY and "@" in text and utf8mb3.fits(text) else None
 
 
 def _parse(sort, text):

@@ -133,14 +133,14 @@ def test_the_first_and_last_pages_know_they_are_the_ends(client, alice, domain_a
     assert "‹ Previous" in content and "« First" in content and "Next ›" not in content
 
 
-@pytest.mark.parametrize("number, first_row", [("1", 0), ("", 0), ("zzz", 0), ("-3", 0), ("3", 100)])
+@pytest.mark.parametrize("number, first_row", [("1", 0), ("", 0), ("zzz", 0), ("-3", 0), ("²", 0), ("٣", 0), ("3", 100)])
 def test_an_old_page_number_still_shows_its_page(client, alice, domain_a, number, first_row):
     add_mailboxes(domain_a, 260)
     client.force_login(alice)
     assert mailbox_emails(client, page=number)[0] == f"u{first_row:04}@a.example"
 
 
-@pytest.mark.parametrize("number", ["11", "999999", "last"])
+@pytest.mark.parametrize("number", ["11", "999999", "last", "9" * 19, "9" * 5000])
 def test_a_page_number_beyond_the_few_read_by_number_is_the_last_page(client, alice, domain_a, number):
     add_mailboxes(domain_a, 260)
     client.force_login(alice)
@@ -156,8 +156,11 @@ def test_a_page_number_past_the_end_of_a_short_list_is_its_last_page(client, ali
 def test_a_key_that_names_nothing_shows_the_first_page(client, alice, domain_a):
     add_mailboxes(domain_a, 60)
     client.force_login(alice)
-    for bad in ({"after": "no at sign"}, {"before": ""}, {"after": "x:y@a.example", "sort": "quota"}, {"after": "a" * 500}):
+    for bad in ({"after": "no at sign"}, {"before": ""}, {"after": "x:y@a.example", "sort": "quota"}, {"after": "a" * 500},
+                {"after": "😀@a.example"}, {"before": "😀@a.example", "sort": "domain"}):
         assert mailbox_emails(client, **bad)[0] == "u0000@a.example"
+    for bad in ({"after": "😀@a.example"}, {"before": "😀"}, {"after": "x" * 300}, {"q": "😀", "after": "😀"}):
+        assert listed(client, "alias-list", **bad).status_code == 200
 
 
 def test_every_page_costs_the_queries_of_the_first(client, alice, domain_a):
