@@ -2,9 +2,10 @@
 
 Every object is reached through `mailadmin.permissions` (404 outside the user's domains);
 every change is a POST through `users.services`, which validates and writes in one
-transaction. Lists are built for 100,000 mailboxes (bench/RESULTS.md has the figures): no join
-to the domains, a page's ids before its rows, totals and the dashboard's inventory kept for a
-minute, prefix searches that range-scan the unique indexes on `email` and `name`.
+transaction. Lists are built for a million mailboxes (bench/RESULTS.md has the figures): no join
+to the domains, the mailbox list paged by key (mailadmin.keyset), totals kept by the write API
+(users.tallies) or counted only up to a cap, prefix searches that range-scan the unique indexes
+on `email` and `name`.
 """
 
 from django.conf import settings
