@@ -10,6 +10,9 @@ import functools
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import (
+    ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
+)
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
@@ -27,8 +30,8 @@ from mailadmin.admin_input import AdminInputGuards
 from mailadmin.db import first_message
 from mailadmin.operator import NotPermitted, Operator
 from mailadmin.params import parse_id
-from mailadmin.pagination import QuickPaginator
-from users import addresses, passwords, services
+from mailadmin.admin_pagination import AdminPaginator
+from users import addresses, passwords, services, tallies
 from users.access import id_or_404
 from users.models import Domain, Mailbox
 from users.schema import quota_column_max
@@ -82,20 +85,23 @@ class HashSchemeFilter(admin.SimpleListFilter):
         return queryset.filter(password__istartswith="{" + value + "}")
 
 
-class AdminPaginator(QuickPaginator):
-    """The staff lists' paginator for the Django admin: ids first, read from the nearer end, and
-    a total kept for a minute (a COUNT(*) over 200,000 rows on every page was most of the page)."""
+# Query-string parameters of a change list that do not narrow its rows.
+NOT_FILTERS = {ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, TO_FIELD_VAR}
 
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True):
-        super().__init__(
-            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, cache_count=True
-        )
+
+def lists_everything(request):
+    """True when the change list shows every row the user may see: no filter, no search."""
+    return all(
+        name in NOT_FILTERS or (name == SEARCH_VAR and not value.strip()) for name, value in request.GET.items()
+    )
 
 
 class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
     paginator = AdminPaginator
+    # Django would COUNT(*) the whole table again for "N total" beside a filtered count.
+    show_full_result_count = False
     # Django admin renders each cell in Python: 25 rows keep a list page near 30 ms at 100,000
     # mailboxes (50 rows: ~45 ms; bench/RESULTS.md). Actions still reach every matching row
     # through "Select all", and "Show all" lists up to 200.
@@ -111,6 +117,17 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        known = getattr(request, "admin_search_count", None)  # set by mailadmin.admin_search
+        if known is None and lists_everything(request):
+            known = self.total_of_everything(request)
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, known_count=known)
+
+    def total_of_everything(self, request):
+        """The unfiltered list's total without counting its rows, or None to count (at most
+        AdminPaginator's cap)."""
+        return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "domain":
@@ -197,6 +214,10 @@ class DomainAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_counts()
+
+    def total_of_everything(self, request):
+        # One row per domain, 10,000 at a million mailboxes: an index-only count.
+        return Domain.objects.visible_to(request.user).count()
 
     def get_readonly_fields(self, request, obj=None):
         # A rename would leave every mailbox's address and maildir behind.
@@ -356,11 +377,12 @@ class MailboxAdmin(ScopedAdmin):
     search_fields = ["^email"]
     search_help_text = "Address or its beginning, or a domain name for all its mailboxes."
     actions = ["set_quota", "generate_passwords", "delete_with_summary"]
-    # COUNT(*) over the whole table again on every filtered page is not needed.
-    show_full_result_count = False
     add_form = MailboxAddForm
     fields = ["domain", "email", "quota", "password_link"]
     readonly_fields = ["password_link"]
+
+    def total_of_everything(self, request):
+        return tallies.totals(request.user)["mailboxes"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -1,0 +1,46 @@
+"""The Django admin lists' paginator: no COUNT that grows with the installation.
+
+An unfiltered list takes its total from the figures the write API keeps (users.tallies), a
+search (mailadmin.admin_search) knows its own; both are passed in as `known_count`. Otherwise a
+filtered list counts at most CAP + 1 rows: up to CAP the count is exact, beyond it the list
+says "more than CAP" and pages through the first CAP rows.
+"""
+
+from django.utils.functional import cached_property
+
+from mailadmin.pagination import QuickPaginator
+
+# 40 pages of 25.
+CAP = 1000
+
+
+class MoreThan(int):
+    """A count known only to exceed its value; shown as "more than N" wherever Django prints it
+    ("more than 1000 aliases", "Select all more than 1000 aliases"), and paged up to N."""
+
+    def __str__(self):
+        return f"more than {int(self)}"
+
+
+class AdminPaginator(QuickPaginator):
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=CAP):
+        super().__init__(
+            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, known_count=known_count
+        )
+        self.cap = cap
+
+    @cached_property
+    def count(self):
+        if self.known_count is not None:
+            return self.known_count
+        # COUNT(*) over a LIMIT subquery: it stops reading after cap + 1 rows.
+        counted = self.object_list.values("pk")[: self.cap + 1].count()
+        return MoreThan(self.cap) if counted > self.cap else counted
+
+    def page(self, number):
+        if isinstance(self.count, MoreThan):
+            # The end of the rows is unknown: pages are read from the front only, up to the count.
+            number = self.validate_number(number)
+            bottom = (number - 1) * self.per_page
+            return self._get_page(self._rows(self.object_list, bottom, bottom + self.per_page), number, self)
+        return super().page(number)

@@ -1,0 +1,75 @@
+"""The Django admin's search over two indexed prefixes, as two index range scans.
+
+Django's admin joins `search_fields = ["^source", "^destination"]` into one condition,
+`source LIKE 'q%' OR destination LIKE 'q%'`, which MariaDB 10.11 cannot serve from either
+index: it reads the whole (source, destination) key instead (133-159 ms at 2,000,000 aliases).
+Each prefix alone is a range scan of its own index, so the matching ids are read one column at
+a time, at most CAP + 1 of each, and the list shows the rows with those ids.
+"""
+
+from django.db.models import Q
+from django.utils.text import smart_split, unescape_string_literal
+
+from mailadmin.admin_pagination import MoreThan
+
+# Rows a search lists at most (8 pages of 25, what "Show all" shows); more is "more than CAP",
+# narrowed by typing on. The list reads its page from these ids: a few hundred keep that cheap.
+CAP = 200
+
+
+def search_words(search_term):
+    """The words of a search as Django's admin splits them: quotes keep a phrase together."""
+    words = []
+    for bit in smart_split(search_term or ""):
+        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+            bit = unescape_string_literal(bit)
+        if bit:
+            words.append(bit)
+    return words
+
+
+def prefix_matching_ids(queryset, fields, words, cap):
+    """(ids, complete): the rows of `queryset` where every word starts one of `fields`.
+
+    Complete: exactly the rows the admin's OR would find, at most `cap`. Not complete (more
+    match): the first `cap` of them in the queryset's order.
+
+    The first word is looked up per field, each a range scan of that field's index; further
+    words only narrow those rows. istartswith, as the admin's "^": MariaDB's LIKE with the
+    column's case-insensitive collation uses the index (startswith is LIKE BINARY, which does
+    not), and Django escapes % and _ so they match themselves.
+    """
+    first, *others = words
+    narrowed = queryset
+    for word in others:
+        narrowed = narrowed.filter(Q.create([(f"{field}__istartswith", word) for field in fields], connector=Q.OR))
+    ids, complete = set(), True
+    for field in fields:
+        matching = narrowed.filter(**{f"{field}__istartswith": first}).values_list("pk", flat=True)
+        # In index order first: that is the cheapest read, and all of them when it stops short.
+        found = list(matching.order_by()[: cap + 1])
+        if len(found) > cap:
+            # The first ones in the list's order instead: every one of the first `cap` rows of
+            # the whole result is then among the ids of one column or the other.
+            found = list(matching[: cap + 1])
+            complete = False
+        ids.update(found)
+    if complete and len(ids) <= cap:
+        return ids, True
+    return list(queryset.filter(pk__in=ids).values_list("pk", flat=True)[:cap]), False
+
+
+class TwoPrefixSearch:
+    """For a ModelAdmin whose search_fields are all "^column" prefixes of indexed columns."""
+
+    def get_search_results(self, request, queryset, search_term):
+        words = search_words(search_term)
+        fields = [str(field) for field in self.get_search_fields(request)]
+        # An action applies to everything the search matches ("Select all"), so a POST keeps
+        # Django's one condition: it runs once, for a change the person asked for.
+        if not words or request.method != "GET" or not all(field.startswith("^") for field in fields):
+            return super().get_search_results(request, queryset, search_term)
+        ids, complete = prefix_matching_ids(queryset, [field[1:] for field in fields], words, CAP)
+        # For the paginator (ScopedAdmin.get_paginator): the count is known, no COUNT needed.
+        request.admin_search_count = len(ids) if complete else MoreThan(CAP)
+        return queryset.filter(pk__in=ids), False
