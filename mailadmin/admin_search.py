@@ -7,6 +7,7 @@ Each prefix alone is a range scan of its own index, so the matching ids are read
 a time, at most CAP + 1 of each, and the list shows the rows with those ids.
 """
 
+from django.contrib import messages
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -29,15 +30,17 @@ def search_words(search_term):
 
 
 def prefix_matching_ids(queryset, fields, words, cap):
-    """(ids, complete): the rows of `queryset` where every word starts one of `fields`.
+    """(ids, complete): rows of `queryset` where every word starts one of `fields`.
 
-    Complete: exactly the rows the admin's OR would find, at most `cap`. Not complete (more
-    match): the first `cap` of them in the queryset's order.
+    Complete: exactly the rows the admin's OR finds, at most `cap` of them. Otherwise more
+    match, and the ids are `cap` of them: the first in the queryset's order among the first
+    `cap` + 1 of each field in that field's index order (sorting all the matches of one field
+    by another column is what grows with the table).
 
-    The first word is looked up per field, each a range scan of that field's index; further
-    words only narrow those rows. istartswith, as the admin's "^": MariaDB's LIKE with the
-    column's case-insensitive collation uses the index (startswith is LIKE BINARY, which does
-    not), and Django escapes % and _ so they match themselves.
+    The first word is looked up per field, each a range scan of that field's index, read in
+    index order; further words only narrow those rows. istartswith, as the admin's "^": MariaDB's
+    LIKE with the column's case-insensitive collation uses the index (startswith is LIKE BINARY,
+    which does not), and Django escapes % and _ so that they match themselves.
     """
     first, *others = words
     narrowed = queryset
@@ -45,14 +48,9 @@ def prefix_matching_ids(queryset, fields, words, cap):
         narrowed = narrowed.filter(Q.create([(f"{field}__istartswith", word) for field in fields], connector=Q.OR))
     ids, complete = set(), True
     for field in fields:
-        matching = narrowed.filter(**{f"{field}__istartswith": first}).values_list("pk", flat=True)
-        # In index order first: that is the cheapest read, and all of them when it stops short.
-        found = list(matching.order_by()[: cap + 1])
-        if len(found) > cap:
-            # The first ones in the list's order instead: every one of the first `cap` rows of
-            # the whole result is then among the ids of one column or the other.
-            found = list(matching[: cap + 1])
-            complete = False
+        matching = narrowed.filter(**{f"{field}__istartswith": first}).order_by(field)
+        found = list(matching.values_list("pk", flat=True)[: cap + 1])
+        complete = complete and len(found) <= cap
         ids.update(found)
     if complete and len(ids) <= cap:
         return ids, True
@@ -72,4 +70,11 @@ class TwoPrefixSearch:
         ids, complete = prefix_matching_ids(queryset, [field[1:] for field in fields], words, CAP)
         # For the paginator (ScopedAdmin.get_paginator): the count is known, no COUNT needed.
         request.admin_search_count = len(ids) if complete else MoreThan(CAP)
+        if not complete:
+            self.message_user(
+                request,
+                f"More than {CAP} {self.opts.verbose_name_plural} match; {CAP} of them are listed. "
+                "Type more of the address to see every match.",
+                messages.WARNING,
+            )
         return queryset.filter(pk__in=ids), False
