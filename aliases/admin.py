@@ -7,8 +7,7 @@ from aliases.models import Alias
 from mailadmin.admin_search import TwoPrefixSearch
 from mailadmin.operator import Operator
 from users.addresses import domain_to_unicode
-from users.admin import DomainFilter, MailboxAdmin, ScopedAdmin, api_errors_on_form, confirm_delete
-from users import tallies
+from users.admin import DomainFilter, MailboxAdmin, ScopedAdmin, api_errors_on_form, confirm_delete, kept_total_of
 from users.models import Mailbox
 
 
@@ -68,8 +67,8 @@ class AliasAdmin(TwoPrefixSearch, ScopedAdmin):
     actions = ["delete_with_summary"]
     fields = ["domain", "source", "destination"]
 
-    def total_of_everything(self, request):
-        return tallies.totals(request.user)["aliases"]
+    def kept_total(self, request, narrowed_by):
+        return kept_total_of(request, narrowed_by, "aliases")
 
     @admin.display(description="domain")
     def domain_name(self, alias):

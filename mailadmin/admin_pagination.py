@@ -10,8 +10,9 @@ from django.utils.functional import cached_property
 
 from mailadmin.pagination import QuickPaginator
 
-# 40 pages of 25.
-CAP = 1000
+# Rows a filtered or searched list pages through at most: 8 pages of 25, what "Show all" shows.
+# A list of more is narrowed by filtering or typing on; the whole list has a kept total.
+CAP = 200
 
 
 class MoreThan(int):
@@ -23,11 +24,11 @@ class MoreThan(int):
 
 
 class AdminPaginator(QuickPaginator):
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=CAP):
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None):
         super().__init__(
             object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, known_count=known_count
         )
-        self.cap = cap
+        self.cap = CAP if cap is None else cap
 
     @cached_property
     def count(self):
@@ -42,5 +43,6 @@ class AdminPaginator(QuickPaginator):
             # The end of the rows is unknown: pages are read from the front only, up to the count.
             number = self.validate_number(number)
             bottom = (number - 1) * self.per_page
-            return self._get_page(self._rows(self.object_list, bottom, bottom + self.per_page), number, self)
+            top = min(bottom + self.per_page, self.count)
+            return self._get_page(self._rows(self.object_list, bottom, top), number, self)
         return super().page(number)

@@ -4,18 +4,15 @@ Django's admin joins `search_fields = ["^source", "^destination"]` into one cond
 `source LIKE 'q%' OR destination LIKE 'q%'`, which MariaDB 10.11 cannot serve from either
 index: it reads the whole (source, destination) key instead (133-159 ms at 2,000,000 aliases).
 Each prefix alone is a range scan of its own index, so the matching ids are read one column at
-a time, at most CAP + 1 of each, and the list shows the rows with those ids.
+a time, at most the paginator's cap + 1 of each, and the list shows the rows with those ids.
 """
 
 from django.contrib import messages
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 
+from mailadmin import admin_pagination
 from mailadmin.admin_pagination import MoreThan
-
-# Rows a search lists at most (8 pages of 25, what "Show all" shows); more is "more than CAP",
-# narrowed by typing on. The list reads its page from these ids: a few hundred keep that cheap.
-CAP = 200
 
 
 def search_words(search_term):
@@ -67,13 +64,15 @@ class TwoPrefixSearch:
         # Django's one condition: it runs once, for a change the person asked for.
         if not words or request.method != "GET" or not all(field.startswith("^") for field in fields):
             return super().get_search_results(request, queryset, search_term)
-        ids, complete = prefix_matching_ids(queryset, [field[1:] for field in fields], words, CAP)
+        # The list reads its page from these ids: the paginator's cap keeps them few.
+        cap = admin_pagination.CAP
+        ids, complete = prefix_matching_ids(queryset, [field[1:] for field in fields], words, cap)
         # For the paginator (ScopedAdmin.get_paginator): the count is known, no COUNT needed.
-        request.admin_search_count = len(ids) if complete else MoreThan(CAP)
+        request.admin_search_count = len(ids) if complete else MoreThan(cap)
         if not complete:
             self.message_user(
                 request,
-                f"More than {CAP} {self.opts.verbose_name_plural} match; {CAP} of them are listed. "
+                f"More than {cap} {self.opts.verbose_name_plural} match; {cap} of them are listed. "
                 "Type more of the address to see every match.",
                 messages.WARNING,
             )

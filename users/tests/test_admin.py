@@ -201,3 +201,48 @@ def test_searching_the_mailbox_list_by_domain_name_finds_its_mailboxes(admin_cli
 def test_the_domain_filter_shows_international_names_in_unicode(admin_client, db):
     Domain.objects.create(name="xn--bcher-kva.de")
     assert "bücher.de" in admin_client.get(MAILBOXES).content.decode()
+
+
+def test_a_list_filtered_by_domain_takes_its_total_from_the_kept_counts(admin_client, domain_a, domain_b, kim):
+    Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n}@a.example", password="{PLAIN}x") for n in range(30))
+    page = admin_client.get(MAILBOXES, {"domain": domain_a.pk, "p": 2}).content.decode()
+    assert "30 mailboxes" in page and "u9@a.example" in page  # the last page, read from the end
+
+
+def test_a_filter_matching_more_rows_than_a_list_pages_through_says_more_than(admin_client, domain_a, monkeypatch):
+    from mailadmin import admin_pagination
+
+    monkeypatch.setattr(admin_pagination, "CAP", 30)
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{n:02}@a.example", password="{SHA512-CRYPT}$6$x") for n in range(40)
+    )
+    first = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+    assert "more than 30 mailboxes" in first and "Select all more than 30 mailboxes" in first
+    second = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "p": 2}).content.decode()
+    assert "u25@a.example" in second and "u29@a.example" in second and "u30@a.example" not in second
+
+
+@pytest.mark.parametrize(
+    "url, query",
+    [
+        (MAILBOXES, {}),
+        (MAILBOXES, {"q": "ja", "o": "-3"}),
+        (DOMAINS, {}),
+        (reverse("admin:aliases_alias_changelist"), {"domain": "1"}),
+    ],
+)
+def test_the_change_lists_rows_are_the_ones_django_renders(admin_client, jane_mailbox, kim, domain_a, monkeypatch, url, query):
+    from users.admin import ScopedAdmin
+
+    Alias.objects.create(domain=domain_a, source="in&fo@a.example", destination="jane@a.example")
+    Domain.objects.create(name="xn--bcher-kva.de")
+
+    def rows():
+        page = admin_client.get(url, query).content.decode()
+        start = page.index('<table id="result_list">')
+        return page[start : page.index("</table>", start)]
+
+    quick = rows()
+    monkeypatch.setattr(ScopedAdmin, "change_list_template", None)  # Django's own template and rows
+    assert quick == rows()
+    assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
