@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -136,10 +136,11 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle" aria-label="Select all objects on this page for an action">'))
     def action_checkbox(self, obj):
-        # The stock one renders a form widget template per row: half of a 100-row page's time.
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="Select this object for an action - {}">',
-            admin.helpers.ACTION_CHECKBOX_NAME, obj.pk, str(obj),
+        # The stock one renders a form widget template per row: half of a 100-row page's time
+        # (and format_html, a tenth of what remains of the rows).
+        return mark_safe(
+            f'<input type="checkbox" name="{admin.helpers.ACTION_CHECKBOX_NAME}" value="{escape(obj.pk)}" '
+            f'class="action-select" aria-label="Select this object for an action - {escape(obj)}">'
         )
 
     def get_queryset(self, request):
