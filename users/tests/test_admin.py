@@ -251,3 +251,10 @@ def test_the_change_lists_rows_are_the_ones_django_renders(admin_client, jane_ma
     monkeypatch.setattr(ScopedAdmin, "change_list_template", None)  # Django's own template and rows
     assert quick == rows()
     assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
+
+
+def test_a_domain_admin_filtering_by_another_domain_sees_no_rows_and_no_total(client, bob, domain_b, kim):
+    bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
+    client.force_login(bob)
+    page = client.get(MAILBOXES, {"domain": domain_b.pk}).content.decode()
+    assert "kim@b.example" not in page and "0 mailboxes" in page
