@@ -17,7 +17,7 @@ CAP = 200
 
 class MoreThan(int):
     """A count known only to exceed its value; shown as "more than N" wherever Django prints it
-    ("more than 1000 aliases", "Select all more than 1000 aliases"), and paged up to N."""
+    ("more than 200 aliases", "Select all more than 200 aliases"), and paged up to N."""
 
     def __str__(self):
         return f"more than {int(self)}"

@@ -2,8 +2,8 @@
 worked out once per column instead of once per cell.
 
 Django's `items_for_result` looks every cell up anew (the field, its display, whether it links,
-a reverse() and a resolve() for the link) and the template then prints each cell on its own:
-three quarters of a 25-row list page's rendering. Columns this module does not know how to
+a reverse() and, on a filtered list, a resolve() for the link) and the template then prints each
+cell on its own: about a quarter of a 25-row list page's CPU (cProfile, 100,000 mailboxes). Columns this module does not know how to
 render the way Django does (booleans, dates, relations, choices, editable lists, popups) leave
 the whole list to Django.
 """
@@ -61,8 +61,8 @@ def _value_getter(cl, name):
 
 
 def _change_url(cl):
-    """(before, after): the change URL of every row is before + quote(pk) + after, with the
-    list's filters preserved as Django's add_preserved_filters adds them."""
+    """(before, after): the change URL of a row is before + pk + after (an integer key reads
+    the same quoted), with the list's filters preserved as add_preserved_filters adds them."""
     url = reverse(
         f"admin:{cl.opts.app_label}_{cl.opts.model_name}_change",
         args=(PK_MARKER,),

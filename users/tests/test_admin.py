@@ -258,3 +258,15 @@ def test_a_domain_admin_filtering_by_another_domain_sees_no_rows_and_no_total(cl
     client.force_login(bob)
     page = client.get(MAILBOXES, {"domain": domain_b.pk}).content.decode()
     assert "kim@b.example" not in page and "0 mailboxes" in page
+
+
+def test_a_list_asked_for_facets_counts_no_filter_choice(admin_client, jane_mailbox, kim):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "_facets": "1"})
+    assert page.status_code == 200 and "kim@b.example" in page.content.decode()
+    # The only count is the paginator's, which stops at its cap (a LIMIT).
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+    assert counts and all("LIMIT" in sql for sql in counts)
