@@ -270,3 +270,30 @@ def test_a_list_asked_for_facets_counts_no_filter_choice(admin_client, jane_mail
     # The only count is the paginator's, which stops at its cap (a LIMIT).
     counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
     assert counts and all("LIMIT" in sql for sql in counts)
+
+
+def test_with_many_domains_a_form_asks_for_the_domain_by_id_instead_of_listing_them(
+    admin_client, domain_a, domain_b, monkeypatch
+):
+    from users import admin as users_admin
+
+    add = reverse("admin:users_mailbox_add")
+    assert '<select name="domain"' in admin_client.get(add).content.decode()
+    monkeypatch.setattr(users_admin, "MAX_DOMAIN_CHOICES", 1)
+    form = admin_client.get(add).content.decode()
+    assert '<select name="domain"' not in form and 'name="domain"' in form and "b.example" not in form
+    response = admin_client.post(
+        add, {"domain": domain_b.pk, "email": "new@b.example", "quota": "0", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302 and Mailbox.objects.filter(email="new@b.example", domain=domain_b).exists()
+
+
+def test_a_domain_admin_cannot_type_the_id_of_a_domain_they_do_not_administer(client, bob, domain_b, monkeypatch):
+    from users import admin as users_admin
+
+    monkeypatch.setattr(users_admin, "MAX_DOMAIN_CHOICES", 0)
+    bob.user_permissions.add(*Permission.objects.filter(codename__in=["add_alias", "view_alias"]))
+    client.force_login(bob)
+    add = reverse("admin:aliases_alias_add")
+    response = client.post(add, {"domain": domain_b.pk, "source": "x@b.example", "destination": "y@c.example"})
+    assert response.status_code == 200 and not Alias.objects.exists()
