@@ -6,6 +6,8 @@ filtered list counts at most CAP + 1 rows: up to CAP the count is exact, beyond 
 says "more than CAP" and pages through the first CAP rows.
 """
 
+from math import ceil
+
 from django.utils.functional import cached_property
 
 from mailadmin.pagination import QuickPaginator
@@ -16,11 +18,17 @@ CAP = 200
 
 
 class MoreThan(int):
-    """A count known only to exceed its value; shown as "more than N" wherever Django prints it
-    ("more than 200 aliases", "Select all more than 200 aliases"), and paged up to N."""
+    """A count known only to exceed `bound`. It compares as bound + 1 (so Django's "Show all",
+    offered up to 200 rows, is not offered for it) and prints as "more than <bound>" wherever
+    Django prints a count ("more than 200 aliases", "Select all more than 200 aliases")."""
+
+    def __new__(cls, bound):
+        count = super().__new__(cls, bound + 1)
+        count.bound = bound
+        return count
 
     def __str__(self):
-        return f"more than {int(self)}"
+        return f"more than {self.bound}"
 
 
 class AdminPaginator(QuickPaginator):
@@ -38,11 +46,17 @@ class AdminPaginator(QuickPaginator):
         counted = self.object_list.values("pk")[: self.cap + 1].count()
         return MoreThan(self.cap) if counted > self.cap else counted
 
+    @cached_property
+    def num_pages(self):
+        if isinstance(self.count, MoreThan):
+            return ceil(self.count.bound / self.per_page)
+        return super().num_pages
+
     def page(self, number):
         if isinstance(self.count, MoreThan):
-            # The end of the rows is unknown: pages are read from the front only, up to the count.
+            # The end of the rows is unknown: pages are read from the front only, up to the bound.
             number = self.validate_number(number)
             bottom = (number - 1) * self.per_page
-            top = min(bottom + self.per_page, self.count)
+            top = min(bottom + self.per_page, self.count.bound)
             return self._get_page(self._rows(self.object_list, bottom, top), number, self)
         return super().page(number)

@@ -297,3 +297,15 @@ def test_a_domain_admin_cannot_type_the_id_of_a_domain_they_do_not_administer(cl
     add = reverse("admin:aliases_alias_add")
     response = client.post(add, {"domain": domain_b.pk, "source": "x@b.example", "destination": "y@c.example"})
     assert response.status_code == 200 and not Alias.objects.exists()
+
+
+def test_show_all_is_not_offered_or_honoured_for_a_list_counted_only_up_to_its_cap(admin_client, domain_a):
+    from mailadmin.admin_pagination import CAP
+
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{n:03}@a.example", password="{SHA512-CRYPT}$6$x") for n in range(CAP + 1)
+    )
+    listed = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+    assert f"more than {CAP} mailboxes" in listed and 'class="showall"' not in listed
+    everything = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "all": ""}).content.decode()
+    assert "u024@a.example" in everything and "u025@a.example" not in everything
