@@ -4,9 +4,10 @@ from django.forms.models import construct_instance
 
 from aliases import services
 from aliases.models import Alias
+from mailadmin.admin_search import TwoPrefixSearch
 from mailadmin.operator import Operator
 from users.addresses import domain_to_unicode
-from users.admin import DomainFilter, MailboxAdmin, ScopedAdmin, api_errors_on_form, confirm_delete
+from users.admin import DomainFilter, MailboxAdmin, ScopedAdmin, api_errors_on_form, confirm_delete, kept_total_of
 from users.models import Mailbox
 
 
@@ -45,25 +46,29 @@ class CatchAllFilter(admin.SimpleListFilter):
         return [("catch-all", "catch-all (@domain)"), ("address", "single address")]
 
     def queryset(self, request, queryset):
+        # istartswith: MariaDB's LIKE BINARY (startswith) cannot use the (source, destination) key.
         if self.value() == "catch-all":
-            return queryset.filter(source__startswith="@")
+            return queryset.filter(source__istartswith="@")
         if self.value() == "address":
-            return queryset.exclude(source__startswith="@")
+            return queryset.exclude(source__istartswith="@")
         return queryset
 
 
 @admin.register(Alias)
-class AliasAdmin(ScopedAdmin):
+class AliasAdmin(TwoPrefixSearch, ScopedAdmin):
     list_display = ["source", "destination", "domain_name"]
     # No join, as for mailboxes: MariaDB would sort all 200,000 rows for one page.
     list_select_related = False
     list_filter = [DomainFilter, CatchAllFilter]
-    # Prefix searches use the (source, destination) unique key and the destination index.
+    # Prefix searches, run by TwoPrefixSearch as a range scan of the (source, destination)
+    # unique key and one of the destination index.
     search_fields = ["^source", "^destination"]
     search_help_text = "Source or destination address, or its beginning."
     actions = ["delete_with_summary"]
-    show_full_result_count = False
     fields = ["domain", "source", "destination"]
+
+    def kept_total(self, request, narrowed_by):
+        return kept_total_of(request, narrowed_by, "aliases")
 
     @admin.display(description="domain")
     def domain_name(self, alias):

@@ -1,10 +1,15 @@
 """Aliases listed as people think of them: one line per address, with its first destinations
-and how many there are (the alias list, a domain's page)."""
+and how many there are (the alias list, a domain's page), paged by the address (mailadmin.keyset)."""
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
 from aliases.models import Alias
+from mailadmin import utf8mb3
+from mailadmin.keyset import Ordering, QuerySetSeek, Seek, Total
+from mailadmin.row_urls import RowUrl
 from users import addresses
 
 # A line shows this many destinations of an address, and counts the rest.
@@ -29,6 +34,7 @@ def address_rows(sources):
         entry = found.setdefault(source, {"source": source, "destinations": [], "total": total})
         entry["destinations"].append(addresses.address_to_unicode(destination))
     rows = []
+    edit, delete = RowUrl("alias-address"), RowUrl("alias-address-delete")
     for source in sources:
         entry = found.get(source)
         if entry is None:  # removed since the page was counted
@@ -36,5 +42,80 @@ def address_rows(sources):
         entry["display_source"] = addresses.address_to_unicode(source)
         entry["is_catch_all"] = source.startswith("@")
         entry["more"] = entry["total"] - len(entry["destinations"])
+        entry["url"], entry["delete_url"] = edit(source), delete(source)
         rows.append(entry)
     return rows
+
+
+def _source_key(text):
+    # A character the utf8mb3 column cannot hold names no row (and MariaDB would refuse the comparison).
+    return text if 0 < len(text) <= addresses.ADDRESS_MAX_LENGTH * 2 and utf8mb3.fits(text) else None
+
+
+def sources_seek(aliases):
+    """The distinct sources of `aliases` in order: an index-only range scan of the unique
+    (source, destination) key."""
+    return QuerySetSeek(
+        aliases.values_list("source", flat=True).distinct(),
+        Ordering(("source",)),
+        key_of=lambda source: (source,),
+        to_text=lambda key: key[0],
+        parse=lambda text: None if _source_key(text) is None else (text,),
+    )
+
+
+class SearchSeek(Seek):
+    """The distinct sources of the aliases whose source or destination starts with `prefix`.
+
+    One WHERE with `source LIKE 'x%' OR destination LIKE 'x%'` is read by MariaDB as a full scan
+    of an index (400-480 ms at 2,000,000 rows); here each side is its own query — a range scan
+    of the (source, destination) key, and one of the destination index — and the two are
+    merged by the database (UNION), so that the order of the merge is the collation's own.
+    """
+
+    def __init__(self, aliases, prefix):
+        self.by_source = aliases.filter(source__istartswith=prefix).values_list("source", flat=True).distinct()
+        self.by_destination = aliases.filter(destination__istartswith=prefix).values_list("source", flat=True).distinct()
+
+    def _union(self, limit, order=None, key=None):
+        """SQL and parameters of the two sides' first `limit` sources (beyond `key`), merged."""
+        parts, params = [], []
+        for name, side in (("by_source", self.by_source), ("by_destination", self.by_destination)):
+            # No order for a count: Meta.ordering would add `destination` to the DISTINCT.
+            side = side.order_by(*([order] if order else []))
+            if key is not None:
+                side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
+            try:
+                sql, side_params = side[:limit].query.sql_with_params()
+            except EmptyResultSet:  # a scope or filter that matches nothing
+                continue
+            parts.append(f"SELECT {connection.ops.quote_name('source')} FROM ({sql}) {name}")
+            params.extend(side_params)
+        return " UNION ".join(parts), params
+
+    def read(self, key, forward, limit, offset=0):
+        order = "source" if forward else "-source"
+        sql, params = self._union(offset + limit, order, key)
+        if not sql:
+            return []
+        direction = "ASC" if forward else "DESC"
+        sql = f"{sql} ORDER BY {connection.ops.quote_name('source')} {direction} LIMIT %s OFFSET %s"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return [row[0] for row in cursor.fetchall()]
+
+    def count(self, cap):
+        """Total of the addresses found, counting at most cap + 1 on each side."""
+        sql, params = self._union(cap + 1)
+        if not sql:
+            return Total(0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) found", params)
+            found = cursor.fetchone()[0]
+        return Total(min(found, cap), capped=found > cap)
+
+    def key_of(self, source):
+        return source
+
+    def parse(self, text):
+        return _source_key(text)

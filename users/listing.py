@@ -6,9 +6,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from mailadmin.pagination import QuickPaginator
+from mailadmin.row_urls import RowUrl
 from users import addresses
 
 PAGE_SIZE = 50
+# A search's or filter's total is counted up to here; beyond, the page says "more than".
+TOTAL_CAP = 1000
 
 
 def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
@@ -52,3 +55,13 @@ def query_without(request, *names):
     for name in names:
         params.pop(name, None)
     return params.urlencode()
+
+
+def mailbox_rows(mailboxes):
+    """The mailboxes of a page with the links each row shows (`url`, `domain_url`)."""
+    detail, domain = RowUrl("mailbox-detail"), RowUrl("domain-detail")
+    rows = list(mailboxes)
+    for mailbox in rows:
+        mailbox.url = detail(mailbox.pk)
+        mailbox.domain_url = domain(mailbox.domain_name)
+    return rows

@@ -113,6 +113,14 @@ class Mailbox(models.Model):
         db_table = "virtual_users"
         ordering = ["email"]
         verbose_name_plural = "mailboxes"
+        indexes = [
+            # The mailbox list by quota, a page at a time: WHERE (quota, email) > (…) ORDER BY
+            # quota, email LIMIT 51 (mailadmin.keyset), a range scan wherever the page is.
+            models.Index(fields=["quota", "email"], name="virtual_users_quota_email"),
+            # One domain's mailboxes in address order (the list's ?domain=, a domain's page, the
+            # list by domain): WHERE domain_id = … AND email > … ORDER BY email LIMIT 51.
+            models.Index(fields=["domain", "email"], name="virtual_users_domain_email"),
+        ]
 
     def __str__(self):
         return addresses.address_to_unicode(self.email)
@@ -347,7 +355,7 @@ class QuotaUsage(models.Model):
     # names only the value column, and the panel never writes this table.
     updated = models.DateTimeField(null=True, blank=True, db_default=Now())
     # The panel's own column: millionths of the mailbox's quota that `bytes` is, rounded down
-    # (1,000,000 = full), kept by database triggers (users/migrations/0008_quota_usage_used_ppm.py)
+    # (1,000,000 = full), kept by database triggers (users/migrations/0009_quota_usage_used_ppm.py)
     # on every write of either table, Dovecot's included. NULL when there is no limit or no
     # mailbox. A ratio of two tables' columns cannot be indexed; this copy can, so the fullest
     # mailboxes and the order by percent are index range scans.

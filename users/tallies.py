@@ -123,6 +123,13 @@ def totals(user=None, checked=False):
     return {name: value or 0 for name, value in sums.items()}
 
 
+def domain_totals(user, name):
+    """{"mailboxes": n, "aliases": n} of the domain called `name`, when `user` sees it (else zeros)."""
+    ensure_counted()
+    sums = _for(DomainCount, user).filter(domain_id__in=Domain.objects.filter(name=name).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
+    return {key: value or 0 for key, value in sums.items()}
+
+
 def schemes(user=None, checked=False):
     """{scheme key: mailboxes} for the domains `user` sees, as hash_inventory.scheme_key names them."""
     if not checked:

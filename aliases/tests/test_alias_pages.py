@@ -212,8 +212,10 @@ def test_the_list_costs_the_same_queries_for_many_aliases(client, alice, domain_
         Alias(domain=domain_a, source=f"s{i:04}@a.example", destination="x@y.example") for i in range(300)
     )
     client.force_login(alice)
-    with django_assert_max_num_queries(6):
-        response = client.get(reverse("alias-list"), {"page": 4})
+    client.get(reverse("alias-list"))  # the kept figures count these rows, added behind the panel's back, once
+    with django_assert_max_num_queries(7):
+        response = client.get(reverse("alias-list"), {"after": "s0149@a.example"})
+    assert [row["source"] for row in response.context["rows"]][:2] == ["s0150@a.example", "s0151@a.example"]
     assert len(response.context["rows"]) == 50
 
 

@@ -182,8 +182,9 @@ def test_the_mailbox_changelist_pages_from_either_end_with_a_kept_total(admin_cl
     last = admin_client.get(url, {"p": 5}).content.decode()
     assert "user100@a.example" in last and "user119@a.example" in last and "user099@a.example" not in last
     assert "120 mailboxes" in last
-    Mailbox.objects.filter(email="user119@a.example").delete()  # a change through Django: the total follows
-    assert "119 mailboxes" in admin_client.get(url).content.decode()
+    gone = Mailbox.objects.get(email="user119@a.example")
+    admin_client.post(url, {"action": "delete_with_summary", "_selected_action": [gone.pk], "confirmed": "yes"})
+    assert "119 mailboxes" in admin_client.get(url).content.decode()  # kept by the write API
 
 
 def test_the_domain_delete_button_leads_to_the_panels_page_that_wants_the_name_typed(admin_client, domain_a):
@@ -200,3 +201,111 @@ def test_searching_the_mailbox_list_by_domain_name_finds_its_mailboxes(admin_cli
 def test_the_domain_filter_shows_international_names_in_unicode(admin_client, db):
     Domain.objects.create(name="xn--bcher-kva.de")
     assert "bücher.de" in admin_client.get(MAILBOXES).content.decode()
+
+
+def test_a_list_filtered_by_domain_takes_its_total_from_the_kept_counts(admin_client, domain_a, domain_b, kim):
+    Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n}@a.example", password="{PLAIN}x") for n in range(30))
+    page = admin_client.get(MAILBOXES, {"domain": domain_a.pk, "p": 2}).content.decode()
+    assert "30 mailboxes" in page and "u9@a.example" in page  # the last page, read from the end
+
+
+def test_a_filter_matching_more_rows_than_a_list_pages_through_says_more_than(admin_client, domain_a, monkeypatch):
+    from mailadmin import admin_pagination
+
+    monkeypatch.setattr(admin_pagination, "CAP", 30)
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{n:02}@a.example", password="{SHA512-CRYPT}$6$x") for n in range(40)
+    )
+    first = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+    assert "more than 30 mailboxes" in first and "Select all more than 30 mailboxes" in first
+    second = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "p": 2}).content.decode()
+    assert "u25@a.example" in second and "u29@a.example" in second and "u30@a.example" not in second
+
+
+@pytest.mark.parametrize(
+    "url, query",
+    [
+        (MAILBOXES, {}),
+        (MAILBOXES, {"q": "ja", "o": "-3"}),
+        (DOMAINS, {}),
+        (reverse("admin:aliases_alias_changelist"), {"domain": "domain_a"}),
+    ],
+)
+def test_the_change_lists_rows_are_the_ones_django_renders(admin_client, jane_mailbox, kim, domain_a, monkeypatch, url, query):
+    from django.contrib.admin.templatetags import admin_list
+
+    from users.admin import ScopedAdmin
+
+    Alias.objects.create(domain=domain_a, source="in&fo@a.example", destination="jane@a.example")
+    Domain.objects.create(name="xn--bcher-kva.de")
+    query = {name: domain_a.pk if value == "domain_a" else value for name, value in query.items()}
+
+    def rows():
+        page = admin_client.get(url, query).content.decode()
+        start = page.index('<table id="result_list">')
+        return page[start : page.index("</table>", start)]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(admin_list, "items_for_result", None)  # not Django's rows: they would fail
+        quick = rows()
+    monkeypatch.setattr(ScopedAdmin, "change_list_template", None)  # Django's own template and rows
+    assert quick == rows()
+    assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
+
+
+def test_a_domain_admin_filtering_by_another_domain_sees_no_rows_and_no_total(client, bob, domain_b, kim):
+    bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
+    client.force_login(bob)
+    page = client.get(MAILBOXES, {"domain": domain_b.pk}).content.decode()
+    assert "kim@b.example" not in page and "0 mailboxes" in page
+
+
+def test_a_list_asked_for_facets_counts_no_filter_choice(admin_client, jane_mailbox, kim):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "_facets": "1"})
+    assert page.status_code == 200 and "kim@b.example" in page.content.decode()
+    # The only count is the paginator's, which stops at its cap (a LIMIT).
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+    assert counts and all("LIMIT" in sql for sql in counts)
+
+
+def test_with_many_domains_a_form_asks_for_the_domain_by_id_instead_of_listing_them(
+    admin_client, domain_a, domain_b, monkeypatch
+):
+    from users import admin as users_admin
+
+    add = reverse("admin:users_mailbox_add")
+    assert '<select name="domain"' in admin_client.get(add).content.decode()
+    monkeypatch.setattr(users_admin, "MAX_DOMAIN_CHOICES", 1)
+    form = admin_client.get(add).content.decode()
+    assert '<select name="domain"' not in form and 'name="domain"' in form and "b.example" not in form
+    response = admin_client.post(
+        add, {"domain": domain_b.pk, "email": "new@b.example", "quota": "0", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302 and Mailbox.objects.filter(email="new@b.example", domain=domain_b).exists()
+
+
+def test_a_domain_admin_cannot_type_the_id_of_a_domain_they_do_not_administer(client, bob, domain_b, monkeypatch):
+    from users import admin as users_admin
+
+    monkeypatch.setattr(users_admin, "MAX_DOMAIN_CHOICES", 0)
+    bob.user_permissions.add(*Permission.objects.filter(codename__in=["add_alias", "view_alias"]))
+    client.force_login(bob)
+    add = reverse("admin:aliases_alias_add")
+    response = client.post(add, {"domain": domain_b.pk, "source": "x@b.example", "destination": "y@c.example"})
+    assert response.status_code == 200 and not Alias.objects.exists()
+
+
+def test_show_all_is_not_offered_or_honoured_for_a_list_counted_only_up_to_its_cap(admin_client, domain_a):
+    from mailadmin.admin_pagination import CAP
+
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{n:03}@a.example", password="{SHA512-CRYPT}$6$x") for n in range(CAP + 1)
+    )
+    listed = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+    assert f"more than {CAP} mailboxes" in listed and 'class="showall"' not in listed
+    everything = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "all": ""}).content.decode()
+    assert "u024@a.example" in everything and "u025@a.example" not in everything

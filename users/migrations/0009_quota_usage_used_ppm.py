@@ -78,7 +78,7 @@ def drop_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("users", "0007_quota_usage")]
+    dependencies = [("users", "0008_mailbox_list_orders")]
 
     operations = [
         migrations.AddField(

@@ -1,0 +1,62 @@
+"""The Django admin lists' paginator: no COUNT that grows with the installation.
+
+An unfiltered list takes its total from the figures the write API keeps (users.tallies), a
+search (mailadmin.admin_search) knows its own; both are passed in as `known_count`. Otherwise a
+filtered list counts at most CAP + 1 rows: up to CAP the count is exact, beyond it the list
+says "more than CAP" and pages through the first CAP rows.
+"""
+
+from math import ceil
+
+from django.utils.functional import cached_property
+
+from mailadmin.pagination import QuickPaginator
+
+# Rows a filtered or searched list pages through at most: 8 pages of 25, what "Show all" shows.
+# A list of more is narrowed by filtering or typing on; the whole list has a kept total.
+CAP = 200
+
+
+class MoreThan(int):
+    """A count known only to exceed `bound`. It compares as bound + 1 (so Django's "Show all",
+    offered up to 200 rows, is not offered for it) and prints as "more than <bound>" wherever
+    Django prints a count ("more than 200 aliases", "Select all more than 200 aliases")."""
+
+    def __new__(cls, bound):
+        count = super().__new__(cls, bound + 1)
+        count.bound = bound
+        return count
+
+    def __str__(self):
+        return f"more than {self.bound}"
+
+
+class AdminPaginator(QuickPaginator):
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None):
+        super().__init__(
+            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, known_count=known_count
+        )
+        self.cap = CAP if cap is None else cap
+
+    @cached_property
+    def count(self):
+        if self.known_count is not None:
+            return self.known_count
+        # COUNT(*) over a LIMIT subquery: it stops reading after cap + 1 rows.
+        counted = self.object_list.values("pk")[: self.cap + 1].count()
+        return MoreThan(self.cap) if counted > self.cap else counted
+
+    @cached_property
+    def num_pages(self):
+        if isinstance(self.count, MoreThan):
+            return ceil(self.count.bound / self.per_page)
+        return super().num_pages
+
+    def page(self, number):
+        if isinstance(self.count, MoreThan):
+            # The end of the rows is unknown: pages are read from the front only, up to the bound.
+            number = self.validate_number(number)
+            bottom = (number - 1) * self.per_page
+            top = min(bottom + self.per_page, self.count.bound)
+            return self._get_page(self._rows(self.object_list, bottom, top), number, self)
+        return super().page(number)

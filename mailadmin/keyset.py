@@ -1,0 +1,192 @@
+"""Pages addressed by the key of the row they start after or end before ("seek" paging).
+
+`?page=N` needs OFFSET, which reads every row before the page: a middle page of 2,000,000 alias
+rows read a million index entries. A page here is "the next per_page rows after this key" (or
+before it), which an index on the key columns reads as one range scan of per_page + 1 entries
+wherever the page is. Rows added or removed elsewhere never shift a page.
+
+Links are First · Previous · Next · Last. Old `?page=N` links still work: a small N is read with a
+bounded OFFSET (at most PAGE_NUMBERS_READ pages deep), a larger one — or `page=last` — is the
+last page, as Django's paginator answered an out-of-range number.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.http import urlencode
+
+PAGE_NUMBERS_READ = 10
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """An ORDER BY whose last column is unique, as ORM names ("-quota", "email")."""
+
+    columns: tuple
+
+    def names(self, forward=True):
+        return [name if forward else _flipped(name) for name in self.columns]
+
+    def beyond(self, key, forward=True):
+        """Q for the rows after `key` (a value per column) in this order, or before it when not
+        forward: (a > x) OR (a = x AND b > y) …, each comparison in its column's direction."""
+        def step(name, value):
+            later = "lt" if name.startswith("-") == forward else "gt"
+            return Q(**{f"{name.lstrip('-')}__{later}": value})
+
+        *leading, last = self.columns
+        condition = step(last, key[-1])
+        for depth in range(len(leading) - 1, -1, -1):
+            name = leading[depth]
+            condition = step(name, key[depth]) | (Q(**{name.lstrip("-"): key[depth]}) & condition)
+        return condition
+
+
+def _flipped(name):
+    return name[1:] if name.startswith("-") else f"-{name}"
+
+
+@dataclass
+class Page:
+    """One page of rows and the queries of the pages around it."""
+
+    rows: list
+    has_previous: bool
+    has_next: bool
+    first_key: str = ""
+    last_key: str = ""
+    base_query: str = ""
+    total: object = None  # a Total, or None when the list shows none
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self):
+        return len(self.rows)
+
+    @property
+    def has_other_pages(self):
+        return self.has_previous or self.has_next
+
+    def _href(self, **param):
+        joined = "&".join(part for part in (self.base_query, urlencode(param) if param else "") if part)
+        return f"?{joined}"
+
+    @property
+    def first_href(self):
+        return self._href()
+
+    @property
+    def previous_href(self):
+        return self._href(before=self.first_key)
+
+    @property
+    def next_href(self):
+        return self._href(after=self.last_key)
+
+    @property
+    def last_href(self):
+        return self._href(page="last")
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many rows a list has: exact, or at least `count` when counting stopped at a cap."""
+
+    count: int
+    capped: bool = False
+
+
+class Seek:
+    """Reads a list in key order. Subclasses give `read(key, forward, limit, offset)`: up to
+    `limit` rows strictly beyond `key` (all rows when None), in the list's order or its reverse,
+    after skipping `offset`; and `key_of(row)` / `parse(text)` for the key's URL form."""
+
+    def read(self, key, forward, limit, offset=0):
+        raise NotImplementedError
+
+    def key_of(self, row):
+        raise NotImplementedError
+
+    def parse(self, text):
+        """The key a URL names, or None when the text names none."""
+        raise NotImplementedError
+
+
+def page_of(seek, params, per_page, base_query=""):
+    """The page `params` (request.GET) asks for: after=KEY, before=KEY, page=N, page=last, or the first."""
+    after, before = params.get("after"), params.get("before")
+    number = _page_number(params.get("page", ""))
+    if after and (key := seek.parse(after)) is not None:
+        rows = seek.read(key, True, per_page + 1)
+        page = _page(rows[:per_page], has_previous=True, has_next=len(rows) > per_page)
+    elif before and (key := seek.parse(before)) is not None:
+        rows = seek.read(key, False, per_page + 1)
+        if len(rows) <= per_page:  # nothing before these: the first page, filled
+            page = _first(seek, per_page)
+        else:
+            page = _page(rows[:per_page][::-1], has_previous=True, has_next=True)
+    elif number == "last":
+        rows = seek.read(None, False, per_page + 1)
+        page = _page(rows[:per_page][::-1], has_previous=len(rows) > per_page, has_next=False)
+    elif number > 1:
+        rows = seek.read(None, True, per_page + 1, offset=(number - 1) * per_page)
+        if not rows:  # past the end of a short list: its last page
+            rows = seek.read(None, False, per_page + 1)
+            page = _page(rows[:per_page][::-1], has_previous=len(rows) > per_page, has_next=False)
+        else:
+            page = _page(rows[:per_page], has_previous=True, has_next=len(rows) > per_page)
+    else:
+        page = _first(seek, per_page)
+    if page.rows:
+        page.first_key, page.last_key = seek.key_of(page.rows[0]), seek.key_of(page.rows[-1])
+    page.base_query = base_query
+    return page
+
+
+def _page_number(text):
+    """1 … PAGE_NUMBERS_READ, or "last" for `last` and any larger number (however many digits:
+    int() of thousands of digits is refused by Python), or 1 for anything else."""
+    if text == "last":
+        return "last"
+    if not (text.isascii() and text.isdecimal()):
+        return 1
+    if len(text) > 6 or int(text) > PAGE_NUMBERS_READ:
+        return "last"
+    return max(int(text), 1)
+
+
+def _first(seek, per_page):
+    rows = seek.read(None, True, per_page + 1)
+    return _page(rows[:per_page], has_previous=False, has_next=len(rows) > per_page)
+
+
+def _page(rows, **flags):
+    return Page(rows=list(rows), **flags)
+
+
+class QuerySetSeek(Seek):
+    """Seek over a queryset ordered by `ordering`; `key_of`/`parse` map a row to its key values
+    and back (the URL carries the text form)."""
+
+    def __init__(self, queryset, ordering, key_of, to_text, parse):
+        self.queryset, self.ordering = queryset, ordering
+        self._key_of, self._to_text, self._parse = key_of, to_text, parse
+
+    def read(self, key, forward, limit, offset=0):
+        rows = self.queryset.order_by(*self.ordering.names(forward))
+        if key is not None:
+            rows = rows.filter(self.ordering.beyond(key, forward))
+        return list(rows[offset : offset + limit])
+
+    def key_of(self, row):
+        return self._to_text(self._key_of(row))
+
+    def parse(self, text):
+        return self._parse(text)
+
+
+def capped_count(queryset, cap):
+    """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1)."""
+    found = queryset.order_by()[: cap + 1].count()
+    return Total(min(found, cap), capped=found > cap)

@@ -1,0 +1,25 @@
+"""URLs for every row of a list page, reversed once per page rather than once per row.
+
+`{% url %}` in a 50-row loop resolves the pattern 50 times (about a third of a list page's
+rendering time). The pattern is reversed once with a marker in place of the row's argument;
+each row then substitutes its value, quoted exactly as reverse() quotes it.
+"""
+
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
+
+# Digits, so that it also fits an <int:…> converter; no URL of the panel holds it otherwise.
+_MARK = "90817263544536271809"
+_SAFE = RFC3986_SUBDELIMS + "/~:@"
+
+
+class RowUrl:
+    """reverse(name, args=[value]) for many values of one argument."""
+
+    def __init__(self, name):
+        self.head, _, self.tail = reverse(name, args=[_MARK]).partition(_MARK)
+
+    def __call__(self, value):
+        return f"{self.head}{quote(str(value), safe=_SAFE)}{self.tail}"

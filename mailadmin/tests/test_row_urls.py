@@ -1,0 +1,23 @@
+"""A list's row links, reversed once per page, are the URLs reverse() gives for each row."""
+
+import pytest
+from django.urls import reverse
+
+from mailadmin.row_urls import RowUrl
+
+ODD_SOURCES = [
+    "info@a.example", "@a.example", "a+tag@a.example", "o'brien@a.example", "%41%2F@a.example",
+    "ü@xn--bcher-kva.example", "a&b=c;d@a.example", "a b@a.example", "x#y?z@a.example", "~.!$*(),@a.example",
+]
+
+
+@pytest.mark.parametrize("source", ODD_SOURCES)
+@pytest.mark.parametrize("name", ["alias-address", "alias-address-delete"])
+def test_a_row_link_is_what_reverse_gives(name, source):
+    assert RowUrl(name)(source) == reverse(name, args=[source])
+
+
+@pytest.mark.parametrize("pk", [1, 42, 10**12])
+def test_a_row_link_by_id_is_what_reverse_gives(pk):
+    assert RowUrl("mailbox-detail")(pk) == reverse("mailbox-detail", args=[pk])
+    assert RowUrl("domain-detail")("xn--bcher-kva.example") == reverse("domain-detail", args=["xn--bcher-kva.example"])
