@@ -41,7 +41,7 @@ PANEL_APPS = ("mailadmin", "users", "aliases")
 MAIL_TABLES = ("virtual_domains", "virtual_users", "virtual_aliases")
 # What the panel's account does on the mail tables, and what migrations need on the database.
 PANEL_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-PANEL_SCHEMA_PRIVILEGES = ("CREATE", "ALTER", "INDEX", "REFERENCES")
+PANEL_SCHEMA_PRIVILEGES = ("CREATE", "ALTER", "INDEX", "REFERENCES", "TRIGGER")  # TRIGGER: quota_usage.used_ppm
 # Privileges that change nothing; everything else is more than Postfix's lookups need.
 READ_ONLY_PRIVILEGES = {"SELECT", "USAGE", "SHOW VIEW"}
 
