@@ -514,9 +514,11 @@ def machine():
             return "?"
 
     memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    mariadb = subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-Ne", "SELECT VERSION()"], capture_output=True,
+                             text=True).stdout.strip() or "?"
     commit = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return (f"commit {commit}\nnproc {os.cpu_count()}, {int(memory) / 1024**2:.1f} GiB RAM, {platform.platform()}, "
-            f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')}")
+            f"MariaDB {mariadb}, Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')}")
 
 
 def fmt(value):
