@@ -470,6 +470,7 @@ def measure_import(url, database, rows, plaintext, domains, seed_hash):
     finally:
         os.unlink(path)
         database.one("DELETE FROM virtual_users WHERE email LIKE 'imp%'")
+        database.one("DELETE FROM mailadmin_audit WHERE object_repr LIKE 'imp%'")  # the log's size stays the seed's
         run_command(url, "recount")  # the rows went behind the panel's back
     if dry_rc or apply_rc:
         print(dry_err or apply_err, file=sys.stderr)
