@@ -1,15 +1,19 @@
-"""Measure the panel at 100,000 mailboxes over real HTTP (see bench/README.md).
+"""Measure the panel's pages at several sizes over real HTTP (see bench/README.md).
 
-    .venv/bin/python bench/seed.py && .venv/bin/python bench/run.py [--requests 30] [--skip-imports]
+    .venv/bin/python bench/run.py --sizes 10000,100000,1000000 [--reseed] [--throughput]
 
-Serves the app with gunicorn on 127.0.0.1, logs in as the bench superuser, and prints a
-table of target and figure side by side. Pages whose URL name does not exist yet are listed
-as missing rather than left out.
+Each size (in mailboxes) has its own database, mailadmin_bench_10k, _100k, _1m …, seeded by
+bench/seed.py when it is missing (or with --reseed). For each size the app is served with
+gunicorn on 127.0.0.1, the bench superuser logs in, and every page is timed warm and as the
+first view after the kept figures expired (the cache emptied before the request). One table
+with a column group per size is printed at the end, as Markdown, with issue 15's targets.
 """
 
 import argparse
+import html
 import http.client
 import os
+import platform
 import re
 import signal
 import statistics
@@ -18,8 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,45 +34,79 @@ import django  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "18765"))
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-TARGET_MEDIAN_MS, TARGET_P95_MS, TARGET_QUERIES = 50, 100, 20
+BASE_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/mailadmin_bench")
+QUIET_LOAD = 1.0  # load average (1 min) below which a 2-core machine counts as quiet
+ADMIN_PAGE = 25  # rows a page of the Django admin lists (users.admin.ScopedAdmin)
+AUDIT_PAGE = 50
+FIRST_VIEWS_MS = 10_000  # no further first view of a page once its first views took this long together
 TARGET_EXPORT_S, TARGET_EXPORT_MB, TARGET_IMPORT_S = 10, 200, 30
+THROUGHPUT_TARGET_RPS = 150
+
+# Issue 15's targets per kind of page: (median ms, p95 ms or None), and the growth allowed
+# from the smallest size to the largest (medians, warm and first view after expiry).
+TARGETS = {
+    "page": (10, 20),  # list and detail pages
+    "dashboard": (10, 20),  # "≤ 10 ms always": the first view after expiry too
+    "admin": (15, None),
+    "alias search": (15, None),
+    "audit": (15, None),
+}
+GROWTH = 1.20
 
 
-def pages(mailbox_pk, domain_name):
-    """(label, url name, args, query) for every page the issue names."""
-    last = {"page": 999999}  # Paginator.get_page() answers an out-of-range number with the last page
+def size_label(size):
+    return f"{size // 1_000_000}m" if size % 1_000_000 == 0 else f"{size // 1000}k"
+
+
+def database_url(size):
+    base, _, name = BASE_URL.rpartition("/")
+    return f"{base}/{name}_{size_label(size)}"
+
+
+def pages(size, mailbox_pk, domain_name):
+    """(label, kind, url name, args, query, how) for every page measured; `how` names a page
+    reached by following the HTML's links instead of a URL parameter."""
+    last = {"page": 999999}  # the lists answer an out-of-range page number with the last page
+    admin_last = {"p": -(-size // ADMIN_PAGE)}
+    admin_alias_last = {"p": -(-2 * size // ADMIN_PAGE)}
     return [
-        ("dashboard", "dashboard", [], {}),
-        ("domain list", "domain-list", [], {}),
-        ("domain detail", "domain-detail", [domain_name], {}),
-        ("mailbox list, first page", "mailbox-list", [], {}),
-        ("mailbox list, last page", "mailbox-list", [], last),
-        ("mailbox search", "mailbox-list", [], {"q": "user05"}),
-        ("mailbox list, one domain", "mailbox-list", [], {"domain": domain_name}),
-        # Quota usage (issue 13): a ratio of two tables' columns has no index; see RESULTS.md.
-        ("mailbox list by used", "mailbox-list", [], {"sort": "-used"}),
-        ("mailbox list by percent", "mailbox-list", [], {"sort": "-percent"}),
-        ("mailboxes over 90 %", "mailbox-list", [], {"over": "90", "sort": "-percent"}),
-        ("alias list, first page", "alias-list", [], {}),
-        ("alias list, last page", "alias-list", [], last),
-        ("alias search", "alias-list", [], {"q": "alias01"}),
-        ("mailbox edit page", "mailbox-detail", [mailbox_pk], {}),
-        ("audit log", "audit-log", [], {}),
-        ("import/export page", "bulk-import", [], {}),
-        ("admin: domains", "admin:users_domain_changelist", [], {}),
-        ("admin: mailboxes", "admin:users_mailbox_changelist", [], {}),
-        # Django admin shows 25 rows a page (users.admin.ScopedAdmin): 100,000 / 25 pages.
-        ("admin: mailboxes, last page", "admin:users_mailbox_changelist", [], {"p": 4000}),
-        ("admin: mailbox search", "admin:users_mailbox_changelist", [], {"q": "user05"}),
-        ("admin: mailboxes by scheme", "admin:users_mailbox_changelist", [], {"scheme": "SHA512-CRYPT"}),
-        ("admin: aliases", "admin:aliases_alias_changelist", [], {}),
-        ("admin: alias search", "admin:aliases_alias_changelist", [], {"q": "alias01"}),
-        ("admin: mailbox change", "admin:users_mailbox_change", [mailbox_pk], {}),
+        ("dashboard", "dashboard", "dashboard", [], {}, None),
+        ("domain list", "page", "domain-list", [], {}, None),
+        ("domain detail", "page", "domain-detail", [domain_name], {}, None),
+        ("mailbox list, first page", "page", "mailbox-list", [], {}, None),
+        ("mailbox list, 4th page (Next ×3)", "page", "mailbox-list", [], {}, "next3"),
+        ("mailbox list, last page", "page", "mailbox-list", [], last, None),
+        ("mailbox search `user05`", "page", "mailbox-list", [], {"q": "user05"}, None),
+        ("mailbox list, one domain", "page", "mailbox-list", [], {"domain": domain_name}, None),
+        ("mailbox list by used", "page", "mailbox-list", [], {"sort": "-used"}, None),
+        ("mailbox list by percent", "page", "mailbox-list", [], {"sort": "-percent"}, None),
+        ("mailboxes over 90 %", "page", "mailbox-list", [], {"over": "90", "sort": "-percent"}, None),
+        ("alias list, first page", "page", "alias-list", [], {}, None),
+        ("alias list, 4th page (Next ×3)", "page", "alias-list", [], {}, "next3"),
+        ("alias list, last page", "page", "alias-list", [], last, None),
+        ("alias search `alias042`", "alias search", "alias-list", [], {"q": "alias042"}, None),
+        ("mailbox edit page", "page", "mailbox-detail", [mailbox_pk], {}, None),
+        ("audit log, first page", "audit", "audit-log", [], {}, None),
+        ("audit log, 4th page (Older ×3)", "audit", "audit-log", [], {}, "next3"),
+        ("audit log, last page", "audit", "audit-log", [], {}, "audit-last"),
+        ("audit log, actor filter", "audit", "audit-log", [], {"actor": "alice"}, None),
+        ("audit log, object filter", "audit", "audit-log", [], {"object": "user042@"}, None),
+        ("import/export page", "page", "bulk-import", [], {}, None),
+        ("admin: domains", "admin", "admin:users_domain_changelist", [], {}, None),
+        ("admin: mailboxes", "admin", "admin:users_mailbox_changelist", [], {}, None),
+        ("admin: mailboxes, last page", "admin", "admin:users_mailbox_changelist", [], admin_last, None),
+        ("admin: mailbox search `user05`", "admin", "admin:users_mailbox_changelist", [], {"q": "user05"}, None),
+        ("admin: mailboxes by scheme", "admin", "admin:users_mailbox_changelist", [], {"scheme": "SHA512-CRYPT"}, None),
+        ("admin: aliases", "admin", "admin:aliases_alias_changelist", [], {}, None),
+        ("admin: aliases, last page", "admin", "admin:aliases_alias_changelist", [], admin_alias_last, None),
+        ("admin: alias search `alias042`", "admin", "admin:aliases_alias_changelist", [], {"q": "alias042"}, None),
+        ("admin: mailbox change", "admin", "admin:users_mailbox_change", [mailbox_pk], {}, None),
     ]
 
 
 class Client:
-    """One keep-alive connection with a cookie jar of two cookies."""
+    """One connection with a cookie jar. Gunicorn's sync workers close the connection after
+    each response; http.client then opens a new one for the next request."""
 
     def __init__(self):
         self.cookies = {}
@@ -102,7 +141,58 @@ class Client:
             sys.exit(f"Login failed with HTTP {response.status}.")
 
 
-def start_server(workers):
+# --- The bench's own look at a size's database (not timed) ----------------------------------
+
+
+class BenchDatabase:
+    def __init__(self, url):
+        import MySQLdb
+
+        parts = urlsplit(url)
+        self.name = parts.path.lstrip("/")
+        self.server = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root",
+                           password=parts.password or "")
+        self._connect = MySQLdb.connect
+        self.connection = None
+
+    def exists(self):
+        server = self._connect(**self.server)
+        try:
+            cursor = server.cursor()
+            cursor.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                           "AND TABLE_NAME = 'virtual_users'", [self.name])
+            return cursor.fetchone()[0] == 1
+        finally:
+            server.close()
+
+    def one(self, sql, params=None):
+        if self.connection is None:
+            self.connection = self._connect(db=self.name, autocommit=True, **self.server)
+        cursor = self.connection.cursor()
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+    def expire_kept_figures(self):
+        """What a minute's wait does to every cached figure: the panel's cache is this table."""
+        from django.conf import settings
+
+        self.one(f"DELETE FROM `{settings.CACHES['default']['LOCATION']}`")
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def seed(size, url):
+    env = {**os.environ, "BENCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    subprocess.run([PYTHON, str(ROOT / "bench" / "seed.py"), "--domains", str(size // 100)], env=env, check=True)
+
+
+# --- Serving ----------------------------------------------------------------------------------
+
+
+def start_server(workers, url):
     try:
         http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
     except OSError:
@@ -113,7 +203,7 @@ def start_server(workers):
         str(ROOT / ".venv" / "bin" / "gunicorn"), "mailadmin.wsgi", "--bind", f"127.0.0.1:{PORT}",
         "--workers", str(workers), "--timeout", "900", "--log-level", "warning",
     ]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     for _ in range(100):
         try:
@@ -121,8 +211,17 @@ def start_server(workers):
             return server
         except OSError:
             time.sleep(0.2)
-    server.terminate()
+    stop_server(server)
     sys.exit("gunicorn did not start.")
+
+
+def stop_server(server):
+    server.terminate()  # the arbiter stops its workers itself
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def worker_pids(server):
@@ -142,31 +241,169 @@ def percentile(values, fraction):
     return ordered[max(0, int(len(ordered) * fraction + 0.999999) - 1)]
 
 
-def measure_pages(client, count, mailbox_pk, domain_name):
+# --- Pages ------------------------------------------------------------------------------------
+
+NEXT_LINK = re.compile(r'<a\b[^>]*\bhref="([^"]*)"[^>]*\brel="next"|<a\b[^>]*\brel="next"[^>]*\bhref="([^"]*)"')
+
+
+def next_link(path, body):
+    """The page's rel="next" link ("Next", "Older") as a path, or None."""
+    found = NEXT_LINK.search(body.decode())
+    if not found:
+        return None
+    href = html.unescape(found.group(1) or found.group(2))
+    base = path.split("?", 1)[0]
+    return base + href if href.startswith("?") else href
+
+
+def follow_next(client, path, times):
+    for _ in range(times):
+        _response, body = client.request("GET", path)
+        following = next_link(path, body)
+        if following is None:
+            return None
+        path = following
+    return path
+
+
+def audit_last_page(client, path, database, entries):
+    """The audit log's last page as its own links reach it: the first page's "Older" link with
+    the id it carries (the page's last entry) replaced by the entry just before the last page.
+    The ids are looked up once here, outside the timing."""
+    _response, body = client.request("GET", path)
+    older = next_link(path, body)
+    if older is None or entries <= AUDIT_PAGE:
+        return path
+    order = "ORDER BY timestamp DESC, id DESC LIMIT 1 OFFSET %s"
+    first_page_last = str(database.one(f"SELECT id FROM mailadmin_audit {order}", [AUDIT_PAGE - 1])[0])
+    last_page_start = (entries - 1) // AUDIT_PAGE * AUDIT_PAGE
+    anchor = str(database.one(f"SELECT id FROM mailadmin_audit {order}", [last_page_start - 1])[0])
+    base, _, query = older.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(value == first_page_last for _name, value in pairs):
+        return None  # the link no longer carries an entry's id: the bench needs a new way there
+    return base + "?" + urlencode([(name, anchor if value == first_page_last else value) for name, value in pairs])
+
+
+def resolve(client, database, size, label, name, args, query, how):
     from django.urls import NoReverseMatch, reverse
 
+    try:
+        path = reverse(name, args=args)
+    except NoReverseMatch:
+        return None, "no such page yet"
+    if query:
+        path += "?" + urlencode(query)
+    if how == "next3":
+        path = follow_next(client, path, 3)
+    elif how == "audit-last":
+        path = audit_last_page(client, path, database, database.one("SELECT COUNT(*) FROM mailadmin_audit")[0])
+    return (path, None) if path else (None, "no link to follow")
+
+
+def measure_pages(client, database, size, count, cold_count, mailbox_pk, domain_name, only=None):
     results = []
-    for label, name, args, query in pages(mailbox_pk, domain_name):
-        try:
-            path = reverse(name, args=args)
-        except NoReverseMatch:
-            results.append((label, None, None, None, "no such page yet"))
+    for label, kind, name, args, query, how in pages(size, mailbox_pk, domain_name):
+        if only and not re.search(only, label):
             continue
-        if query:
-            path += "?" + urlencode(query)
-        for _ in range(3):  # warm-up: connections, template caches
+        path, problem = resolve(client, database, size, label, name, args, query, how)
+        result = {"label": label, "kind": kind, "path": path, "problem": problem}
+        results.append(result)
+        if problem:
+            continue
+        for _ in range(3):  # warm-up: connections, template caches, the kept figures
             response, _ = client.request("GET", path)
         if response.status != 200:
-            results.append((label, None, None, None, f"HTTP {response.status}"))
+            result["problem"] = f"HTTP {response.status}"
             continue
         timings = []
         for _ in range(count):
             started = time.perf_counter()
             response, _body = client.request("GET", path)
             timings.append((time.perf_counter() - started) * 1000)
-        queries = int(response.getheader("X-Query-Count", "-1"))
-        results.append((label, statistics.median(timings), percentile(timings, 0.95), queries, path))
+        result.update(median=statistics.median(timings), p95=percentile(timings, 0.95),
+                      queries=int(response.getheader("X-Query-Count", "-1")))
+        firsts = []
+        while len(firsts) < cold_count and sum(firsts) < FIRST_VIEWS_MS:
+            database.expire_kept_figures()
+            started = time.perf_counter()
+            response, _body = client.request("GET", path)
+            firsts.append((time.perf_counter() - started) * 1000)
+        result.update(first=statistics.median(firsts), first_queries=int(response.getheader("X-Query-Count", "-1")),
+                      first_count=len(firsts))
     return results
+
+
+# --- Throughput -------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mariadb_pid():
+    found = subprocess.run(["pidof", "mariadbd"], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+def cpu_now(server):
+    """CPU seconds so far: the gunicorn workers, the MariaDB server, this (client) process."""
+    used = {"gunicorn workers": sum(cpu_seconds(pid) for pid in worker_pids(server))}
+    if (pid := mariadb_pid()) is not None:
+        used["MariaDB"] = cpu_seconds(pid)
+    used["bench client"] = cpu_seconds(os.getpid())
+    return used
+
+
+def measure_throughput(server, path, clients, seconds, username, password):
+    """`clients` threads, each logged in on its own connection, requesting `path` for `seconds`."""
+    sessions = []
+    for _ in range(clients):
+        session = Client()
+        session.login(username, password)
+        session.request("GET", path)
+        sessions.append(session)
+    latencies, errors, lock = [], [0], threading.Lock()
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def hammer(session):
+        mine, failed = [], 0
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            began = time.perf_counter()
+            try:
+                response, _body = session.request("GET", path)
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                session.connection.close()
+                ok = False
+            if ok:
+                mine.append((time.perf_counter() - began) * 1000)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=hammer, args=(session,)) for session in sessions]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    cpu_before = cpu_now(server)
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cpu = {name: used - cpu_before[name] for name, used in cpu_now(server).items()}
+    return {"cpu": cpu, "requests": len(latencies), "errors": errors[0], "seconds": elapsed, "rps": len(latencies) / elapsed,
+            "median": statistics.median(latencies), "p95": percentile(latencies, 0.95)}
+
+
+# --- Export and imports (one size) ---------------------------------------------------------
 
 
 def measure_export(client, server):
@@ -202,9 +439,9 @@ def measure_export(client, server):
     }
 
 
-def run_command(*args):
-    """Runs manage.py in the bench settings: seconds, exit code, output."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+def run_command(url, *args):
+    """Runs manage.py in the bench settings on one size's database: seconds, exit code, output."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
     started = time.perf_counter()
     process = subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -213,31 +450,28 @@ def run_command(*args):
     return seconds, process.returncode, out.decode(), err.decode()
 
 
-def import_file(rows, plaintext):
+def import_file(rows, plaintext, domains, seed_hash):
+    from bench.seed import domain_name
+
     handle = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False)
     handle.write("email,password,quota\n")
     for n in range(rows):
-        password = f"Imported-passw0rd-{n:05}" if plaintext else SEED_HASH
-        handle.write(f"imp{n:05}@d{n % 1000 + 1:04}.bench.example,{password},1G\n")
+        password = f"Imported-passw0rd-{n:05}" if plaintext else seed_hash
+        handle.write(f"imp{n:05}@{domain_name(n % domains + 1)},{password},1G\n")
     handle.close()
     return handle.name
 
 
-def remove_imported():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM virtual_users WHERE email LIKE 'imp%%'")
-
-
-def measure_import(rows, plaintext):
-    path = import_file(rows, plaintext)
+def measure_import(url, database, rows, plaintext, domains, seed_hash):
+    path = import_file(rows, plaintext, domains, seed_hash)
     try:
-        dry_s, dry_rc, dry_out, dry_err = run_command("import", path, "--dry-run", "--quiet")
-        apply_s, apply_rc, apply_out, apply_err = run_command("import", path, "--quiet")
+        dry_s, dry_rc, dry_out, dry_err = run_command(url, "import", path, "--dry-run", "--quiet")
+        apply_s, apply_rc, apply_out, apply_err = run_command(url, "import", path, "--quiet")
     finally:
         os.unlink(path)
-        remove_imported()
+        database.one("DELETE FROM virtual_users WHERE email LIKE 'imp%'")
+        database.one("DELETE FROM mailadmin_audit WHERE object_repr LIKE 'imp%'")  # the log's size stays the seed's
+        run_command(url, "recount")  # the rows went behind the panel's back
     if dry_rc or apply_rc:
         print(dry_err or apply_err, file=sys.stderr)
     return {"dry_s": dry_s, "apply_s": apply_s, "ok": not (dry_rc or apply_rc),
@@ -273,65 +507,229 @@ def _hash_one(scheme, cost, password):
     return passwords.hash_password(password, scheme, bcrypt_cost=cost)
 
 
-SEED_HASH = None
+# --- Report -----------------------------------------------------------------------------------
+
+
+def machine():
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except (ImportError, AttributeError):
+            return "?"
+
+    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    mariadb = subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-Ne", "SELECT VERSION()"], capture_output=True,
+                             text=True).stdout.strip() or "?"
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return (f"commit {commit}\nnproc {os.cpu_count()}, {int(memory) / 1024**2:.1f} GiB RAM, {platform.platform()}, "
+            f"MariaDB {mariadb}, Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')}")
+
+
+def fmt(value):
+    return "—" if value is None else f"{value:.1f}"
+
+
+def verdict(kind, by_size, sizes):
+    """What misses issue 15's targets at the largest size, and the growth from the smallest."""
+    target_median, target_p95 = TARGETS[kind]
+    largest, smallest = by_size.get(sizes[-1]), by_size.get(sizes[0])
+    if not largest or largest.get("median") is None:
+        return "—"
+    misses = []
+    if largest["median"] > target_median:
+        misses.append(f"median > {target_median}")
+    if target_p95 and largest["p95"] > target_p95:
+        misses.append(f"p95 > {target_p95}")
+    if kind == "dashboard" and largest["first"] > target_median:
+        misses.append(f"first view > {target_median}")
+    if len(sizes) > 1 and smallest and smallest.get("median"):
+        for what in ("median", "first"):
+            growth = largest[what] / smallest[what]
+            if growth > GROWTH:
+                misses.append(f"{what} ×{growth:.1f}")
+    return "ok" if not misses else "MISSES " + ", ".join(misses)
+
+
+def print_table(sizes, results, cold_count):
+    labels = list(dict.fromkeys(r["label"] for size in sizes for r in results[size]["pages"]))
+    header = ["page"]
+    for size in sizes:
+        tag = size_label(size)
+        header += [f"{tag} median", f"{tag} p95", f"{tag} first", f"{tag} q"]
+    header += ["target (median / p95 ms)", "verdict"]
+    print("| " + " | ".join(header) + " |")
+    print("|---|" + "---:|" * (4 * len(sizes)) + "---|---|")
+    for label in labels:
+        by_size = {size: next((r for r in results[size]["pages"] if r["label"] == label), None) for size in sizes}
+        kind = next(r["kind"] for r in by_size.values() if r)
+        row = [label]
+        for size in sizes:
+            r = by_size[size] or {}
+            if r.get("problem"):
+                row += [r["problem"], "", "", ""]
+                continue
+            queries = r.get("queries")
+            first_queries = r.get("first_queries")
+            q = "—" if queries is None else (str(queries) if first_queries == queries else f"{queries} ({first_queries})")
+            first = fmt(r.get("first"))
+            if r.get("first_count") is not None and r["first_count"] < cold_count:
+                first += f" (n={r['first_count']})"
+            row += [fmt(r.get("median")), fmt(r.get("p95")), first, q]
+        median, p95 = TARGETS[kind]
+        target = f"≤ {median}" + (f" / ≤ {p95}" if p95 else "")
+        if kind == "dashboard":
+            target += ", first view too"
+        row += [target, verdict(kind, by_size, sizes)]
+        print("| " + " | ".join(row) + " |")
+
+
+def settle(seconds):
+    """Wait up to `seconds` for the 1-minute load average to fall below QUIET_LOAD (the bench's own
+    previous phase counts too); the load average then."""
+    deadline = time.monotonic() + seconds
+    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()
+
+
+@contextmanager
+def serving(workers, url):
+    server = start_server(workers, url)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def size_phase(title, database, settle_seconds):
+    load = settle(settle_seconds)
+    quiet = load[0] < QUIET_LOAD
+    print(f"\n{database.name}, {title}: load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"({'quiet' if quiet else 'NOT quiet'})", flush=True)
+    return load, quiet
 
 
 def main():
-    global SEED_HASH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="mailboxes per database, comma-separated (multiples of 100; default 10000,100000,1000000)")
+    parser.add_argument("--reseed", action="store_true", help="seed every size's database again")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page (default 30)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument("--first-views", type=int, default=5,
+                        help="first views after expiry per page, each after emptying the cache (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--only", help="measure only the pages whose label matches this regular expression")
+    parser.add_argument("--settle", type=float, default=90,
+                        help="seconds to wait at most, before each size, for the load average to fall below "
+                        f"{QUIET_LOAD} (default 90)")
+    parser.add_argument("--throughput", action="store_true",
+                        help="also hammer the one-domain mailbox list with --clients threads for --seconds at each "
+                        "size, after every size's pages")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--conn-max-age", type=int,
+                        help="an experiment: keep each worker's database connection this many seconds "
+                        "(the panel's setting opens one per request)")
+    parser.add_argument("--export", action="store_true", help="also time the CSV export of all mailboxes at each size")
+    parser.add_argument("--imports", action="store_true",
+                        help="also time `manage.py import` at the largest size (10,000 hashes, 1,000 plaintexts)")
+    parser.add_argument("--skip-pages", action="store_true", help="only throughput, export, imports")
     options = parser.parse_args()
+    if options.conn_max_age is not None:
+        os.environ["BENCH_CONN_MAX_AGE"] = str(options.conn_max_age)  # read by bench/settings.py in gunicorn
+    sizes = sorted(int(size) for size in options.sizes.split(","))
 
     django.setup()
-    from django.conf import settings
+    from django.urls import reverse
 
     from bench.seed import BENCH_PASSWORD, BENCH_USER, HASHES
-    from users.models import Mailbox
 
-    SEED_HASH = HASHES[0]
-    # Other work on the same cores shows in every figure: print it with them.
-    print("Load average before: %.2f %.2f %.2f" % os.getloadavg())
-    mailbox = Mailbox.objects.select_related("domain").order_by("email")[50000]
-    server = start_server(options.workers)
-    try:
-        client = Client()
-        client.login(BENCH_USER, BENCH_PASSWORD)
-        print(f"Pages ({options.requests} requests each after 3 warm-ups, {options.workers} gunicorn workers):")
-        print(f"{'page':34} {'median ms':>10} {'p95 ms':>8} {'queries':>8}   target: median ≤ {TARGET_MEDIAN_MS}, "
-              f"p95 ≤ {TARGET_P95_MS}, queries ≤ {TARGET_QUERIES}")
-        for label, median, p95, queries, note in measure_pages(client, options.requests, mailbox.pk, mailbox.domain.name):
-            if median is None:
-                print(f"{label:34} {'—':>10} {'—':>8} {'—':>8}   {note}")
-                continue
-            misses = [what for what, bad in (("median", median > TARGET_MEDIAN_MS), ("p95", p95 > TARGET_P95_MS),
-                                             ("queries", queries > TARGET_QUERIES)) if bad]
-            verdict = "MISSES " + ", ".join(misses) if misses else "ok"
-            print(f"{label:34} {median:10.1f} {p95:8.1f} {queries:8}   {verdict}  {note}")
+    print(machine())
+    results = {}
+    for size in sizes:
+        url = database_url(size)
+        database = BenchDatabase(url)
+        if options.reseed or not database.exists():
+            seed(size, url)
+        mailbox_pk, domain_id = database.one("SELECT id, domain_id FROM virtual_users ORDER BY email LIMIT 1 OFFSET %s",
+                                             [size // 2])
+        domain = database.one("SELECT name FROM virtual_domains WHERE id = %s", [domain_id])[0]
+        results[size] = result = {"url": url, "database": database, "domain": domain, "pages": []}
+        if options.skip_pages and not options.export:
+            continue
+        result["load_before"], result["quiet"] = size_phase("pages", database, options.settle)
+        with serving(options.workers, url) as server:
+            client = Client()
+            client.login(BENCH_USER, BENCH_PASSWORD)
+            if not options.skip_pages:
+                result["pages"] = measure_pages(client, database, size, options.requests, options.first_views,
+                                                mailbox_pk, domain, options.only)
+                for page in result["pages"]:
+                    print(f"  {page['label']:36} {fmt(page.get('median')):>7} {fmt(page.get('p95')):>7} "
+                          f"{fmt(page.get('first')):>7} {page.get('queries', '')!s:>4}  {page['problem'] or page['path']}",
+                          flush=True)
+            if options.export:
+                result["export"] = export = measure_export(client, server)
+                print(f"  export of all mailboxes: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB in "
+                      f"{export['seconds']:.2f} s (target ≤ {TARGET_EXPORT_S} s); worker RSS peak {export['peak_mb']:.0f} MB "
+                      f"(was {export['before_mb']:.0f} MB; target ≤ {TARGET_EXPORT_MB} MB)", flush=True)
+        result["load_after"] = load = os.getloadavg()
+        print(f"{database.name}: load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
 
-        export = measure_export(client, server)
-        print(f"\nExport of all mailboxes: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB of CSV in "
-              f"{export['seconds']:.2f} s (target ≤ {TARGET_EXPORT_S} s); serving worker's RSS peaked at "
-              f"{export['peak_mb']:.0f} MB (was {export['before_mb']:.0f} MB; target ≤ {TARGET_EXPORT_MB} MB)")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait()
+    if options.throughput:
+        for size in sizes:
+            result = results[size]
+            result["throughput_before"], result["throughput_quiet"] = size_phase("throughput", result["database"],
+                                                                                 options.settle)
+            path = reverse("mailbox-list") + "?" + urlencode({"domain": result["domain"]})
+            with serving(options.workers, result["url"]) as server:
+                result["throughput"] = t = measure_throughput(server, path, options.clients, options.seconds,
+                                                              BENCH_USER, BENCH_PASSWORD)
+            result["throughput_after"] = os.getloadavg()
+            print(f"  {path}: {t['rps']:.1f} requests/s, median {t['median']:.1f} ms, p95 {t['p95']:.1f} ms, "
+                  f"{t['errors']} errors, {t['requests']} requests in {t['seconds']:.1f} s; CPU s: "
+                  + ", ".join(f"{name} {used:.1f}" for name, used in t["cpu"].items()), flush=True)
 
-    print("Load average after the pages and the export: %.2f %.2f %.2f" % os.getloadavg())
-    if options.skip_imports:
-        return
-    count, timings = measure_hash_pools()
-    print(f"\nHashing {count} passwords with {settings.MAILADMIN_PASSWORD_SCHEME} cost {settings.MAILADMIN_BCRYPT_COST}: "
-          + ", ".join(f"{label} {seconds:.2f} s" for label, seconds in timings.items()))
-    print("\nImports through `manage.py import` (wall clock, including Django's start-up):")
-    for rows, plaintext in ((10000, False), (1000, True)):
-        result = measure_import(rows, plaintext)
-        kind = "plaintext passwords" if plaintext else "{SCHEME} hashes"
-        target = f" (target apply ≤ {TARGET_IMPORT_S} s)" if not plaintext else ""
-        print(f"{rows} mailboxes with {kind}: dry run {result['dry_s']:.1f} s, apply {result['apply_s']:.1f} s{target}"
-              f" — {result['summary']}")
-    print("Load average at the end: %.2f %.2f %.2f" % os.getloadavg())
+    if options.imports:
+        from django.conf import settings
+
+        size = sizes[-1]
+        count, timings = measure_hash_pools()
+        print(f"\nHashing {count} passwords with {settings.MAILADMIN_PASSWORD_SCHEME} cost "
+              f"{settings.MAILADMIN_BCRYPT_COST}: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+        for rows, plaintext in ((10000, False), (1000, True)):
+            imported = measure_import(results[size]["url"], results[size]["database"], rows, plaintext, size // 100,
+                                      HASHES[0])
+            kind = "plaintext passwords" if plaintext else "{SCHEME} hashes"
+            target = f" (target apply ≤ {TARGET_IMPORT_S} s)" if not plaintext else ""
+            print(f"Import of {rows} mailboxes with {kind} into {size_label(size)}: dry run {imported['dry_s']:.1f} s, "
+                  f"apply {imported['apply_s']:.1f} s{target} — {imported['summary']}", flush=True)
+    for result in results.values():
+        result["database"].close()
+
+    if not options.skip_pages:
+        print(f"\nPages: {options.requests} timed requests each after 3 warm-ups (median, p95 in ms, as the client "
+              f"sees them), and the median of {options.first_views} first views after expiry (fewer, n=, once they took "
+              f"{FIRST_VIEWS_MS // 1000} s together; the cache emptied "
+              f"before each); q = queries (the first view's in brackets when different). gunicorn, "
+              f"{options.workers} sync workers.")
+        for size in sizes:
+            r = results[size]
+            print(f"- {size_label(size)}: load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after "
+                  f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting)")
+        print()
+        print_table(sizes, results, options.first_views)
+    if options.throughput:
+        print(f"\nThroughput, one-domain mailbox list, {options.clients} clients, {options.seconds:.0f} s, "
+              f"{options.workers} sync workers (target ≥ {THROUGHPUT_TARGET_RPS} requests/s):")
+        print("| size | requests/s | median ms | p95 ms | errors | CPU s: workers / MariaDB / client | load before → after |\n"
+              "|---|---:|---:|---:|---:|---|---|")
+        for size in sizes:
+            r = results[size]
+            t = r["throughput"]
+            cpu = " / ".join(f"{used:.1f}" for used in t["cpu"].values())
+            print(f"| {size_label(size)} | {t['rps']:.1f} | {t['median']:.1f} | {t['p95']:.1f} | {t['errors']} | {cpu} | "
+                  f"{r['throughput_before'][0]:.2f} → {r['throughput_after'][0]:.2f} |")
 
 
 if __name__ == "__main__":

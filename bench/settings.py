@@ -16,3 +16,8 @@ from mailadmin.settings import MIDDLEWARE  # noqa: E402
 MIDDLEWARE = ["bench.querycount.QueryCountMiddleware"] + MIDDLEWARE
 # The bench logs in many times from one address.
 AXES_ENABLED = False
+
+# An experiment, not the production setting: `bench/run.py --conn-max-age N` keeps each worker's
+# database connection for N seconds instead of opening one per request.
+if os.environ.get("BENCH_CONN_MAX_AGE"):
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ["BENCH_CONN_MAX_AGE"])  # noqa: F405
