@@ -11,6 +11,9 @@ os.environ.setdefault("MAILADMIN_BCRYPT_COST", "5")
 os.environ.setdefault("CACHE_URL", "locmemcache://")
 # The shared actors (conftest.py) have no second factor; tests of the requirement turn it on.
 os.environ.setdefault("MAILADMIN_REQUIRE_2FA", "off")
+# A connection per request, as before persistent connections: the live-server and subprocess tests
+# must not keep a connection (and its locks) open into the next test's flush.
+os.environ.setdefault("MAILADMIN_DB_CONN_MAX_AGE", "0")
 if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 

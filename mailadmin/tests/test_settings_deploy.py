@@ -144,3 +144,18 @@ def test_behind_a_proxy_the_client_address_is_the_one_the_proxy_added(tmp_path):
     assert "client 198.51.100.7" in result.stdout, result.stdout + result.stderr
     direct = manage("shell", "-c", code, SECRET_KEY="x" * 60, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert "client 10.0.0.1" in direct.stdout, direct.stdout + direct.stderr
+
+
+def _mariadb_connection_settings(**env):
+    probe = manage(
+        "shell", "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])",
+        SECRET_KEY="x" * 60, DATABASE_URL="mysql://mailadmin@127.0.0.1:3306/mailserver", **env,
+    )
+    assert probe.returncode == 0, probe.stderr
+    return probe.stdout.splitlines()[-1].split()  # after the shell's own "N objects imported" line
+
+
+def test_production_keeps_a_mariadb_connection_per_worker_and_checks_it_before_reuse():
+    assert _mariadb_connection_settings() == ["60", "True"]
+    assert _mariadb_connection_settings(MAILADMIN_DB_CONN_MAX_AGE="0") == ["0", "True"]
