@@ -187,13 +187,16 @@ class UsageOrderPaginator(Paginator):
     The mailboxes with a figure come first, `ORDER BY figure, address LIMIT … OFFSET …` on the
     index (a page costs its offset in index entries, never a sort of every row); those without
     one (not reported, no limit) follow, by address, and are looked for only by the pages that
-    reach them. The total is counted as the other lists count theirs: `known_count` (kept by
-    the write API) or counted and kept a minute (`counted_at`).
+    reach them. The total is `known_count` (kept by the write API); else, with `count_cap`,
+    counted up to the cap (`capped`: more match, and only the first `count_cap` are paged);
+    else counted and kept a minute (`counted_at`).
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, count_cap=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
+        self.count_cap = count_cap
+        self.capped = False
         self.counted_at = None
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")
@@ -207,6 +210,10 @@ class UsageOrderPaginator(Paginator):
     def count(self):
         if self.known_count is not None:
             return self.known_count
+        if self.count_cap is not None:
+            found = self.object_list.order_by()[: self.count_cap + 1].count()
+            self.capped = found > self.count_cap
+            return min(found, self.count_cap)
         count, self.counted_at = cached_counts.count_of(self.object_list.order_by())
         return count
 

@@ -2,8 +2,14 @@
 
 Counting 1,000,000 mailboxes (or reading every password's scheme) on a page view costs seconds,
 so the write API keeps per-domain counts in two panel-owned tables, in the same transaction as
-the change: mailboxes and aliases per domain, mailboxes per password scheme per domain. A page
-then sums a row per domain.
+the change: mailboxes and aliases per domain, mailboxes per password scheme per domain, and the
+same figures for all domains together in the rows of domain id ALL_DOMAINS (0, an id MariaDB's
+AUTO_INCREMENT never gives). A superadmin's page reads those rows; a domain admin's sums a row
+per domain they see.
+
+Every change takes the all-domains row of DomainCount first: the tallies of concurrent
+transactions are then updated one transaction after another, in the same order, so they cannot
+deadlock on each other's rows.
 
 Rows written behind the panel's back (the mail server's own scripts, a restored dump) are
 noticed by the highest id of each mail table, which the panel remembers with its counts: a
@@ -29,6 +35,21 @@ def _bump(model, lookup, **deltas):
         model.objects.filter(**lookup).update(**{name: F(name) + delta for name, delta in deltas.items()})
 
 
+ALL_DOMAINS = 0
+
+
+def _bump_domain(model, domain_id, lookup=None, **deltas):
+    """Change a domain's figures and the all-domains figures alike."""
+    _take_tally_lock()
+    _bump(model, {"domain_id": domain_id, **(lookup or {})}, **deltas)
+    _bump(model, {"domain_id": ALL_DOMAINS, **(lookup or {})}, **deltas)
+
+
+def _take_tally_lock():
+    """Lock the all-domains DomainCount row (made if missing) before any other tally row."""
+    _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=0)
+
+
 # --- Kept by the write API ------------------------------------------------------------------
 
 
@@ -39,26 +60,26 @@ def mailboxes_added(mailboxes):
         key = (mailbox.domain_id, scheme_key(mailbox.password))
         by_scheme[key] = by_scheme.get(key, 0) + 1
     for domain_id, count in by_domain.items():
-        _bump(DomainCount, {"domain_id": domain_id}, mailboxes=count)
+        _bump_domain(DomainCount, domain_id, mailboxes=count)
     for (domain_id, scheme), count in by_scheme.items():
-        _bump(SchemeCount, {"domain_id": domain_id, "scheme": scheme}, mailboxes=count)
+        _bump_domain(SchemeCount, domain_id, {"scheme": scheme}, mailboxes=count)
     _raise_watermark(Mailbox, len(mailboxes), max((m.pk for m in mailboxes if m.pk), default=None))
 
 
 def mailbox_removed(mailbox):
-    _bump(DomainCount, {"domain_id": mailbox.domain_id}, mailboxes=-1)
-    _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": scheme_key(mailbox.password)}, mailboxes=-1)
+    _bump_domain(DomainCount, mailbox.domain_id, mailboxes=-1)
+    _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": scheme_key(mailbox.password)}, mailboxes=-1)
 
 
 def password_replaced(mailbox, old_password):
     old, new = scheme_key(old_password), scheme_key(mailbox.password)
     if old != new:
-        _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": old}, mailboxes=-1)
-        _bump(SchemeCount, {"domain_id": mailbox.domain_id, "scheme": new}, mailboxes=1)
+        _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": old}, mailboxes=-1)
+        _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": new}, mailboxes=1)
 
 
 def aliases_added(domain_id, count):
-    _bump(DomainCount, {"domain_id": domain_id}, aliases=count)
+    _bump_domain(DomainCount, domain_id, aliases=count)
 
 
 def aliases_inserted(count, highest_id=None):
@@ -73,6 +94,11 @@ def alias_moved(old_domain_id, new_domain_id):
 
 
 def domain_removed(domain_id):
+    _take_tally_lock()
+    for kept in DomainCount.objects.filter(domain_id=domain_id):
+        _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=-kept.mailboxes, aliases=-kept.aliases)
+    for kept in SchemeCount.objects.filter(domain_id=domain_id):
+        _bump(SchemeCount, {"domain_id": ALL_DOMAINS, "scheme": kept.scheme}, mailboxes=-kept.mailboxes)
     DomainCount.objects.filter(domain_id=domain_id).delete()
     SchemeCount.objects.filter(domain_id=domain_id).delete()
 
@@ -102,7 +128,14 @@ def _raise_watermark(model, new_rows, highest_id=None):
 
 
 def _for(model, user):
-    rows = model.objects.all()
+    """The rows whose sum is the figure for the domains `user` sees (None: all)."""
+    if user is None or user.is_superuser:
+        return model.objects.filter(domain_id=ALL_DOMAINS)
+    return _per_domain(model, user)
+
+
+def _per_domain(model, user):
+    rows = model.objects.exclude(domain_id=ALL_DOMAINS)
     if user is not None and not user.is_superuser:
         rows = rows.filter(domain_id__in=Domain.objects.visible_to(user).values("pk"))
     return rows
@@ -126,7 +159,7 @@ def totals(user=None, checked=False):
 def domain_totals(user, name):
     """{"mailboxes": n, "aliases": n} of the domain called `name`, when `user` sees it (else zeros)."""
     ensure_counted()
-    sums = _for(DomainCount, user).filter(domain_id__in=Domain.objects.filter(name=name).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
+    sums = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(name=name).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
     return {key: value or 0 for key, value in sums.items()}
 
 
@@ -179,13 +212,19 @@ def recount():
         aliases = dict(alias_model.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
         DomainCount.objects.all().delete()
         DomainCount.objects.bulk_create(
-            DomainCount(domain_id=domain_id, mailboxes=mailboxes.get(domain_id, 0), aliases=aliases.get(domain_id, 0))
-            for domain_id in set(mailboxes) | set(aliases)
+            [DomainCount(domain_id=domain_id, mailboxes=mailboxes.get(domain_id, 0), aliases=aliases.get(domain_id, 0))
+             for domain_id in set(mailboxes) | set(aliases)]
+            + [DomainCount(domain_id=ALL_DOMAINS, mailboxes=sum(mailboxes.values()), aliases=sum(aliases.values()))]
         )
+        per_domain = _schemes_per_domain()
+        all_domains = {}
+        for (_domain_id, scheme), count in per_domain.items():
+            all_domains[scheme] = all_domains.get(scheme, 0) + count
         SchemeCount.objects.all().delete()
         SchemeCount.objects.bulk_create(
-            SchemeCount(domain_id=domain_id, scheme=scheme, mailboxes=count)
-            for (domain_id, scheme), count in _schemes_per_domain().items()
+            [SchemeCount(domain_id=domain_id, scheme=scheme, mailboxes=count)
+             for (domain_id, scheme), count in per_domain.items()]
+            + [SchemeCount(domain_id=ALL_DOMAINS, scheme=scheme, mailboxes=count) for scheme, count in all_domains.items()]
         )
         TallyWatermark.objects.all().delete()
         TallyWatermark.objects.bulk_create(TallyWatermark(table=table, max_id=top) for table, top in highest.items())

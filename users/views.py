@@ -156,9 +156,13 @@ def mailbox_list(request):
         sort = "email"
     if sort in quota_usage.SORTS:
         ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
-        unfiltered = not (query or domain_name or scheme or request.GET.get("over"))
-        known = tallies.totals(request.user)["mailboxes"] if unfiltered else None
-        page = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=known).get_page(request.GET.get("page"))
+        narrowed = bool(query or scheme or request.GET.get("over"))
+        if narrowed:  # counted up to a cap: "over 90 %" may match a large share of a million
+            paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, count_cap=TOTAL_CAP)
+        else:
+            kept = tallies.domain_totals(request.user, domain_name) if domain_name else tallies.totals(request.user)
+            paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=kept["mailboxes"])
+        page = paginator.get_page(request.GET.get("page"))
     else:
         narrowed = bool(query or scheme or request.GET.get("over"))
         # First: the kept figures are counted again here when rows appeared behind the panel's

@@ -497,6 +497,45 @@ def test_a_row_slipped_in_behind_the_panels_back_before_a_panel_insert_is_still_
     assert client.get(reverse("dashboard")).context["mailbox_count"] == 5
 
 
+def _kept(user):
+    from users import tallies
+
+    return tallies.totals(user), tallies.schemes(user)
+
+
+def test_a_superadmins_figures_are_the_all_domains_rows_kept_beside_each_domains(alice, bob, domain_a, domain_b):
+    from users import tallies
+    from users.models import DomainCount
+
+    add_mailboxes(domain_a, 3)
+    add_mailboxes(domain_b, 2, password=MD5)
+    tallies.ensure_counted()
+    operator = Operator.command_line()
+    services.create_mailbox(operator, "new@b.example", "a long enough passphrase 42")
+    aliases.create_aliases(operator, "info@a.example", ["u0000@a.example", "x@elsewhere.example"])
+    services.set_supplied_password(operator, Mailbox.objects.get(email="u0001@a.example"), MD5)
+    services.delete_domain(operator, Domain.objects.get(name="b.example"))
+
+    assert _kept(alice) == ({"mailboxes": 3, "aliases": 2}, {"BLF-CRYPT": 2, "MD5-CRYPT": 1})
+    assert _kept(bob) == _kept(alice)  # bob's one domain is now every domain: the two ways agree
+    all_domains = DomainCount.objects.get(domain_id=tallies.ALL_DOMAINS)
+    assert (all_domains.mailboxes, all_domains.aliases) == (3, 2)
+    tallies.recount()
+    assert _kept(alice) == ({"mailboxes": 3, "aliases": 2}, {"BLF-CRYPT": 2, "MD5-CRYPT": 1})
+
+
+def test_a_superadmins_totals_read_one_row_whatever_the_number_of_domains(alice, domain_a):
+    from users import tallies
+
+    for n in range(5):
+        add_mailboxes(Domain.objects.create(name=f"d{n}.example"), 1)
+    tallies.ensure_counted()
+    with CaptureQueriesContext(connection) as queries:
+        assert tallies.totals(alice, checked=True) == {"mailboxes": 5, "aliases": 0}
+    (query,) = queries.captured_queries
+    assert "mailadmin_domain_count" in query["sql"] and "IN (" not in query["sql"].upper()
+
+
 def test_recount_counts_again_from_the_tables(domain_a):
     from io import StringIO
 

@@ -319,6 +319,22 @@ def test_the_over_filter_lists_the_mailboxes_the_dashboard_counts(client, alice,
     assert emails == ["full@a.example"]
 
 
+def test_the_over_filter_sorted_by_usage_counts_up_to_a_cap_and_says_so(client, alice, domain_a, monkeypatch):
+    from users import views
+
+    monkeypatch.setattr(views, "TOTAL_CAP", 2)
+    for n in range(3):
+        add(domain_a, f"f{n}", 100, 100 + n)
+    add(domain_a, "calm", 100, 10)
+    client.force_login(alice)
+    response = client.get(reverse("mailbox-list"), {"over": "90", "sort": "-percent"})
+    assert (response.context["page"].paginator.count, response.context["page"].paginator.capped) == (2, True)
+    assert [m.email for m in response.context["page"]] == ["f2@a.example", "f1@a.example"]
+    assert "more than 2 match; the first 2 are listed" in response.content.decode()
+    unfiltered = client.get(reverse("mailbox-list"), {"sort": "-percent"})
+    assert (unfiltered.context["page"].paginator.count, unfiltered.context["page"].paginator.capped) == (4, False)
+
+
 def test_the_mailbox_user_sees_their_own_usage(client, jane_mailbox):
     Mailbox.objects.filter(pk=jane_mailbox.pk).update(quota=GIB)
     assert client.post("/login/", {"username": "jane@a.example", "password": MAILBOX_PASSWORD}).status_code == 302
