@@ -20,6 +20,7 @@ from mailadmin import keyset
 from mailadmin.operator import Operator
 from mailadmin.pagination import ValuePaginator
 from mailadmin.permissions import staff_required, superadmin_required
+from mailadmin.row_urls import RowUrl
 from mailadmin.staff.reauth import recent_auth_required
 from users import addresses, forms, hash_inventory, mailbox_seek, quota_usage, services, tallies
 from users.listing import PAGE_SIZE, TOTAL_CAP, mailbox_rows, paginate, paginate_large, query_without, search_prefix, show_once
@@ -41,6 +42,9 @@ def domain_list(request):
     rows = quota_usage.add_domain_totals(
         domains.filter(pk__in=[d.pk for d in page.object_list]).with_counts().order_by("name")
     )
+    detail_url = RowUrl("domain-detail")
+    for domain in rows:
+        domain.detail_url = detail_url(domain.name)
     return render(
         request,
         "users/domain_list.html",
