@@ -84,6 +84,7 @@ def domain_detail(request, name):
             "domain": domain,
             "usage_totals": quota_usage.totals_of(domain, mailbox_page.paginator.count),
             "mailbox_page": mailbox_page,
+            "mailbox_rows": mailbox_rows(mailbox_page),
             "alias_page": alias_page,
             "can_delete": request.user.is_superuser,
         },
