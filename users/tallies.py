@@ -17,6 +17,8 @@ higher one means rows it never counted, and the figures are counted again from t
 (`manage.py recount` does the same by hand, and after deletes made behind its back).
 """
 
+import functools
+
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 
@@ -39,20 +41,27 @@ ALL_DOMAINS = 0
 
 
 def _bump_domain(model, domain_id, lookup=None, **deltas):
-    """Change a domain's figures and the all-domains figures alike."""
-    _take_tally_lock()
+    """Change a domain's figures and the all-domains figures alike (under _serialized)."""
     _bump(model, {"domain_id": domain_id, **(lookup or {})}, **deltas)
     _bump(model, {"domain_id": ALL_DOMAINS, **(lookup or {})}, **deltas)
 
 
-def _take_tally_lock():
-    """Lock the all-domains DomainCount row (made if missing) before any other tally row."""
-    _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=0)
+def _serialized(change):
+    """Lock the all-domains DomainCount row (made if missing) once, before `change` touches any
+    other tally row."""
+
+    @functools.wraps(change)
+    def locked_first(*args, **kwargs):
+        _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=0)
+        return change(*args, **kwargs)
+
+    return locked_first
 
 
 # --- Kept by the write API ------------------------------------------------------------------
 
 
+@_serialized
 def mailboxes_added(mailboxes):
     by_domain, by_scheme = {}, {}
     for mailbox in mailboxes:
@@ -66,6 +75,7 @@ def mailboxes_added(mailboxes):
     _raise_watermark(Mailbox, len(mailboxes), max((m.pk for m in mailboxes if m.pk), default=None))
 
 
+@_serialized
 def mailbox_removed(mailbox):
     _bump_domain(DomainCount, mailbox.domain_id, mailboxes=-1)
     _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": scheme_key(mailbox.password)}, mailboxes=-1)
@@ -74,10 +84,16 @@ def mailbox_removed(mailbox):
 def password_replaced(mailbox, old_password):
     old, new = scheme_key(old_password), scheme_key(mailbox.password)
     if old != new:
-        _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": old}, mailboxes=-1)
-        _bump_domain(SchemeCount, mailbox.domain_id, {"scheme": new}, mailboxes=1)
+        _scheme_moved(mailbox.domain_id, old, new)
 
 
+@_serialized
+def _scheme_moved(domain_id, old, new):
+    _bump_domain(SchemeCount, domain_id, {"scheme": old}, mailboxes=-1)
+    _bump_domain(SchemeCount, domain_id, {"scheme": new}, mailboxes=1)
+
+
+@_serialized
 def aliases_added(domain_id, count):
     _bump_domain(DomainCount, domain_id, aliases=count)
 
@@ -93,8 +109,8 @@ def alias_moved(old_domain_id, new_domain_id):
         aliases_added(new_domain_id, 1)
 
 
+@_serialized
 def domain_removed(domain_id):
-    _take_tally_lock()
     for kept in DomainCount.objects.filter(domain_id=domain_id):
         _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=-kept.mailboxes, aliases=-kept.aliases)
     for kept in SchemeCount.objects.filter(domain_id=domain_id):
