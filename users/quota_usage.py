@@ -20,7 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Sum
 from django.utils.functional import cached_property
 
-from mailadmin import cached_counts
+from mailadmin import cached_counts, keyset
 from users import addresses
 from users.models import QuotaUsage
 
@@ -170,13 +170,13 @@ def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
     }
     alerts = {}
     for name, in_range in ranges.items():
-        count = in_range.values("pk")[: ALERT_COUNT_CAP + 1].count()
+        total = keyset.capped_count(in_range, ALERT_COUNT_CAP)
         fullest = (
             in_range.select_related("mailbox")
             .only("bytes", "messages", "updated", "used_ppm", "mailbox__email", "mailbox__quota")
             .order_by("-used_ppm", "-pk")[:shown]
         )
-        alerts[name] = Alert(min(count, ALERT_COUNT_CAP), [usage.mailbox for usage in fullest], count > ALERT_COUNT_CAP)
+        alerts[name] = Alert(total.count, [usage.mailbox for usage in fullest], total.capped)
     return alerts
 
 
@@ -187,16 +187,15 @@ class UsageOrderPaginator(Paginator):
     The mailboxes with a figure come first, `ORDER BY figure, address LIMIT … OFFSET …` on the
     index (a page costs its offset in index entries, never a sort of every row); those without
     one (not reported, no limit) follow, by address, and are looked for only by the pages that
-    reach them. The total is `known_count` (kept by the write API); else, with `count_cap`,
-    counted up to the cap (`capped`: more match, and only the first `count_cap` are paged);
-    else counted and kept a minute (`counted_at`).
+    reach them. The total is `known_count` when the caller knows it (with `capped`: counting
+    stopped there, more match, and only the first `known_count` are paged); else counted and
+    kept a minute (`counted_at`).
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, count_cap=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, capped=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
-        self.count_cap = count_cap
-        self.capped = False
+        self.capped = capped
         self.counted_at = None
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")
@@ -210,10 +209,6 @@ class UsageOrderPaginator(Paginator):
     def count(self):
         if self.known_count is not None:
             return self.known_count
-        if self.count_cap is not None:
-            found = self.object_list.order_by()[: self.count_cap + 1].count()
-            self.capped = found > self.count_cap
-            return min(found, self.count_cap)
         count, self.counted_at = cached_counts.count_of(self.object_list.order_by())
         return count
 

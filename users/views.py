@@ -159,20 +159,15 @@ def mailbox_list(request):
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
+    narrowed = bool(query or scheme or request.GET.get("over"))
+    # First: the kept figures are counted again here when rows appeared behind the panel's
+    # back, and the walk by domain reads them.
+    total = _mailbox_total(request.user, mailboxes, filtered=narrowed, domain_name=domain_name)
     if sort in quota_usage.SORTS:
         ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
-        narrowed = bool(query or scheme or request.GET.get("over"))
-        if narrowed:  # counted up to a cap: "over 90 %" may match a large share of a million
-            paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, count_cap=TOTAL_CAP)
-        else:
-            kept = tallies.domain_totals(request.user, domain_name) if domain_name else tallies.totals(request.user)
-            paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=kept["mailboxes"])
+        paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=total.count, capped=total.capped)
         page = paginator.get_page(request.GET.get("page"))
     else:
-        narrowed = bool(query or scheme or request.GET.get("over"))
-        # First: the kept figures are counted again here when rows appeared behind the panel's
-        # back, and the walk by domain reads them.
-        total = _mailbox_total(request.user, mailboxes, filtered=narrowed, domain_name=domain_name)
         domains = None if narrowed else domains_for(request.user).filter(**({"name": domain_name} if domain_name else {}))
         page = keyset.page_of(
             mailbox_seek.seek(quota_usage.with_usage(mailboxes), sort, domains=domains),
