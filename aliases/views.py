@@ -39,7 +39,7 @@ def alias_list(request):
         rows_note = ""
     else:
         page.total = keyset.capped_count(seek.queryset, TOTAL_CAP)
-        kept = tallies.domain_totals(request.user, domain_name) if domain_name else tallies.totals(request.user)
+        kept = tallies.domain_totals(request.user, name=domain_name) if domain_name else tallies.totals(request.user)
         rows_note = f"{kept['aliases']} alias row{'s' if kept['aliases'] != 1 else ''}"
     return render(
         request,

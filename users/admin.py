@@ -105,11 +105,7 @@ def kept_counts(request, domain_id=None):
     or one of them (a DomainCount row each, so no COUNT grows with the mail tables)."""
     if domain_id is None:
         return tallies.totals(request.user)
-    tallies.ensure_counted()
-    rows = DomainCount.objects.filter(domain_id=domain_id)
-    if not request.user.is_superuser:
-        rows = rows.filter(domain_id__in=Domain.objects.visible_to(request.user).values("pk"))
-    return rows.values("mailboxes", "aliases").first() or {"mailboxes": 0, "aliases": 0}
+    return tallies.domain_totals(request.user, pk=domain_id)
 
 
 def kept_total_of(request, narrowed_by, figure):

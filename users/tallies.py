@@ -172,10 +172,11 @@ def totals(user=None, checked=False):
     return {name: value or 0 for name, value in sums.items()}
 
 
-def domain_totals(user, name):
-    """{"mailboxes": n, "aliases": n} of the domain called `name`, when `user` sees it (else zeros)."""
+def domain_totals(user, **domain):
+    """{"mailboxes": n, "aliases": n} of one domain (`name=…` or `pk=…`), when `user` sees it
+    (else zeros)."""
     ensure_counted()
-    sums = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(name=name).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
+    sums = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(**domain).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
     return {key: value or 0 for key, value in sums.items()}
 
 

@@ -199,7 +199,7 @@ def _mailbox_total(user, mailboxes, *, filtered, domain_name):
     if not filtered and not domain_name:
         return keyset.Total(tallies.totals(user)["mailboxes"])
     if not filtered:
-        return keyset.Total(tallies.domain_totals(user, domain_name)["mailboxes"])
+        return keyset.Total(tallies.domain_totals(user, name=domain_name)["mailboxes"])
     return keyset.capped_count(mailboxes, TOTAL_CAP)
 
 
