@@ -360,6 +360,10 @@ class QuotaUsage(models.Model):
     # mailbox. A ratio of two tables' columns cannot be indexed; this copy can, so the fullest
     # mailboxes and the order by percent are index range scans.
     used_ppm = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The panel's own column too: the domain of the mailbox this address belongs to (NULL: none),
+    # kept by the same triggers (users/migrations/0011_domain_usage.py), so that they know which
+    # domain's DomainUsage a change moves bytes out of.
+    domain_id = models.IntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "quota_usage"
@@ -373,6 +377,19 @@ class QuotaUsage(models.Model):
 
     def __str__(self):
         return f"{self.mailbox_id}: {self.bytes} bytes, {self.messages} messages"
+
+
+class DomainUsage(models.Model):
+    """A domain's reported usage: the sum of its mailboxes' quota_usage bytes and how many rows
+    that is, kept by quota_usage's triggers (users/migrations/0011_domain_usage.py) as Dovecot
+    writes. No row: nothing reported."""
+
+    domain_id = models.IntegerField(primary_key=True)
+    bytes = models.BigIntegerField(default=0)
+    reported = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "mailadmin_domain_usage"
 
 
 # The guide's tables are utf8mb3: a 4-byte character in a lookup matches nothing, never a 500.

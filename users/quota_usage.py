@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils.functional import cached_property
 
 from mailadmin import cached_counts, keyset
 from users import addresses
-from users.models import QuotaUsage
+from users.models import DomainUsage, QuotaUsage
 
 NEARLY_FULL, FULL = 90, 100
 NOT_REPORTED = "not reported yet"
@@ -138,11 +139,22 @@ def over(mailboxes, percent):
     return mailboxes.filter(usage__used_ppm__gte=percent * PPM_PER_PERCENT)
 
 
-def recompute_percents():
-    """Have the triggers compute every row's used_ppm again (`manage.py recount`): after rows
-    were written while the triggers were missing, e.g. a dump restored without them. The
-    self-assignment keeps MariaDB from moving `updated`, the time Dovecot reported."""
-    return QuotaUsage.objects.update(updated=F("updated"))
+def recompute():
+    """Have the triggers compute every row's used_ppm and domain again, and count every domain's
+    usage again from them (`manage.py recount --usage`): after rows were written while the
+    triggers were missing, e.g. a dump restored without them. The self-assignment keeps MariaDB
+    from moving `updated`, the time Dovecot reported. Returns the number of usage rows."""
+    with transaction.atomic():
+        rows = QuotaUsage.objects.update(updated=F("updated"))
+        DomainUsage.objects.all().delete()
+        DomainUsage.objects.bulk_create(
+            DomainUsage(domain_id=row["domain_id"], bytes=row["total"], reported=row["n"])
+            for row in QuotaUsage.objects.filter(domain_id__isnull=False)
+            .values("domain_id")
+            .annotate(total=Sum("bytes"), n=Count("pk"))
+            .order_by()
+        )
+    return rows
 
 
 class Alert(NamedTuple):
@@ -233,19 +245,14 @@ KeptOrderPaginator = UsageOrderPaginator
 
 def add_domain_totals(domains):
     """Set `used_bytes` (the sum of reported usage, None when nothing is reported) and
-    `reported_count` on each of a page's domains: one grouped query over their mailboxes
-    (domain_id index) joined to quota_usage by its primary key."""
+    `reported_count` on each of a page's domains, from the sums the triggers keep (DomainUsage):
+    one primary-key lookup per domain, whatever its number of mailboxes."""
     domains = list(domains)
-    totals = {
-        row["mailbox__domain"]: row
-        for row in QuotaUsage.objects.filter(mailbox__domain__in=[d.pk for d in domains])
-        .values("mailbox__domain")
-        .annotate(total=Sum("bytes"), n=Count("pk"))
-        .order_by()
-    }
+    kept = DomainUsage.objects.in_bulk([d.pk for d in domains])
     for domain in domains:
-        found = totals.get(domain.pk, {})
-        domain.used_bytes, domain.reported_count = found.get("total"), found.get("n", 0)
+        usage = kept.get(domain.pk)
+        reported = usage.reported if usage else 0
+        domain.used_bytes, domain.reported_count = (usage.bytes if reported else None), reported
     return domains
 
 

@@ -180,6 +180,18 @@ def domain_totals(user, **domain):
     return {key: value or 0 for key, value in sums.items()}
 
 
+def add_domain_counts(domains):
+    """Set `mailbox_count` and `alias_count` on each of a page's domains from their kept rows:
+    one primary-key lookup per domain, where counting reads every mailbox and alias of each."""
+    domains = list(domains)
+    ensure_counted()
+    kept = DomainCount.objects.in_bulk([domain.pk for domain in domains])
+    for domain in domains:
+        counts = kept.get(domain.pk)
+        domain.mailbox_count, domain.alias_count = (counts.mailboxes, counts.aliases) if counts else (0, 0)
+    return domains
+
+
 def schemes(user=None, checked=False):
     """{scheme key: mailboxes} for the domains `user` sees, as hash_inventory.scheme_key names them."""
     if not checked:

@@ -39,7 +39,11 @@ def usage(mailbox_or_usage):
     return usage_html(quota_usage.usage_of(mailbox_or_usage))
 
 
-@register.inclusion_tag("users/_size.html")
+@register.simple_tag
 def size(value):
-    """A byte count in the panel's one human format, the exact bytes on hover."""
-    return {"value": value, "text": quota_usage.format_size(value)}
+    """A byte count in the panel's one human format, the exact bytes on hover (a row of the
+    domain list each: built in Python, as `usage` is)."""
+    text = quota_usage.format_size(value)
+    if value is None:
+        return format_html('<span class="not-reported">{}</span>', text)
+    return format_html('<span title="{} bytes">{}</span>', value, text)

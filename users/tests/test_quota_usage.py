@@ -19,7 +19,7 @@ from conftest import MAILBOX_PASSWORD, require_or_skip
 from mailadmin import csv_io
 from mailadmin.operator import Operator
 from users import quota_usage, services
-from users.models import Domain, Mailbox, QuotaUsage
+from users.models import Domain, DomainUsage, Mailbox, QuotaUsage
 from users.quota_usage import Usage, format_size
 
 GIB = 1024**3
@@ -239,6 +239,48 @@ def test_a_row_without_a_mailbox_has_no_percent_until_the_address_is_created_aga
     assert ppm("ghost@a.example") == 900_000
     services.delete_mailbox(Operator.command_line(), ghost)
     assert ppm("ghost@a.example") is None
+
+
+# --- The kept domain sums (DomainUsage, kept by quota_usage's triggers) -----------------------
+
+
+def domain_usage(domain):
+    kept = DomainUsage.objects.filter(domain_id=domain.pk).first()
+    return (kept.bytes, kept.reported) if kept else (0, 0)
+
+
+def test_a_domains_usage_follows_dovecots_writes_and_the_mailboxes(domain_a, domain_b):
+    jane = add(domain_a, "jane", GIB, 100)
+    add(domain_a, "john", GIB, 50)
+    assert domain_usage(domain_a) == (150, 2)
+    QuotaUsage.objects.filter(mailbox_id="jane@a.example").update(bytes=300)  # as Dovecot's upsert
+    assert domain_usage(domain_a) == (350, 2)
+    QuotaUsage.objects.filter(mailbox_id="jane@a.example").update(messages=7)
+    assert domain_usage(domain_a) == (350, 2)
+    Mailbox.objects.filter(email="john@a.example").update(domain=domain_b, email="john@b.example")  # behind the back
+    assert (domain_usage(domain_a), domain_usage(domain_b)) == ((300, 1), (0, 0))
+    reported("john@b.example", 20)
+    assert domain_usage(domain_b) == (20, 1)
+    services.delete_mailbox(Operator.command_line(), jane)
+    assert domain_usage(domain_a) == (0, 0)
+    QuotaUsage.objects.filter(mailbox_id="john@b.example").delete()
+    assert domain_usage(domain_b) == (0, 0)
+
+
+def test_usage_reported_before_the_mailbox_exists_counts_once_it_does(domain_a):
+    reported("ghost@a.example", 900)
+    assert domain_usage(domain_a) == (0, 0)
+    add(domain_a, "ghost", GIB)
+    assert domain_usage(domain_a) == (900, 1)
+
+
+def test_recount_usage_mends_domain_sums_that_went_wrong(domain_a, domain_b):
+    add(domain_a, "jane", GIB, 100)
+    add(domain_b, "tom", GIB, 5)
+    DomainUsage.objects.filter(domain_id=domain_a.pk).update(bytes=999_999, reported=9)
+    DomainUsage.objects.filter(domain_id=domain_b.pk).delete()
+    call_command("recount", "--usage", stdout=io.StringIO())
+    assert (domain_usage(domain_a), domain_usage(domain_b)) == ((100, 1), (5, 1))
 
 
 def test_domain_totals_add_up_reported_usage_and_count_the_silent(client, alice, boxes):
@@ -475,7 +517,7 @@ def test_recount_usage_mends_percents_written_while_the_triggers_were_missing(do
     out = io.StringIO()
     call_command("recount", "--usage", stdout=out)
     assert ppm("jane@a.example") == 950_000
-    assert "Computed how full 1 reported mailboxes are." in out.getvalue()
+    assert "Computed how full 1 reported mailboxes are, and each domain's usage." in out.getvalue()
 
 
 @pytest.mark.mariadb

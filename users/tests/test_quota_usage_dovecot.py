@@ -27,7 +27,7 @@ from mailadmin.testing import doveadm
 from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing.dovecot import MailDatabase, QuotaUsageDovecot
 from users import services
-from users.models import Domain, Mailbox, QuotaUsage
+from users.models import Domain, DomainUsage, Mailbox, QuotaUsage
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -163,6 +163,9 @@ def test_dovecots_writes_keep_the_percent_the_panel_sorts_and_alerts_by(dovecot,
     rows = {row.mailbox_id: row for row in QuotaUsage.objects.all()}
     assert rows["jane@a.example"].used_ppm == 900_000, dovecot.log_text()  # 18,000 of 20,000
     assert rows["john@a.example"].used_ppm is None  # no limit, no percent
+    domain = Domain.objects.get(name="a.example")
+    kept = DomainUsage.objects.get(domain_id=domain.pk)  # the domain's sums, kept by the same triggers
+    assert (kept.bytes, kept.reported) == (18_000 + 5_000, 2)
     services.set_quota(Operator.command_line(), Mailbox.objects.get(email="jane@a.example"), "40000")
     assert QuotaUsage.objects.get(mailbox_id="jane@a.example").used_ppm == 450_000
     dovecot.doveadm("save", "-u", "jane@a.example", input=message(2_000, "two"))

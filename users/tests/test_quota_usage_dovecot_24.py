@@ -20,7 +20,7 @@ from conftest import require_or_skip
 from mailadmin.testing import dovecot as private_dovecot
 from mailadmin.testing.dovecot import MailDatabase, QuotaUsageDovecot
 from mailadmin.testing.trixie import missing_reason, trixie_root
-from users.models import QuotaUsage
+from users.models import Domain, DomainUsage, QuotaUsage
 from users.tests.test_quota_usage_dovecot import dict_account, mailboxes, message  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
@@ -76,6 +76,8 @@ def test_dovecot_24_reports_the_smaller_usage_after_a_deletion(dovecot24, mailbo
     assert usage()["jane@a.example"] == (5_000, 2)
     dovecot24.doveadm("expunge", "-u", "jane@a.example", "mailbox", "INBOX", "SUBJECT", "drop")
     assert usage()["jane@a.example"] == (3_000, 1)
+    kept = DomainUsage.objects.get(domain_id=Domain.objects.get(name="a.example").pk)  # the triggers' domain sums
+    assert (kept.bytes, kept.reported) == (3_000, 1)
 
 
 def test_dovecot_24_reads_the_limit_from_the_user_querys_quota_storage_size(dovecot24, mailboxes):

@@ -12,9 +12,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--usage", action="store_true",
-            help="also have the database compute how full each mailbox is again (quota_usage.used_ppm, kept by "
-            "triggers): after usage rows were written without them, e.g. a dump restored without its triggers; "
-            "rewrites every usage row",
+            help="also have the database compute how full each mailbox is and each domain's usage again "
+            "(quota_usage.used_ppm and mailadmin_domain_usage, kept by triggers): after usage rows were written "
+            "without them, e.g. a dump restored without its triggers; rewrites every usage row",
         )  # fmt: skip
 
     def handle(self, **options):
@@ -22,5 +22,5 @@ class Command(BaseCommand):
         totals = tallies.totals()
         self.stdout.write(f"Counted {totals['mailboxes']} mailboxes and {totals['aliases']} aliases.")
         if options["usage"]:
-            rows = quota_usage.recompute_percents()
-            self.stdout.write(f"Computed how full {rows} reported mailboxes are.")
+            rows = quota_usage.recompute()
+            self.stdout.write(f"Computed how full {rows} reported mailboxes are, and each domain's usage.")
