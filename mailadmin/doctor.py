@@ -33,6 +33,7 @@ from aliases.guides import BOOKWORM, GUIDES
 from aliases.sender_login import QUERIES as SENDER_QUERIES
 from aliases.sender_rights import lookup_config
 from aliases.sender_rights import myorigin as sender_rights_myorigin
+from users.schema import MARIADB_PREFIX_INDEXES
 
 ENV_FILE = "/etc/mailadmin/mailadmin.env"
 TIMEOUT = 30
@@ -571,13 +572,20 @@ def panel_indexes(server):
             table = model._meta.db_table
             if table in tables and table not in existing:
                 existing[table] = set(connection.introspection.get_constraints(cursor, table))
+        prefix_indexes = MARIADB_PREFIX_INDEXES if connection.vendor == "mysql" else {}
+        for table, _sql in prefix_indexes.values():
+            if table in tables and table not in existing:
+                existing[table] = set(connection.introspection.get_constraints(cursor, table))
     # A table that is not there yet is the migrations check's finding, not a missing index.
-    missing = [(model, item) for model, item in panel_indexes_and_constraints()
+    missing = [(item.name, model._meta.db_table, _creating_sql(model, item))
+               for model, item in panel_indexes_and_constraints()
                if model._meta.db_table in existing and item.name not in existing[model._meta.db_table]]
+    missing += [(name, table, sql) for name, (table, sql) in prefix_indexes.items()
+                if table in existing and name not in existing[table]]
     if not missing:
         yield Finding(True, "indexes", "every index and key the panel added is there")
-    for model, item in missing:
-        yield Finding(False, f"index {item.name}", f"missing on {model._meta.db_table}", _creating_sql(model, item))
+    for name, table, sql in missing:
+        yield Finding(False, f"index {name}", f"missing on {table}", sql)
 
 
 @doctor_check

@@ -61,7 +61,7 @@ def dashboard(request):
             "alias_count": totals["aliases"],
             "inventory": inventory,
             "flagged": [
-                (row, list(hash_inventory.mailboxes_with(mailboxes, row.key)[: hash_inventory.SHOWN]))
+                (row, hash_inventory.some_mailboxes_with(mailboxes, row.key))
                 for row in inventory
                 if row.flagged
             ],

@@ -111,3 +111,10 @@ def mailboxes_with(mailboxes, key):
     if key == MALFORMED:
         return mailboxes.filter(password__startswith="{").exclude(password__contains="}")
     return mailboxes.filter(password__istartswith="{" + key + "}")
+
+
+def some_mailboxes_with(mailboxes, key, shown=SHOWN):
+    """Up to `shown` of the mailboxes with scheme `key`, by address: any `shown` of them, read
+    without an order so that a scheme a handful of a million mailboxes use is a range of the
+    password prefix index (users/migrations/0012) rather than a walk of every address."""
+    return sorted(mailboxes_with(mailboxes, key).order_by()[:shown], key=lambda mailbox: mailbox.email)

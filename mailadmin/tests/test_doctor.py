@@ -192,31 +192,34 @@ def test_a_password_query_on_another_column_is_reported(production_settings, pos
     assert "fix: password_query = SELECT email AS user, password FROM virtual_users WHERE email='%u'" in line
 
 
-@pytest.fixture
-def without_destination_index(transactional_db, mariadb):
-    """virtual_aliases without the panel's destination index; put back afterwards whatever the test did.
+@pytest.fixture(params=[("virtual_aliases", "virtual_aliases_destination", "(destination)"),
+                        ("virtual_users", "virtual_users_password_scheme", "(password(20))")],
+                ids=["a Django index", "a prefix index"])
+def without_an_index(request, transactional_db, mariadb):
+    """A mail table without one of the panel's indexes; put back afterwards whatever the test did.
 
     Outside a test transaction: one would hold the table's metadata lock and block the CREATE INDEX."""
+    table, name, columns = request.param
     link = root_link()
     cursor = link.cursor()
-    table = f"`{connection.settings_dict['NAME']}`.`virtual_aliases`"
-    cursor.execute(f"DROP INDEX virtual_aliases_destination ON {table}")
+    qualified = f"`{connection.settings_dict['NAME']}`.`{table}`"
+    cursor.execute(f"DROP INDEX {name} ON {qualified}")
     try:
-        yield
+        yield table, name
     finally:
-        cursor.execute(f"SHOW INDEX FROM {table} WHERE Key_name = 'virtual_aliases_destination'")
+        cursor.execute(f"SHOW INDEX FROM {qualified} WHERE Key_name = '{name}'")
         if not cursor.fetchall():
-            cursor.execute(f"CREATE INDEX virtual_aliases_destination ON {table} (destination)")
+            cursor.execute(f"CREATE INDEX {name} ON {qualified} {columns}")
         link.close()
 
 
-def test_a_missing_index_is_reported_with_the_sql_that_makes_it(production_settings, postfix_account,
-                                                                 without_destination_index):
+def test_a_missing_index_is_reported_with_the_sql_that_makes_it(production_settings, postfix_account, without_an_index):
+    table, name = without_an_index
     with mail_servers(postfix_account) as (postfix, dovecot):
         code, lines = run_doctor(postfix, dovecot)
         [line] = failures(lines)
         assert code == 1
-        assert line.startswith("FAIL index virtual_aliases_destination: missing on virtual_aliases -- fix: CREATE INDEX")
+        assert line.startswith(f"FAIL index {name}: missing on {table} -- fix: CREATE INDEX")
         link = root_link()
         link.select_db(connection.settings_dict["NAME"])
         link.cursor().execute(line.split(" -- fix: ", 1)[1])

@@ -433,6 +433,23 @@ def test_rows_added_behind_the_panels_back_are_counted_when_it_next_looks(client
     assert [m.email for row, boxes in again.context["flagged"] for m in boxes] == ["old0000@a.example", "old0001@a.example"]
 
 
+@pytest.mark.mariadb
+def test_a_scheme_few_mailboxes_use_is_found_by_its_index_not_by_reading_every_mailbox(mariadb, client, alice, domain_a):
+    add_mailboxes(domain_a, 2000)
+    add_mailboxes(domain_a, 3, prefix="old", password=MD5)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("dashboard"))
+    assert [m.email for row, boxes in response.context["flagged"] for m in boxes] == [
+        "old0000@a.example", "old0001@a.example", "old0002@a.example"]
+    [listing] = [q["sql"] for q in queries if "LIKE '{MD5-CRYPT}%'" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + listing)
+        columns = [c[0] for c in cursor.description]
+        plan = dict(zip(columns, cursor.fetchone()))
+    assert (plan["type"], plan["key"]) == ("range", "virtual_users_password_scheme")
+
+
 def test_rows_deleted_behind_its_back_are_counted_again_on_request(client, alice, domain_a):
     add_mailboxes(domain_a, 4)
     client.force_login(alice)
