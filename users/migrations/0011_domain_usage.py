@@ -20,6 +20,8 @@ the sums of a domain that no longer exists are then left behind, read by nobody.
 `manage.py recount --usage` computes every row and every sum again.
 """
 
+import importlib
+
 from django.db import migrations, models
 
 PPM = 1_000_000
@@ -98,13 +100,19 @@ def create_triggers(apps, schema_editor):
     schema_editor.execute("UPDATE quota_usage SET updated = updated")
 
 
-def restore_triggers(apps, schema_editor):
-    mariadb = schema_editor.connection.vendor == "mysql"
-    for name in MARIADB_TRIGGERS if mariadb else SQLITE_TRIGGERS:
+def drop_triggers(apps, schema_editor):
+    for name in MARIADB_TRIGGERS if schema_editor.connection.vendor == "mysql" else SQLITE_TRIGGERS:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
-    previous = __import__("users.migrations.0009_quota_usage_used_ppm", fromlist=["x"])
+
+
+def restore_previous_triggers(apps, schema_editor):
+    """Unapplying: 0009's quota_usage triggers again, once the column is gone (on SQLite, removing
+    it rebuilds the table, which drops a table's triggers)."""
+    previous = importlib.import_module("users.migrations.0009_quota_usage_used_ppm")
+    mariadb = schema_editor.connection.vendor == "mysql"
     for name, body in (previous.MARIADB_TRIGGERS if mariadb else previous.SQLITE_TRIGGERS).items():
         if name.startswith("quota_usage_"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
             schema_editor.execute(f"CREATE TRIGGER {name} {body}")
 
 
@@ -112,6 +120,7 @@ class Migration(migrations.Migration):
     dependencies = [("users", "0010_all_domains_tallies")]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, restore_previous_triggers, atomic=False),
         migrations.AddField(
             model_name="quotausage",
             name="domain_id",
@@ -126,5 +135,5 @@ class Migration(migrations.Migration):
             ],
             options={"db_table": "mailadmin_domain_usage"},
         ),
-        migrations.RunPython(create_triggers, restore_triggers, atomic=False),
+        migrations.RunPython(create_triggers, drop_triggers, atomic=False),
     ]

@@ -208,11 +208,11 @@ def column_type(db, table, column):
     return kind
 
 
-def migrate(db):
+def migrate(db, *target):
     env = dict(os.environ, DATABASE_URL=db["url"], DJANGO_SETTINGS_MODULE="mailadmin.test_settings")
     env.pop("TEST_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
+        [sys.executable, "manage.py", "migrate", "--noinput", *target],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -250,6 +250,27 @@ def test_adopted_tables_gain_the_unique_keys_and_indexes_the_guide_lacks(scratch
     assert ("virtual_aliases_source_destination_uniq", "destination", 0) in alias_keys
     assert ("virtual_aliases_destination", "destination", 1) in alias_keys
     assert ("virtual_domains_name_uniq", "name", 0) in domain_keys
+
+
+@pytest.mark.mariadb
+def test_usage_dovecot_reported_before_an_upgrade_is_summed_per_domain_by_it(scratch_database):
+    run_script(scratch_database, GUIDE_TABLES.format(quota_type="bigint(11)") + GUIDE_ROWS)
+    assert migrate(scratch_database, "users", "0010").returncode == 0
+    run_script(scratch_database, "INSERT INTO quota_usage (email, bytes, messages) VALUES "
+               "('john@example.org', 700, 2), ('jane@example.org', 300, 1), ('Old.User@Example.NET', 50, 1), "
+               "('gone@example.org', 999, 9)")
+    result = migrate(scratch_database)
+    assert result.returncode == 0, result.stderr
+    conn = scratch_database["connect"]()
+    cursor = conn.cursor()
+    cursor.execute("SELECT domain_id, bytes, reported FROM mailadmin_domain_usage ORDER BY domain_id")
+    sums = cursor.fetchall()
+    cursor.execute("SELECT email, domain_id FROM quota_usage ORDER BY email")
+    domains = cursor.fetchall()
+    conn.close()
+    assert sums == ((1, 1000, 2), (2, 50, 1))  # gone@ has no mailbox: in no domain's sum
+    assert domains == (("gone@example.org", None), ("jane@example.org", 1), ("john@example.org", 1),
+                       ("Old.User@Example.NET", 2))
 
 
 @pytest.mark.mariadb
