@@ -9,7 +9,8 @@ None, shown as "not reported yet", never as 0.
 How full a mailbox is, is kept next to the usage by the database (QuotaUsage.used_ppm, written
 by triggers on every write of quota_usage and virtual_users), and both it and the used bytes
 are indexed: the fullest mailboxes and the orders by usage are index range scans, read from the
-top, at the same cost whatever the number of mailboxes.
+top, at the same cost whatever the number of mailboxes. The same triggers keep each domain's sum
+(DomainUsage), which the domain pages read by the domain's key.
 """
 
 import math

@@ -24,18 +24,9 @@ import importlib
 
 from django.db import migrations, models
 
-PPM = 1_000_000
-CAP = 10**12
-
-MARIADB_PPM = (
-    "(SELECT CASE WHEN quota > 0 THEN LEAST(CAST(NEW.bytes AS DECIMAL(65,0)) * {ppm}, "
-    "CAST(quota AS DECIMAL(65,0)) * {cap}) DIV quota END "
-    "FROM virtual_users WHERE virtual_users.email = NEW.email)"
-).format(ppm=PPM, cap=CAP)
-SQLITE_PPM = (
-    "(SELECT CASE WHEN quota > 0 THEN CAST(MIN(NEW.bytes * {ppm} / quota, {cap}) AS INTEGER) END "
-    "FROM virtual_users WHERE virtual_users.email = NEW.email)"
-).format(ppm=PPM, cap=CAP)
+# The percent is computed exactly as 0009 computes it; only what else the triggers do changes.
+PREVIOUS = importlib.import_module("users.migrations.0009_quota_usage_used_ppm")
+MARIADB_PPM, SQLITE_PPM = PREVIOUS.MARIADB_PPM, PREVIOUS.SQLITE_PPM
 DOMAIN_OF_NEW = "(SELECT domain_id FROM virtual_users WHERE virtual_users.email = NEW.email)"
 
 MARIADB_ADD_NEW = (
@@ -108,9 +99,8 @@ def drop_triggers(apps, schema_editor):
 def restore_previous_triggers(apps, schema_editor):
     """Unapplying: 0009's quota_usage triggers again, once the column is gone (on SQLite, removing
     it rebuilds the table, which drops a table's triggers)."""
-    previous = importlib.import_module("users.migrations.0009_quota_usage_used_ppm")
     mariadb = schema_editor.connection.vendor == "mysql"
-    for name, body in (previous.MARIADB_TRIGGERS if mariadb else previous.SQLITE_TRIGGERS).items():
+    for name, body in (PREVIOUS.MARIADB_TRIGGERS if mariadb else PREVIOUS.SQLITE_TRIGGERS).items():
         if name.startswith("quota_usage_"):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
             schema_editor.execute(f"CREATE TRIGGER {name} {body}")
