@@ -274,6 +274,16 @@ def test_usage_reported_before_the_mailbox_exists_counts_once_it_does(domain_a):
     assert domain_usage(domain_a) == (900, 1)
 
 
+def test_a_deleted_domains_usage_goes_with_it_and_comes_back_with_its_addresses(domain_a):
+    add(domain_a, "jane", GIB, 100)
+    services.delete_domain(Operator.command_line(), domain_a)
+    assert domain_usage(domain_a) == (0, 0)
+    assert QuotaUsage.objects.get(mailbox_id="jane@a.example").domain_id is None  # the row outlives it, as the maildir does
+    again = services.create_domain(Operator.command_line(), "a.example")
+    add(again, "jane", GIB)
+    assert domain_usage(again) == (100, 1)
+
+
 def test_recount_usage_mends_domain_sums_that_went_wrong(domain_a, domain_b):
     add(domain_a, "jane", GIB, 100)
     add(domain_b, "tom", GIB, 5)
