@@ -296,6 +296,8 @@ class PasswordResetToken(models.Model):
 
 class DomainCount(models.Model):
     domain_id = models.IntegerField(primary_key=True)
+    # 1 on a domain's own row, the number of domains on the all-domains row: summed like the others.
+    domains = models.IntegerField(default=0)
     mailboxes = models.IntegerField(default=0)
     aliases = models.IntegerField(default=0)
 

@@ -61,8 +61,10 @@ def normalize_domain_name(name):
 
 def create_domain(operator, name):
     operator.require_superadmin("add a domain")
-    with operator.acting():
-        return save_validated(Domain(name=normalize_domain_name(name)))
+    with operator.acting(), transaction.atomic():
+        domain = save_validated(Domain(name=normalize_domain_name(name)))
+        tallies.domain_added(domain.pk)
+    return domain
 
 
 def cascade_summary(domain):

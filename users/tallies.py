@@ -2,10 +2,10 @@
 
 Counting 1,000,000 mailboxes (or reading every password's scheme) on a page view costs seconds,
 so the write API keeps per-domain counts in two panel-owned tables, in the same transaction as
-the change: mailboxes and aliases per domain, mailboxes per password scheme per domain, and the
-same figures for all domains together in the rows of domain id ALL_DOMAINS (0, an id MariaDB's
-AUTO_INCREMENT never gives). A superadmin's page reads those rows; a domain admin's sums a row
-per domain they see.
+the change: domains (1 a row), mailboxes and aliases per domain, mailboxes per password scheme
+per domain, and the same figures for all domains together in the rows of domain id ALL_DOMAINS
+(0, an id MariaDB's AUTO_INCREMENT never gives). A superadmin's page reads those rows; a domain
+admin's sums a row per domain they see.
 
 Every change takes the all-domains row of DomainCount first: the tallies of concurrent
 transactions are then updated one transaction after another, in the same order, so they cannot
@@ -62,6 +62,12 @@ def _serialized(change):
 
 
 @_serialized
+def domain_added(domain_id):
+    _bump_domain(DomainCount, domain_id, domains=1)
+    _raise_watermark(Domain, 1, domain_id)
+
+
+@_serialized
 def mailboxes_added(mailboxes):
     by_domain, by_scheme = {}, {}
     for mailbox in mailboxes:
@@ -112,7 +118,7 @@ def alias_moved(old_domain_id, new_domain_id):
 @_serialized
 def domain_removed(domain_id):
     for kept in DomainCount.objects.filter(domain_id=domain_id):
-        _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=-kept.mailboxes, aliases=-kept.aliases)
+        _bump(DomainCount, {"domain_id": ALL_DOMAINS}, domains=-kept.domains, mailboxes=-kept.mailboxes, aliases=-kept.aliases)
     for kept in SchemeCount.objects.filter(domain_id=domain_id):
         _bump(SchemeCount, {"domain_id": ALL_DOMAINS, "scheme": kept.scheme}, mailboxes=-kept.mailboxes)
     DomainCount.objects.filter(domain_id=domain_id).delete()
@@ -165,10 +171,10 @@ def figures(user=None):
 
 
 def totals(user=None, checked=False):
-    """{"mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
+    """{"domains": n, "mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
     if not checked:
         ensure_counted()
-    sums = _for(DomainCount, user).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
+    sums = _for(DomainCount, user).aggregate(domains=Sum("domains"), mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
     return {name: value or 0 for name, value in sums.items()}
 
 
@@ -180,11 +186,12 @@ def domain_totals(user, **domain):
     return {key: value or 0 for key, value in sums.items()}
 
 
-def add_domain_counts(domains):
+def add_domain_counts(domains, checked=False):
     """Set `mailbox_count` and `alias_count` on each of a page's domains from their kept rows:
     one primary-key lookup per domain, where counting reads every mailbox and alias of each."""
     domains = list(domains)
-    ensure_counted()
+    if not checked:
+        ensure_counted()
     kept = DomainCount.objects.in_bulk([domain.pk for domain in domains])
     for domain in domains:
         counts = kept.get(domain.pk)
@@ -204,7 +211,7 @@ def schemes(user=None, checked=False):
 
 
 def _watched():
-    return [Mailbox, _alias_model()]
+    return [Domain, Mailbox, _alias_model()]
 
 
 def _highest_ids():
@@ -237,13 +244,16 @@ def recount():
     alias_model = _alias_model()
     with transaction.atomic():
         highest = _highest_ids()
+        domains = set(Domain.objects.values_list("pk", flat=True))
         mailboxes = dict(Mailbox.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
         aliases = dict(alias_model.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
         DomainCount.objects.all().delete()
         DomainCount.objects.bulk_create(
-            [DomainCount(domain_id=domain_id, mailboxes=mailboxes.get(domain_id, 0), aliases=aliases.get(domain_id, 0))
-             for domain_id in set(mailboxes) | set(aliases)]
-            + [DomainCount(domain_id=ALL_DOMAINS, mailboxes=sum(mailboxes.values()), aliases=sum(aliases.values()))]
+            [DomainCount(domain_id=domain_id, domains=int(domain_id in domains), mailboxes=mailboxes.get(domain_id, 0),
+                         aliases=aliases.get(domain_id, 0))
+             for domain_id in domains | set(mailboxes) | set(aliases)]
+            + [DomainCount(domain_id=ALL_DOMAINS, domains=len(domains), mailboxes=sum(mailboxes.values()),
+                           aliases=sum(aliases.values()))]
         )
         per_domain = _schemes_per_domain()
         all_domains = {}

@@ -35,11 +35,13 @@ from users.models import Mailbox
 def domain_list(request):
     domains = domains_for(request.user)
     query = search_prefix(request)
+    kept = tallies.totals(request.user)
     if query:
-        domains = domains.filter(name__startswith=query)
-    page = paginate(request, domains.order_by("name"))
+        page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
+    else:
+        page = paginate_large(request, domains.order_by("name"), known_count=kept["domains"])
     # The figures each row shows are kept ones, read by the shown domains' keys.
-    rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list))
+    rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list, checked=True))
     detail_url = RowUrl("domain-detail")
     for domain in rows:
         domain.detail_url = detail_url(domain.name)

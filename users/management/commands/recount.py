@@ -5,7 +5,7 @@ from users import quota_usage, tallies
 
 class Command(BaseCommand):
     help = (
-        "Count the kept figures (mailboxes and aliases per domain, password schemes) again from the "
+        "Count the kept figures (domains, mailboxes and aliases per domain, password schemes) again from the "
         "mail tables: after rows were deleted behind the panel's back. Added rows are noticed by themselves."
     )
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, **options):
         tallies.recount()
         totals = tallies.totals()
-        self.stdout.write(f"Counted {totals['mailboxes']} mailboxes and {totals['aliases']} aliases.")
+        self.stdout.write(f"Counted {totals['domains']} domains, {totals['mailboxes']} mailboxes and {totals['aliases']} aliases.")
         if options["usage"]:
             rows = quota_usage.recompute()
             self.stdout.write(f"Computed how full {rows} reported mailboxes are, and each domain's usage.")
