@@ -35,7 +35,7 @@ from users.models import Mailbox
 def domain_list(request):
     domains = domains_for(request.user)
     query = search_prefix(request)
-    kept = tallies.totals(request.user)
+    kept = tallies.totals(request.user)  # first counts again what was added behind the panel's back
     if query:
         page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
     else:
