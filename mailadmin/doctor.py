@@ -11,6 +11,7 @@ expanded), `doveconf -c FILE`, the mysql: table files and Dovecot's SQL .conf.ex
 and MariaDB's SHOW GRANTS asked as each account itself.
 """
 
+import functools
 import os
 import re
 import shutil
@@ -565,23 +566,18 @@ def _creating_sql(model, item):
 
 @doctor_check
 def panel_indexes(server):
+    # (name, table, the SQL that makes it, asked for only when it is missing)
+    expected = [(item.name, model._meta.db_table, functools.partial(_creating_sql, model, item))
+                for model, item in panel_indexes_and_constraints()]
+    if connection.vendor == "mysql":
+        expected += [(name, table, functools.partial(str, sql)) for name, (table, sql) in MARIADB_PREFIX_INDEXES.items()]
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
-        existing = {}
-        for model, item in panel_indexes_and_constraints():
-            table = model._meta.db_table
-            if table in tables and table not in existing:
-                existing[table] = set(connection.introspection.get_constraints(cursor, table))
-        prefix_indexes = MARIADB_PREFIX_INDEXES if connection.vendor == "mysql" else {}
-        for table, _sql in prefix_indexes.values():
-            if table in tables and table not in existing:
-                existing[table] = set(connection.introspection.get_constraints(cursor, table))
-    # A table that is not there yet is the migrations check's finding, not a missing index.
-    missing = [(item.name, model._meta.db_table, _creating_sql(model, item))
-               for model, item in panel_indexes_and_constraints()
-               if model._meta.db_table in existing and item.name not in existing[model._meta.db_table]]
-    missing += [(name, table, sql) for name, (table, sql) in prefix_indexes.items()
-                if table in existing and name not in existing[table]]
+        # A table that is not there yet is the migrations check's finding, not a missing index.
+        existing = {table: set(connection.introspection.get_constraints(cursor, table))
+                    for table in {table for _, table, _ in expected} & tables}
+    missing = [(name, table, creating_sql()) for name, table, creating_sql in expected
+               if table in existing and name not in existing[table]]
     if not missing:
         yield Finding(True, "indexes", "every index and key the panel added is there")
     for name, table, sql in missing:

@@ -35,11 +35,11 @@ from users.models import Mailbox
 def domain_list(request):
     domains = domains_for(request.user)
     query = search_prefix(request)
-    kept = tallies.totals(request.user)  # first counts again what was added behind the panel's back
+    tallies.ensure_counted()  # rows added behind the panel's back, once for all the page's figures
     if query:
         page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
     else:
-        page = paginate_large(request, domains.order_by("name"), known_count=kept["domains"])
+        page = paginate_large(request, domains.order_by("name"), known_count=tallies.totals(request.user, checked=True)["domains"])
     # The figures each row shows are kept ones, read by the shown domains' keys.
     rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list, checked=True))
     detail_url = RowUrl("domain-detail")
@@ -71,11 +71,10 @@ def domain_create(request):
 @require_GET
 def domain_detail(request, name):
     domain = get_domain_for_user(request.user, name)
-    tallies.add_domain_counts([domain])
     # Paged by the kept count, ids first: a domain of 100,000 mailboxes costs what one of 100 does.
     mailbox_page = paginate_large(
         request, quota_usage.with_usage(domain.mailboxes.order_by("email")), param="mailboxes",
-        known_count=domain.mailbox_count,
+        known_count=tallies.domain_totals(request.user, pk=domain.pk)["mailboxes"],
     )
     # One line per alias address (the aliases app's tag fills in its destinations).
     alias_sources = domain.aliases.order_by("source").values_list("source", flat=True).distinct()
