@@ -99,6 +99,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The rows of the big tables only (mailadmin/row_templates.py); asked for by name.
+        "NAME": "rows",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "mailadmin.row_templates.environment", "autoescape": True},
+    },
 ]
 
 WSGI_APPLICATION = "mailadmin.wsgi.application"

@@ -6,6 +6,7 @@ from django import template
 
 from aliases import listing, receivers, sender_rights
 from aliases.models import Alias
+from mailadmin.row_templates import render_rows
 from users import addresses
 
 register = template.Library()
@@ -70,7 +71,7 @@ def own_sending_rights(mailbox):
     return {"sending_lines": sending_summary(sender_rights.rights_of(mailbox.email), mailbox.email)}
 
 
-@register.inclusion_tag("aliases/_address_rows.html")
+@register.simple_tag
 def alias_address_rows(sources):
     """Table rows, one per alias address, for a page of sources (a domain's page)."""
-    return {"rows": listing.address_rows(list(sources))}
+    return render_rows("aliases/_address_rows.jinja", rows=listing.address_rows(list(sources)))

@@ -1,0 +1,56 @@
+"""The big tables' rows are Jinja2 fragments inside Django-template pages (mailadmin/row_templates.py):
+they escape as the pages do, fail loudly on a misspelt name, and print times as Django would."""
+
+import datetime
+
+import jinja2
+import pytest
+from django.template import Context, Template, engines
+from django.test import override_settings
+from django.utils.safestring import mark_safe
+
+from mailadmin.row_templates import render_rows
+
+
+def render_fragment(source, **context):
+    return engines["rows"].from_string(source).render(context)
+
+
+def test_a_fragment_escapes_what_it_prints():
+    assert render_fragment("{{ value }}", value='<script>x("&")</script>') == "&lt;script&gt;x(&#34;&amp;&#34;)&lt;/script&gt;"
+
+
+def test_html_the_panel_marked_safe_is_printed_as_it_is():
+    assert render_fragment("{{ value }}", value=mark_safe("<b>kept</b>")) == "<b>kept</b>"
+
+
+def test_a_misspelt_name_fails_the_render_instead_of_printing_nothing():
+    with pytest.raises(jinja2.UndefinedError):
+        render_fragment("<td>{{ mailbox.display_emial }}</td>", mailbox=object())
+
+
+def test_rows_come_back_safe_for_the_django_page_around_them():
+    html = Template('{% load rows %}<table>{% rows "aliases/_address_rows.jinja" rows=rows %}</table>').render(
+        Context({"rows": [{
+            "url": "/aliases/a%3Cb@x.example/", "delete_url": "/aliases/a%3Cb@x.example/delete/",
+            "display_source": "a<b@x.example", "is_catch_all": False, "destinations": ["<c>@y.example"], "more": 0,
+        }]})
+    )
+    assert "a&lt;b@x.example" in html and "&lt;c&gt;@y.example" in html and "<tr>" in html
+    assert render_rows("aliases/_address_rows.jinja", rows=[]).strip() == ""
+
+
+MOMENTS = [
+    datetime.datetime(2026, 12, 2, 19, 30, 25, tzinfo=datetime.timezone.utc),
+    datetime.datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=datetime.timezone.utc),  # a DST change in Berlin
+    datetime.datetime(1999, 12, 31, 23, 0, 0, tzinfo=datetime.timezone.utc),
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
+    with override_settings(TIME_ZONE=zone):
+        by_django = Template("""{{ moment|date:'c' }} {{ moment|date:"Y-m-d H:i:s" }}""").render(Context({"moment": moment}))
+        by_fragment = render_fragment("{{ moment|iso_time }} {{ moment|local_time }}", moment=moment)
+    assert by_fragment == by_django
