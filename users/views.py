@@ -156,15 +156,18 @@ def mailbox_list(request):
     if scheme:
         mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
     over = request.GET.get("over", "")
-    if over in ("90", "100"):  # the dashboard's "all mailboxes over …" links
-        mailboxes = quota_usage.over(mailboxes, int(over))
+    over = int(over) if over in ("90", "100") else None  # the dashboard's "all mailboxes over …" links
+    if over:
+        mailboxes = quota_usage.over(mailboxes, over)
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
     narrowed = bool(query or scheme or request.GET.get("over"))
     # First: the kept figures are counted again here when rows appeared behind the panel's
     # back, and the walk by domain reads them.
-    total = _mailbox_total(request.user, mailboxes, filtered=narrowed, domain_name=domain_name)
+    total = _mailbox_total(
+        request.user, mailboxes, filtered=narrowed, domain_name=domain_name, only_over=None if query or scheme else over
+    )
     if sort in quota_usage.SORTS:
         ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
         paginator = quota_usage.KeptOrderPaginator(ordered, PAGE_SIZE, known_count=total.count, capped=total.capped)
@@ -188,20 +191,23 @@ def mailbox_list(request):
             "sort": sort,
             "domain_name": domain_name,
             "scheme": scheme,
-            "over": over if over in ("90", "100") else "",
+            "over": over or "",
             "filter_query": query_without(request, "page", "sort", "after", "before"),
             "page_query": query_without(request, "page"),
         },
     )
 
 
-def _mailbox_total(user, mailboxes, *, filtered, domain_name):
+def _mailbox_total(user, mailboxes, *, filtered, domain_name, only_over=None):
     """The whole list's or one domain's total as the write API keeps it; a search's counted up
-    to TOTAL_CAP (what grows is never counted)."""
+    to TOTAL_CAP (what grows is never counted). `only_over`: the list is narrowed by that
+    percent of the quota alone."""
     if not filtered and not domain_name:
         return keyset.Total(tallies.totals(user)["mailboxes"])
     if not filtered:
         return keyset.Total(tallies.domain_totals(user, name=domain_name)["mailboxes"])
+    if only_over and user.is_superuser and not domain_name:
+        return quota_usage.count_over_of_everyone(only_over, TOTAL_CAP)
     return keyset.capped_count(mailboxes, TOTAL_CAP)
 
 

@@ -387,6 +387,30 @@ def test_the_over_filter_sorted_by_usage_counts_up_to_a_cap_and_says_so(client, 
     assert (unfiltered.context["page"].paginator.count, unfiltered.context["page"].paginator.capped) == (4, False)
 
 
+@pytest.mark.parametrize("sort", ["email", "-percent"])
+def test_the_over_filter_counts_no_usage_row_whose_mailbox_is_gone(client, alice, bob, domain_a, sort):
+    for n in range(2):
+        add(domain_a, f"f{n}", 100, 150 + n)
+    gone = add(domain_a, "gone", 100, 200)
+    Mailbox.objects.filter(pk=gone.pk).delete()  # Dovecot's row stays behind, as the maildir does
+    assert QuotaUsage.objects.filter(mailbox_id="gone@a.example").exists()
+    for admin in (alice, bob):  # all mailboxes (the usage rows alone), and a domain admin's
+        client.force_login(admin)
+        response = client.get(reverse("mailbox-list"), {"over": "100", "sort": sort})
+        page = response.context["page"]
+        total = page.total.count if sort == "email" else page.paginator.count
+        assert (total, sorted(m.email for m in page)) == (2, ["f0@a.example", "f1@a.example"])
+
+
+def test_a_superadmins_over_count_reads_the_usage_rows_alone(client, alice, domain_a):
+    add(domain_a, "f0", 100, 150)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("mailbox-list"), {"over": "100"})
+    counts = [query["sql"] for query in queries if "COUNT(" in query["sql"]]
+    assert len(counts) == 1 and "virtual_users" not in counts[0], counts
+
+
 def test_the_mailbox_user_sees_their_own_usage(client, jane_mailbox):
     Mailbox.objects.filter(pk=jane_mailbox.pk).update(quota=GIB)
     assert client.post("/login/", {"username": "jane@a.example", "password": MAILBOX_PASSWORD}).status_code == 302
