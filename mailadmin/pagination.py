@@ -56,12 +56,3 @@ class QuickPaginator(Paginator):
         ids = list(ordered.values_list("pk", flat=True)[bottom:top])
         rows = {row.pk: row for row in ordered.order_by().filter(pk__in=ids)}
         return [rows[pk] for pk in ids if pk in rows]
-
-
-class ValuePaginator(QuickPaginator):
-    """Paginates a `values_list(column, flat=True).distinct()` ordered by that one column (an
-    alias list's distinct sources): the page's values are the page, read from the nearer end,
-    each end an index-only scan of a key that leads with the column."""
-
-    def _rows(self, ordered, bottom, top):
-        return list(ordered[bottom:top])

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from aliases.models import Alias
 from users import tallies
+from users.listing import PAGE_SIZE
 from users.models import Domain, Mailbox
 
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
@@ -124,3 +125,19 @@ def test_a_domains_page_lists_one_line_per_alias_address(client, bob, domain_a):
     page = client.get(reverse("domain-detail", args=["a.example"])).content.decode()
     assert page.count("team@a.example</a>") == 1
     assert "d0@y.example, d1@y.example, d2@y.example" in page and "and 2 more" in page
+
+
+def test_a_domains_page_lists_its_first_alias_addresses_and_links_to_the_rest(client, bob, domain_a):
+    Alias.objects.bulk_create(
+        Alias(domain=domain_a, source=f"a{i:02}@a.example", destination="x@y.example") for i in range(PAGE_SIZE + 1)
+    )
+    Alias.objects.create(domain=domain_a, source="a00@a.example", destination="z@y.example")
+    client.force_login(bob)
+    response = client.get(reverse("domain-detail", args=["a.example"]))
+    page = response.content.decode()
+    assert response.context["alias_sources"] == [f"a{i:02}@a.example" for i in range(PAGE_SIZE)]
+    assert f"a{PAGE_SIZE:02}@a.example" not in page
+    assert f"The first {PAGE_SIZE} addresses are listed here." in page
+    assert f'href="{reverse("alias-list")}?domain=a.example">All aliases at a.example</a> ({PAGE_SIZE + 2} alias rows)' in page
+    Alias.objects.filter(source=f"a{PAGE_SIZE:02}@a.example").delete()
+    assert "All aliases at" not in client.get(reverse("domain-detail", args=["a.example"])).content.decode()
