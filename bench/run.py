@@ -84,6 +84,7 @@ def pages(size, mailbox_pk, domain_name):
         ("alias list, first page", "page", "alias-list", [], {}, None),
         ("alias list, 4th page (Next ×3)", "page", "alias-list", [], {}, "next3"),
         ("alias list, last page", "page", "alias-list", [], last, None),
+        ("alias list, one domain", "page", "alias-list", [], {"domain": domain_name}, None),
         ("alias search `alias042`", "alias search", "alias-list", [], {"q": "alias042"}, None),
         ("mailbox edit page", "page", "mailbox-detail", [mailbox_pk], {}, None),
         ("audit log, first page", "audit", "audit-log", [], {}, None),

@@ -207,6 +207,19 @@ def test_the_list_searches_source_and_destination_by_prefix(client, carol, bob):
     assert found("info") == []
 
 
+def test_one_domains_list_says_so_and_keeps_the_domain_in_its_search(client, alice, domain_a, domain_b):
+    alias("info@a.example", "jane@a.example")
+    alias("info@b.example", "tom@b.example")
+    client.force_login(alice)
+    response = client.get(reverse("alias-list"), {"domain": "a.example", "q": "info"})
+    assert [row["source"] for row in response.context["rows"]] == ["info@a.example"]
+    page = response.content.decode()
+    assert f'Showing aliases at a.example · <a href="{reverse("alias-list")}">show all</a>' in page
+    assert '<input type="hidden" name="domain" value="a.example">' in page
+    assert f'href="{reverse("alias-create")}?domain=a.example"' in page
+    assert "Showing aliases at" not in client.get(reverse("alias-list")).content.decode()
+
+
 def test_the_list_costs_the_same_queries_for_many_aliases(client, alice, domain_a, django_assert_max_num_queries):
     Alias.objects.bulk_create(
         Alias(domain=domain_a, source=f"s{i:04}@a.example", destination="x@y.example") for i in range(300)
