@@ -302,7 +302,7 @@ def resolve(client, database, size, label, name, args, query, how):
     return (path, None) if path else (None, "no link to follow")
 
 
-def measure_pages(client, database, size, count, cold_count, mailbox_pk, domain_name, only=None):
+def measure_pages(client, server, database, size, count, cold_count, mailbox_pk, domain_name, only=None):
     results = []
     for label, kind, name, args, query, how in pages(size, mailbox_pk, domain_name):
         if only and not re.search(only, label):
@@ -318,12 +318,14 @@ def measure_pages(client, database, size, count, cold_count, mailbox_pk, domain_
             result["problem"] = f"HTTP {response.status}"
             continue
         timings = []
+        cpu_before = workers_cpu_seconds(server)
         for _ in range(count):
             started = time.perf_counter()
             response, _body = client.request("GET", path)
             timings.append((time.perf_counter() - started) * 1000)
         result.update(median=statistics.median(timings), p95=percentile(timings, 0.95),
-                      queries=int(response.getheader("X-Query-Count", "-1")))
+                      queries=int(response.getheader("X-Query-Count", "-1")),
+                      cpu=(workers_cpu_seconds(server) - cpu_before) * 1000 / count)
         firsts = []
         while len(firsts) < cold_count and sum(firsts) < FIRST_VIEWS_MS:
             database.expire_kept_figures()
@@ -344,6 +346,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def workers_cpu_seconds(server):
+    """CPU seconds the gunicorn workers have used so far (counted in the kernel's clock ticks,
+    10 ms here: over 30 requests a page's CPU per request is known to about ±0.3 ms)."""
+    return sum(cpu_seconds(pid) for pid in worker_pids(server))
+
+
 def mariadb_pid():
     found = subprocess.run(["pidof", "mariadbd"], capture_output=True, text=True).stdout.split()
     return int(found[0]) if found else None
@@ -351,7 +359,7 @@ def mariadb_pid():
 
 def cpu_now(server):
     """CPU seconds so far: the gunicorn workers, the MariaDB server, this (client) process."""
-    used = {"gunicorn workers": sum(cpu_seconds(pid) for pid in worker_pids(server))}
+    used = {"gunicorn workers": workers_cpu_seconds(server)}
     if (pid := mariadb_pid()) is not None:
         used["MariaDB"] = cpu_seconds(pid)
     used["bench client"] = cpu_seconds(os.getpid())
@@ -556,10 +564,10 @@ def print_table(sizes, results, cold_count):
     header = ["page"]
     for size in sizes:
         tag = size_label(size)
-        header += [f"{tag} median", f"{tag} p95", f"{tag} first", f"{tag} q"]
+        header += [f"{tag} median", f"{tag} p95", f"{tag} first", f"{tag} q", f"{tag} cpu"]
     header += ["target (median / p95 ms)", "verdict"]
     print("| " + " | ".join(header) + " |")
-    print("|---|" + "---:|" * (4 * len(sizes)) + "---|---|")
+    print("|---|" + "---:|" * (5 * len(sizes)) + "---|---|")
     for label in labels:
         by_size = {size: next((r for r in results[size]["pages"] if r["label"] == label), None) for size in sizes}
         kind = next(r["kind"] for r in by_size.values() if r)
@@ -567,7 +575,7 @@ def print_table(sizes, results, cold_count):
         for size in sizes:
             r = by_size[size] or {}
             if r.get("problem"):
-                row += [r["problem"], "", "", ""]
+                row += [r["problem"], "", "", "", ""]
                 continue
             queries = r.get("queries")
             first_queries = r.get("first_queries")
@@ -575,7 +583,7 @@ def print_table(sizes, results, cold_count):
             first = fmt(r.get("first"))
             if r.get("first_count") is not None and r["first_count"] < cold_count:
                 first += f" (n={r['first_count']})"
-            row += [fmt(r.get("median")), fmt(r.get("p95")), first, q]
+            row += [fmt(r.get("median")), fmt(r.get("p95")), first, q, fmt(r.get("cpu"))]
         median, p95 = TARGETS[kind]
         target = f"≤ {median}" + (f" / ≤ {p95}" if p95 else "")
         if kind == "dashboard":
@@ -663,11 +671,12 @@ def main():
             client = Client()
             client.login(BENCH_USER, BENCH_PASSWORD)
             if not options.skip_pages:
-                result["pages"] = measure_pages(client, database, size, options.requests, options.first_views,
+                result["pages"] = measure_pages(client, server, database, size, options.requests, options.first_views,
                                                 mailbox_pk, domain, options.only)
                 for page in result["pages"]:
                     print(f"  {page['label']:36} {fmt(page.get('median')):>7} {fmt(page.get('p95')):>7} "
-                          f"{fmt(page.get('first')):>7} {page.get('queries', '')!s:>4}  {page['problem'] or page['path']}",
+                          f"{fmt(page.get('first')):>7} {page.get('queries', '')!s:>4} {fmt(page.get('cpu')):>5}  "
+                          f"{page['problem'] or page['path']}",
                           flush=True)
             if options.export:
                 result["export"] = export = measure_export(client, server)
@@ -712,7 +721,8 @@ def main():
         print(f"\nPages: {options.requests} timed requests each after 3 warm-ups (median, p95 in ms, as the client "
               f"sees them), and the median of {options.first_views} first views after expiry (fewer, n=, once they took "
               f"{FIRST_VIEWS_MS // 1000} s together; the cache emptied "
-              f"before each); q = queries (the first view's in brackets when different). gunicorn, "
+              f"before each); q = queries (the first view's in brackets when different); cpu = the workers' CPU ms "
+              f"per timed request (±0.3 ms: the kernel counts 10 ms ticks). gunicorn, "
               f"{options.workers} sync workers.")
         for size in sizes:
             r = results[size]
