@@ -13,8 +13,6 @@ from django.template import engines
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from mailadmin.row_urls import RowUrl
-
 
 def environment(**options):
     from users import quota_usage
@@ -22,7 +20,7 @@ def environment(**options):
 
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
-    env.globals.update(usage=usage, size=size, not_reported=quota_usage.NOT_REPORTED, row_url=RowUrl)
+    env.globals.update(usage=usage, size=size, not_reported=quota_usage.NOT_REPORTED)
     env.filters.update(iso_time=iso_time, local_time=local_time)
     return env
 

@@ -18,6 +18,7 @@ from mailadmin.client_address import client_address
 from mailadmin.permissions import staff_required
 from users import hash_inventory, quota_usage, tallies
 from users.access import mailboxes_for
+from users.listing import mailbox_rows
 
 
 def favicon(request):
@@ -52,6 +53,10 @@ def dashboard(request):
     totals, schemes = tallies.figures(user)
     inventory = hash_inventory.rows_from_counts(schemes)
     mailboxes = mailboxes_for(user)
+    # Index range scans of the kept percent (users.quota_usage): read fresh every time.
+    quota_alerts = quota_usage.nearly_full_and_full(mailboxes, everyone=user.is_superuser)
+    for alert in quota_alerts.values():
+        mailbox_rows(alert.mailboxes)  # each row's link
     return render(
         request,
         "users/dashboard.html",
@@ -61,13 +66,12 @@ def dashboard(request):
             "alias_count": totals["aliases"],
             "inventory": inventory,
             "flagged": [
-                (row, hash_inventory.some_mailboxes_with(mailboxes, row.key))
+                (row, mailbox_rows(hash_inventory.some_mailboxes_with(mailboxes, row.key)))
                 for row in inventory
                 if row.flagged
             ],
             "configured_scheme": settings.MAILADMIN_PASSWORD_SCHEME,
-            # Index range scans of the kept percent (users.quota_usage): read fresh every time.
-            "quota_alerts": quota_usage.nearly_full_and_full(mailboxes, everyone=user.is_superuser),
+            "quota_alerts": quota_alerts,
         },
     )
 
