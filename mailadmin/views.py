@@ -57,6 +57,8 @@ def dashboard(request):
     quota_alerts = quota_usage.nearly_full_and_full(mailboxes, everyone=user.is_superuser)
     for alert in quota_alerts.values():
         mailbox_rows(alert.mailboxes)  # each row's link
+    flagged = [row for row in inventory if row.flagged]
+    flagged_mailboxes = hash_inventory.some_mailboxes_of_each(mailboxes, [row.key for row in flagged])
     return render(
         request,
         "users/dashboard.html",
@@ -65,11 +67,7 @@ def dashboard(request):
             "mailbox_count": totals["mailboxes"],
             "alias_count": totals["aliases"],
             "inventory": inventory,
-            "flagged": [
-                (row, mailbox_rows(hash_inventory.some_mailboxes_with(mailboxes, row.key)))
-                for row in inventory
-                if row.flagged
-            ],
+            "flagged": [(row, mailbox_rows(flagged_mailboxes[row.key])) for row in flagged],
             "configured_scheme": settings.MAILADMIN_PASSWORD_SCHEME,
             "quota_alerts": quota_alerts,
         },

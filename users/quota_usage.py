@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils.functional import cached_property
 
@@ -181,16 +181,21 @@ def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
         "full": rows.filter(used_ppm__gte=full_from),
         "nearly_full": rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from),
     }
-    alerts = {}
-    for name, in_range in ranges.items():
-        total = keyset.capped_count(in_range, ALERT_COUNT_CAP)
-        fullest = (
-            in_range.select_related("mailbox")
-            .only("bytes", "messages", "updated", "used_ppm", "mailbox__email", "mailbox__quota")
-            .order_by("-used_ppm", "-pk")[:shown]
-        )
-        alerts[name] = Alert(total.count, [usage.mailbox for usage in fullest], total.capped)
-    return alerts
+    totals = keyset.capped_counts(ranges, ALERT_COUNT_CAP)
+    fullest = {name: in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown] for name, in_range in ranges.items()}
+    if connection.features.supports_slicing_ordering_in_compound:
+        # One round trip: (… LIMIT 20) UNION ALL (… LIMIT 20), ordered again (a UNION keeps no order).
+        rows = fullest["full"].union(fullest["nearly_full"], all=True).order_by("-used_ppm", "-pk")
+        listed = {
+            "full": [usage for usage in rows if usage.used_ppm >= full_from],
+            "nearly_full": [usage for usage in rows if usage.used_ppm < full_from],
+        }
+    else:  # SQLite: no LIMIT inside a UNION
+        listed = {name: list(rows) for name, rows in fullest.items()}
+    return {
+        name: Alert(totals[name].count, [usage.mailbox for usage in listed[name]], totals[name].capped)
+        for name in ranges
+    }
 
 
 def count_over_of_everyone(percent, cap):

@@ -37,7 +37,24 @@ def test_a_domain_admins_inventory_covers_only_their_domains(client, bob, domain
     client.force_login(bob)
     response = client.get(reverse("dashboard"))
     assert [(row.key, row.count) for row in response.context["inventory"]] == [("MD5-CRYPT", 1)]
+    assert [(row.key, [m.email for m in boxes]) for row, boxes in response.context["flagged"]] == [
+        ("MD5-CRYPT", ["old@a.example"])]
     assert response.context["domain_count"] == 1
+
+
+def test_each_flagged_scheme_lists_some_of_its_own_mailboxes(client, alice, domain_a, domain_b):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"old{i:02}@a.example", password=SCHEMES["md5"]) for i in range(25)
+    )
+    mailbox(domain_b, "clear", SCHEMES["plain"])
+    mailbox(domain_b, "Clear2", SCHEMES["plain"].upper())
+    mailbox(domain_b, "new", SCHEMES["blf"])
+    client.force_login(alice)
+    flagged = {row.key: [m.email for m in boxes] for row, boxes in client.get(reverse("dashboard")).context["flagged"]}
+    assert set(flagged) == {"MD5-CRYPT", "PLAIN"}
+    assert len(flagged["MD5-CRYPT"]) == hash_inventory.SHOWN
+    assert all(email.startswith("old") for email in flagged["MD5-CRYPT"]) and flagged["MD5-CRYPT"] == sorted(flagged["MD5-CRYPT"])
+    assert flagged["PLAIN"] == ["Clear2@b.example", "clear@b.example"]
 
 
 def test_the_inventory_is_counted_by_the_database(domain_a, django_assert_num_queries):
