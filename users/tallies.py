@@ -19,6 +19,7 @@ higher one means rows it never counted, and the figures are counted again from t
 
 import functools
 
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 
@@ -166,24 +167,48 @@ def _per_domain(model, user):
 def figures(user=None):
     """(totals, schemes) for the domains `user` sees, counted again first if rows appeared
     behind the panel's back."""
-    ensure_counted()
-    return totals(user, checked=True), schemes(user, checked=True)
+    return totals(user), schemes(user, checked=True)
+
+
+TOTALS = ("domains", "mailboxes", "aliases")
 
 
 def totals(user=None, checked=False):
     """{"domains": n, "mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
-    if not checked:
-        ensure_counted()
-    sums = _for(DomainCount, user).aggregate(domains=Sum("domains"), mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
-    return {name: value or 0 for name, value in sums.items()}
+    kept = _for(DomainCount, user)
+    if checked:
+        return _sums(kept, TOTALS)
+    return _checked_sums(kept, TOTALS)
 
 
 def domain_totals(user, **domain):
     """{"mailboxes": n, "aliases": n} of one domain (`name=…` or `pk=…`), when `user` sees it
     (else zeros)."""
-    ensure_counted()
-    sums = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(**domain).values("pk")).aggregate(mailboxes=Sum("mailboxes"), aliases=Sum("aliases"))
-    return {key: value or 0 for key, value in sums.items()}
+    kept = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(**domain).values("pk"))
+    return _checked_sums(kept, ("mailboxes", "aliases"))
+
+
+def _sums(kept, names):
+    sums = kept.aggregate(**{name: Sum(name) for name in names})
+    return {name: value or 0 for name, value in sums.items()}
+
+
+def _checked_sums(kept, names):
+    """_sums() after ensure_counted(), both in one query: every list page reads a kept total,
+    and this is one round trip instead of two."""
+    try:
+        scoped, params = kept.order_by().values_list(*names).query.sql_with_params()
+    except EmptyResultSet:  # a scope that names nothing
+        ensure_counted()
+        return dict.fromkeys(names, 0)
+    quote = connection.ops.quote_name
+    sums = ", ".join(f"SUM({quote(name)}) AS {quote(name)}" for name in names)
+    noticed, row = _check_highest_ids(
+        ", ".join(f"kept.{quote(name)}" for name in names), f"FROM (SELECT {sums} FROM ({scoped}) scoped) kept", params
+    )
+    if noticed:  # counted again: the sums read with the check are the old ones
+        return _sums(kept, names)
+    return {name: value or 0 for name, value in zip(names, row)}
 
 
 def add_domain_counts(domains, checked=False):
@@ -221,6 +246,13 @@ def _highest_ids():
 def ensure_counted():
     """Count again when a mail table holds ids the panel never counted: one query, an index
     lookup per table."""
+    noticed, _row = _check_highest_ids()
+    return noticed
+
+
+def _check_highest_ids(more_columns="", from_clause="", params=()):
+    """ensure_counted(), with `more_columns` (read `from_clause`) in the same SELECT: (whether
+    the figures were counted again, the values of more_columns as they were before)."""
     quote = connection.ops.quote_name
     parts = []
     for model in _watched():
@@ -229,14 +261,18 @@ def ensure_counted():
         parts.append(
             f"(SELECT {quote('max_id')} FROM {quote(TallyWatermark._meta.db_table)} WHERE {quote('table')} = %s)"
         )
+    watched = len(parts)
+    columns = ", ".join(parts + ([more_columns] if more_columns else []))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), [model._meta.db_table for model in _watched()])
+        cursor.execute(
+            f"SELECT {columns} {from_clause}", [model._meta.db_table for model in _watched()] + list(params)
+        )
         row = cursor.fetchone()
-    pairs = list(zip(row[0::2], row[1::2]))
+    pairs = list(zip(row[0:watched:2], row[1:watched:2]))
     if all(kept is not None and kept >= (top or 0) for top, kept in pairs):
-        return False
+        return False, row[watched:]
     recount()
-    return True
+    return True, row[watched:]
 
 
 def recount():

@@ -34,11 +34,12 @@ from users.models import Mailbox
 def domain_list(request):
     domains = domains_for(request.user)
     query = search_prefix(request)
-    tallies.ensure_counted()  # rows added behind the panel's back, once for all the page's figures
+    # Rows added behind the panel's back are noticed once, for all the page's figures.
     if query:
+        tallies.ensure_counted()
         page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
     else:
-        page = paginate_large(request, domains.order_by("name"), known_count=tallies.totals(request.user, checked=True)["domains"])
+        page = paginate_large(request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"])
     # The figures each row shows are kept ones, read by the shown domains' keys.
     rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list, checked=True))
     detail_url = RowUrl("domain-detail")

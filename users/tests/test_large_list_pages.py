@@ -580,6 +580,26 @@ def test_a_superadmins_totals_read_one_row_whatever_the_number_of_domains(alice,
     assert "mailadmin_domain_count" in query["sql"] and "IN (" not in query["sql"].upper()
 
 
+def test_the_totals_and_the_check_for_rows_written_behind_its_back_are_one_query(alice, bob, domain_a, domain_b):
+    from users import tallies
+
+    add_mailboxes(domain_a, 2)
+    add_mailboxes(domain_b, 3)
+    tallies.ensure_counted()
+    for user, expected in ((alice, {"domains": 2, "mailboxes": 5, "aliases": 0}),
+                           (bob, {"domains": 1, "mailboxes": 2, "aliases": 0})):
+        with CaptureQueriesContext(connection) as queries:
+            assert tallies.totals(user) == expected
+        assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert tallies.domain_totals(bob, name="a.example") == {"mailboxes": 2, "aliases": 0}
+        assert tallies.domain_totals(bob, name="b.example") == {"mailboxes": 0, "aliases": 0}  # not bob's
+    assert len(queries) == 2
+    Mailbox.objects.create(domain=domain_a, email="script@a.example", password="{PLAIN}x")  # behind its back
+    assert tallies.totals(bob)["mailboxes"] == 3
+    assert tallies.domain_totals(alice, name="a.example")["mailboxes"] == 3
+
+
 def test_recount_counts_again_from_the_tables(domain_a):
     from io import StringIO
 
