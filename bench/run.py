@@ -402,13 +402,14 @@ def measure_throughput(server, path, clients, seconds, username, password):
         thread.start()
     began = time.perf_counter()
     deadline[0] = began + seconds
-    cpu_before = cpu_now(server)
+    cpu_before, counters_before = cpu_now(server), cpu_counters()
     start.wait()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
     cpu = {name: used - cpu_before[name] for name, used in cpu_now(server).items()}
     return {"cpu": cpu, "requests": len(latencies), "errors": errors[0], "seconds": elapsed, "rps": len(latencies) / elapsed,
+            "stolen": stolen_share(counters_before, cpu_counters()),
             "median": statistics.median(latencies), "p95": percentile(latencies, 0.95)}
 
 
@@ -530,7 +531,9 @@ def machine():
     mariadb = subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-Ne", "SELECT VERSION()"], capture_output=True,
                              text=True).stdout.strip() or "?"
     commit = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return (f"commit {commit}\nnproc {os.cpu_count()}, {int(memory) / 1024**2:.1f} GiB RAM, {platform.platform()}, "
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    return (f"commit {commit}\nnproc {os.cpu_count()} ({cpu}), {int(memory) / 1024**2:.1f} GiB RAM, {platform.platform()}, "
             f"MariaDB {mariadb}, Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')}")
 
 
@@ -590,6 +593,19 @@ def print_table(sizes, results, cold_count):
             target += ", first view too"
         row += [target, verdict(kind, by_size, sizes)]
         print("| " + " | ".join(row) + " |")
+
+
+def cpu_counters():
+    """The machine's CPU time so far, by kind (the first line of /proc/stat: user nice system idle
+    iowait irq softirq steal …, in ticks)."""
+    return [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def stolen_share(before, after):
+    """The share of the CPU time between two cpu_counters() that the host gave to other machines
+    ("steal"): a virtual machine's cores run slower by that much, whatever its load average says."""
+    spent = [later - earlier for earlier, later in zip(before, after)]
+    return spent[7] / sum(spent) if sum(spent) else 0.0
 
 
 def settle(seconds):
@@ -667,6 +683,7 @@ def main():
         if options.skip_pages and not options.export:
             continue
         result["load_before"], result["quiet"] = size_phase("pages", database, options.settle)
+        counters_before = cpu_counters()
         with serving(options.workers, url) as server:
             client = Client()
             client.login(BENCH_USER, BENCH_PASSWORD)
@@ -684,7 +701,9 @@ def main():
                       f"{export['seconds']:.2f} s (target ≤ {TARGET_EXPORT_S} s); worker RSS peak {export['peak_mb']:.0f} MB "
                       f"(was {export['before_mb']:.0f} MB; target ≤ {TARGET_EXPORT_MB} MB)", flush=True)
         result["load_after"] = load = os.getloadavg()
-        print(f"{database.name}: load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+        result["stolen"] = stolen_share(counters_before, cpu_counters())
+        print(f"{database.name}: load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+              f"CPU stolen by the host meanwhile {result['stolen']:.0%}", flush=True)
 
     if options.throughput:
         for size in sizes:
@@ -696,7 +715,8 @@ def main():
                 result["throughput"] = t = measure_throughput(server, path, options.clients, options.seconds,
                                                               BENCH_USER, BENCH_PASSWORD)
             result["throughput_after"] = os.getloadavg()
-            print(f"  {path}: {t['rps']:.1f} requests/s, median {t['median']:.1f} ms, p95 {t['p95']:.1f} ms, "
+            print(f"  {path}: {t['rps']:.1f} requests/s ({t['stolen']:.0%} of the CPU stolen by the host), "
+                  f"median {t['median']:.1f} ms, p95 {t['p95']:.1f} ms, "
                   f"{t['errors']} errors, {t['requests']} requests in {t['seconds']:.1f} s; CPU s: "
                   + ", ".join(f"{name} {used:.1f}" for name, used in t["cpu"].items()), flush=True)
 
@@ -727,20 +747,21 @@ def main():
         for size in sizes:
             r = results[size]
             print(f"- {size_label(size)}: load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after "
-                  f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting)")
+                  f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting); "
+                  f"{r['stolen']:.0%} of the CPU time stolen by the host while the pages ran")
         print()
         print_table(sizes, results, options.first_views)
     if options.throughput:
         print(f"\nThroughput, one-domain mailbox list, {options.clients} clients, {options.seconds:.0f} s, "
               f"{options.workers} sync workers (target ≥ {THROUGHPUT_TARGET_RPS} requests/s):")
-        print("| size | requests/s | median ms | p95 ms | errors | CPU s: workers / MariaDB / client | load before → after |\n"
-              "|---|---:|---:|---:|---:|---|---|")
+        print("| size | requests/s | median ms | p95 ms | errors | CPU s: workers / MariaDB / client | load before → after "
+              "| stolen by the host |\n|---|---:|---:|---:|---:|---|---|---:|")
         for size in sizes:
             r = results[size]
             t = r["throughput"]
             cpu = " / ".join(f"{used:.1f}" for used in t["cpu"].values())
             print(f"| {size_label(size)} | {t['rps']:.1f} | {t['median']:.1f} | {t['p95']:.1f} | {t['errors']} | {cpu} | "
-                  f"{r['throughput_before'][0]:.2f} → {r['throughput_after'][0]:.2f} |")
+                  f"{r['throughput_before'][0]:.2f} → {r['throughput_after'][0]:.2f} | {t['stolen']:.0%} |")
 
 
 if __name__ == "__main__":
