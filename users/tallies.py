@@ -208,7 +208,8 @@ def _checked_sums(kept, names):
     )
     if noticed:  # counted again: the sums read with the check are the old ones
         return _sums(kept, names)
-    return {name: value or 0 for name, value in zip(names, row)}
+    # MariaDB's SUM of integers is a DECIMAL; the ORM's aggregate() turns it into an int.
+    return {name: int(value or 0) for name, value in zip(names, row)}
 
 
 def add_domain_counts(domains, checked=False):
