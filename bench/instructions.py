@@ -199,11 +199,11 @@ def main():
 
 def print_table(table, columns):
     """Markdown: millions of instructions per request, per size and code, and the change."""
-    from bench.run import size_label as run_size
+    from bench.run import size_label
 
-    header = ["page"] + [f"{run_size(size)} {column}" for size in table for column in columns]
+    header = ["page"] + [f"{size_label(size)} {column}" for size in table for column in columns]
     if len(columns) == 2:
-        header += [f"{run_size(size)} change" for size in table]
+        header += [f"{size_label(size)} change" for size in table]
     print("\n| " + " | ".join(header) + " |\n|---|" + "---:|" * (len(header) - 1))
     labels = list(dict.fromkeys(label for size in table for label in table[size]["this code"]))
     for label in labels:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.http import urlencode
 
 PAGE_NUMBERS_READ = 10
@@ -211,3 +211,22 @@ def capped_counts(querysets, cap):
             cursor.execute("SELECT " + ", ".join(sql for _name, sql in parts), params)
             found.update(zip([name for name, _sql in parts], cursor.fetchone()))
     return {name: Total(min(found[name], cap), capped=found[name] > cap) for name in querysets}
+
+
+def read_together(querysets, limit, order_by=()):
+    """{name: the first `limit` rows of the queryset in `order_by` (none: any)} for each of
+    {name: queryset}, in one query where the database allows a LIMIT inside a UNION (MariaDB:
+    (… LIMIT n) UNION ALL (… LIMIT n); SQLite: one query each). Each part is tagged with its
+    number, so a row is filed under the part that read it, and the UNION is ordered again: it
+    keeps no order of its own."""
+    names = list(querysets)
+    if len(names) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return {name: list(queryset.order_by(*order_by)[:limit]) for name, queryset in querysets.items()}
+    first, *others = (
+        queryset.annotate(union_part=Value(number)).order_by(*order_by)[:limit]
+        for number, queryset in enumerate(querysets.values())
+    )
+    found = {name: [] for name in names}
+    for row in first.union(*others, all=True).order_by(*order_by):
+        found[names[row.union_part]].append(row)
+    return found

@@ -7,9 +7,10 @@ dashboard stays quick at 100,000 mailboxes.
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Case, CharField, Count, Value, When
 from django.db.models.functions import StrIndex, Substr, Upper
+
+from mailadmin import keyset
 
 
 # A value without a `{SCHEME}` prefix: Dovecot's SQL driver reads it with default_pass_scheme.
@@ -114,24 +115,10 @@ def mailboxes_with(mailboxes, key):
     return mailboxes.filter(password__istartswith="{" + key + "}")
 
 
-def some_mailboxes_with(mailboxes, key, shown=SHOWN):
-    """Up to `shown` of the mailboxes with scheme `key`, by address: any `shown` of them, read
-    without an order so that a scheme a handful of a million mailboxes use is a range of the
-    password prefix index (users/migrations/0012) rather than a walk of every address."""
-    return sorted(mailboxes_with(mailboxes, key).order_by()[:shown], key=lambda mailbox: mailbox.email)
-
-
 def some_mailboxes_of_each(mailboxes, keys, shown=SHOWN):
-    """{key: some_mailboxes_with(mailboxes, key)} for each of `keys`, in one query where the
-    database allows a LIMIT inside a UNION (MariaDB; SQLite: one query per key)."""
-    if len(keys) < 2 or not connection.features.supports_slicing_ordering_in_compound:
-        return {key: some_mailboxes_with(mailboxes, key, shown) for key in keys}
-    # Each part says which key it was read for: the database's prefix match is its own.
-    parts = [
-        mailboxes_with(mailboxes, key).annotate(part=Value(number)).order_by()[:shown]
-        for number, key in enumerate(keys)
-    ]
-    found = {key: [] for key in keys}
-    for mailbox in parts[0].union(*parts[1:], all=True):
-        found[keys[mailbox.part]].append(mailbox)
+    """{key: up to `shown` of the mailboxes with scheme `key`, by address} for each of `keys`, in
+    one query where the database allows it (mailadmin.keyset.read_together). Any `shown` of them,
+    read without an order, so that a scheme a handful of a million mailboxes use is a range of
+    the password prefix index (users/migrations/0012) rather than a walk of every address."""
+    found = keyset.read_together({key: mailboxes_with(mailboxes, key) for key in keys}, shown)
     return {key: sorted(rows, key=lambda mailbox: mailbox.email) for key, rows in found.items()}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils.functional import cached_property
 
@@ -182,21 +182,11 @@ def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
         "nearly_full": rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from),
     }
     totals = keyset.capped_counts(ranges, ALERT_COUNT_CAP)
-    fullest = {
-        name: in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown]
-        for name, in_range in ranges.items()
-    }
-    if connection.features.supports_slicing_ordering_in_compound:
-        # One round trip: (… LIMIT 20) UNION ALL (… LIMIT 20), ordered again (a UNION keeps no order).
-        both = list(fullest["full"].union(fullest["nearly_full"], all=True).order_by("-used_ppm", "-pk"))
-        listed = {
-            "full": [usage for usage in both if usage.used_ppm >= full_from],
-            "nearly_full": [usage for usage in both if usage.used_ppm < full_from],
-        }
-    else:  # SQLite: no LIMIT inside a UNION
-        listed = {name: list(usages) for name, usages in fullest.items()}
+    fullest = keyset.read_together(
+        {name: in_range.select_related("mailbox") for name, in_range in ranges.items()}, shown, ("-used_ppm", "-pk")
+    )
     return {
-        name: Alert(totals[name].count, [usage.mailbox for usage in listed[name]], totals[name].capped)
+        name: Alert(totals[name].count, [usage.mailbox for usage in fullest[name]], totals[name].capped)
         for name in ranges
     }
 
