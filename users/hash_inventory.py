@@ -17,7 +17,7 @@ from mailadmin import keyset
 NO_PREFIX = "none"
 MALFORMED = "malformed"
 # Affected mailboxes listed on the dashboard per flagged scheme; the mailbox list has them all.
-SHOWN = 20
+SHOWN = 10
 
 
 def scheme_key(password):

@@ -32,6 +32,8 @@ PPM_PER_PERCENT = 10_000  # QuotaUsage.used_ppm: millionths of the quota
 # The dashboard counts the mailboxes in each alert up to this many and says "more than" above:
 # a count of every full mailbox would read them all.
 ALERT_COUNT_CAP = 1000
+# … and lists this many of each alert's fullest mailboxes; its link opens the whole list.
+ALERT_SHOWN = 10
 # Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these). Mailboxes without a
 # figure to sort by (not reported; for percent also no limit) come after the others in both
 # directions: they are neither the fullest nor the emptiest.
@@ -167,7 +169,7 @@ class Alert(NamedTuple):
     more: bool
 
 
-def nearly_full_and_full(mailboxes, shown=20, *, everyone=False):
+def nearly_full_and_full(mailboxes, shown=ALERT_SHOWN, *, everyone=False):
     """The dashboard's two lists, {"full": Alert, "nearly_full": Alert}: at least 100 %, and
     90 to 99 %. `everyone`: `mailboxes` are all mailboxes (a superadmin's view).
 

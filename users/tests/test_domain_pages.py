@@ -3,8 +3,8 @@ from django.urls import reverse
 
 from aliases.models import Alias
 from users import tallies
-from users.listing import PAGE_SIZE
 from users.models import Domain, Mailbox
+from users.views import DOMAIN_PAGE_ROWS
 
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
 
@@ -91,13 +91,18 @@ def test_a_domain_is_deleted_only_with_its_name_typed(client, alice, domain_a):
     assert not Mailbox.objects.exists()
 
 
-def test_a_domains_page_pages_its_mailboxes_and_aliases_separately(client, bob, domain_a):
-    add_mailboxes(domain_a, 60)
+def test_a_domains_page_lists_its_first_mailboxes_and_links_to_all_of_them(client, bob, domain_a):
+    add_mailboxes(domain_a, DOMAIN_PAGE_ROWS + 1, prefix="u")
     client.force_login(bob)
-    response = client.get(reverse("domain-detail", args=["a.example"]), {"mailboxes": 2})
-    assert response.context["mailbox_page"].number == 2
-    assert len(response.context["mailbox_page"].object_list) == 10
+    response = client.get(reverse("domain-detail", args=["a.example"]))
+    page = response.content.decode()
+    listed = sorted(f"u{i}@a.example" for i in range(DOMAIN_PAGE_ROWS + 1))[:DOMAIN_PAGE_ROWS]
+    assert [mailbox.email for mailbox in response.context["mailbox_rows"]] == listed
+    assert f"The first {DOMAIN_PAGE_ROWS} mailboxes are listed here." in page
+    assert f'href="{reverse("mailbox-list")}?domain=a.example">All {DOMAIN_PAGE_ROWS + 1} mailboxes at a.example</a>' in page
     assert response.context["can_delete"] is False
+    Mailbox.objects.filter(email=listed[0]).delete()
+    assert "mailboxes are listed here" not in client.get(reverse("domain-detail", args=["a.example"])).content.decode()
 
 
 def test_deleting_a_domain_shows_and_removes_alias_rows_elsewhere_that_refer_to_it(client, alice, domain_a, domain_b):
@@ -129,15 +134,15 @@ def test_a_domains_page_lists_one_line_per_alias_address(client, bob, domain_a):
 
 def test_a_domains_page_lists_its_first_alias_addresses_and_links_to_the_rest(client, bob, domain_a):
     Alias.objects.bulk_create(
-        Alias(domain=domain_a, source=f"a{i:02}@a.example", destination="x@y.example") for i in range(PAGE_SIZE + 1)
+        Alias(domain=domain_a, source=f"a{i:02}@a.example", destination="x@y.example") for i in range(DOMAIN_PAGE_ROWS + 1)
     )
     Alias.objects.create(domain=domain_a, source="a00@a.example", destination="z@y.example")
     client.force_login(bob)
     response = client.get(reverse("domain-detail", args=["a.example"]))
     page = response.content.decode()
-    assert response.context["alias_sources"] == [f"a{i:02}@a.example" for i in range(PAGE_SIZE)]
-    assert f"a{PAGE_SIZE:02}@a.example" not in page
-    assert f"The first {PAGE_SIZE} addresses are listed here." in page
-    assert f'href="{reverse("alias-list")}?domain=a.example">All aliases at a.example</a> ({PAGE_SIZE + 2} alias rows)' in page
-    Alias.objects.filter(source=f"a{PAGE_SIZE:02}@a.example").delete()
+    assert response.context["alias_sources"] == [f"a{i:02}@a.example" for i in range(DOMAIN_PAGE_ROWS)]
+    assert f"a{DOMAIN_PAGE_ROWS:02}@a.example" not in page
+    assert f"The first {DOMAIN_PAGE_ROWS} addresses are listed here." in page
+    assert f'href="{reverse("alias-list")}?domain=a.example">All aliases at a.example</a> ({DOMAIN_PAGE_ROWS + 2} alias rows)' in page
+    Alias.objects.filter(source=f"a{DOMAIN_PAGE_ROWS:02}@a.example").delete()
     assert "All aliases at" not in client.get(reverse("domain-detail", args=["a.example"])).content.decode()
