@@ -15,12 +15,11 @@ from django.utils.safestring import mark_safe
 
 
 def environment(**options):
-    from users import quota_usage
     from users.templatetags.quota import size, usage
 
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
-    env.globals.update(usage=usage, size=size, not_reported=quota_usage.NOT_REPORTED)
+    env.globals.update(usage=usage, size=size)
     env.filters.update(iso_time=iso_time, local_time=local_time)
     return env
 
@@ -38,8 +37,3 @@ def local_time(moment):
 def render_rows(template_name, **context):
     """The fragment's HTML, already escaped by Jinja2."""
     return mark_safe(engines["rows"].get_template(template_name).render(context))
-
-
-def macro(template_name, name):
-    """A macro of a Jinja2 template, as a function returning escaped HTML."""
-    return getattr(engines["rows"].env.get_template(template_name).module, name)

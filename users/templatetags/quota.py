@@ -1,12 +1,13 @@
 """{% usage mailbox %} or {% usage a_usage %}: a mailbox's reported usage, as a bar with the figures
 in words; {% size bytes %}: a byte count in the panel's one human format, the exact bytes on hover.
 
-Both are the macros of templates/users/_quota.jinja, for the Django-template pages and the
-Jinja2 row fragments alike (mailadmin/row_templates.py): the list pages print one on every row."""
+The Django-template pages and the Jinja2 row fragments (mailadmin/row_templates.py) call the
+same two functions, and the list pages call one on every row: they build the HTML themselves
+(a Jinja2 macro call cost 11 µs a row, these 2-3 µs)."""
 
 from django import template
+from markupsafe import Markup, escape
 
-from mailadmin.row_templates import macro
 from users import quota_usage
 
 register = template.Library()
@@ -15,11 +16,30 @@ register = template.Library()
 @register.simple_tag
 def usage(mailbox_or_usage):
     """{% usage mailbox %} (fetched with quota_usage.with_usage) or {% usage a_usage %}."""
-    if not isinstance(mailbox_or_usage, quota_usage.Usage):
-        mailbox_or_usage = quota_usage.usage_of(mailbox_or_usage)
-    return macro("users/_quota.jinja", "usage")(mailbox_or_usage)
+    u = mailbox_or_usage
+    if not isinstance(u, quota_usage.Usage):
+        u = quota_usage.usage_of(u)
+    if not u.reported:
+        return Markup(f'<span class="usage not-reported">{escape(quota_usage.NOT_REPORTED)}</span>')
+    percent = u.percent
+    bar = ""
+    if percent is not None:
+        bar = (
+            f'<meter min="0" max="{u.limit:d}" low="{u.meter_low:d}" high="{u.meter_high:d}" optimum="0"'
+            f' value="{u.meter_value:d}" aria-hidden="true"></meter>'
+        )
+    used = f'<span title="{u.used:d} bytes">{escape(u.display_used)}</span>'
+    if u.unlimited:
+        limit = " (no limit)"
+    else:
+        limit = f' of <span title="{u.limit:d} bytes">{escape(u.display_limit)}</span> ({percent:d} %)'
+    return Markup(f'<span class="usage {u.level}">{bar}{used}{limit}</span>')
 
 
 @register.simple_tag
 def size(value):
-    return macro("users/_quota.jinja", "size")(value, quota_usage.format_size(value))
+    text = escape(quota_usage.format_size(value))
+    if value is None:
+        return Markup(f'<span class="not-reported">{text}</span>')
+    # int(): a sum read from MariaDB is a Decimal.
+    return Markup(f'<span title="{int(value)} bytes">{text}</span>')
