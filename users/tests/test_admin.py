@@ -36,6 +36,12 @@ def test_the_mailbox_list_shows_address_domain_quota_and_scheme(admin_client, ja
     assert jane_mailbox.password not in page and kim.password not in page
 
 
+def test_the_admin_pages_have_no_navigation_sidebar_but_breadcrumbs(admin_client):
+    page = admin_client.get(MAILBOXES).content.decode()
+    assert 'id="nav-sidebar"' not in page
+    assert f'href="{reverse("admin:index")}"' in page
+
+
 def test_it_filters_mailboxes_by_hash_scheme(admin_client, jane_mailbox, kim):
     page = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
     assert "kim@b.example" in page and "jane@a.example" not in page
