@@ -159,3 +159,16 @@ def _mariadb_connection_settings(**env):
 def test_production_keeps_a_mariadb_connection_per_worker_and_checks_it_before_reuse():
     assert _mariadb_connection_settings() == ["60", "True"]
     assert _mariadb_connection_settings(MAILADMIN_DB_CONN_MAX_AGE="0") == ["0", "True"]
+
+
+def test_the_wsgi_application_starts_with_django_and_its_urls_frozen_out_of_garbage_collection(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("x9!" * 20 + "production-key-from-a-file")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MAILADMIN_", "DATABASE_URL"))}
+    env.update(SECRET_KEY_FILE=str(key_file), ALLOWED_HOSTS="mail.example.org",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_SETTINGS_MODULE="mailadmin.settings")
+    script = "import gc, sys; import mailadmin.wsgi; print(gc.get_freeze_count(), 'users.views' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    frozen, views_loaded = result.stdout.split()
+    assert int(frozen) > 10_000 and views_loaded == "True"
