@@ -3,7 +3,7 @@ in words; {% size bytes %}: a byte count in the panel's one human format, the ex
 
 The Django-template pages and the Jinja2 row fragments (mailadmin/row_templates.py) call the
 same two functions, and the list pages call one on every row: they build the HTML themselves
-(a Jinja2 macro call cost 11 µs a row, these 2-3 µs)."""
+(a row's bar cost 9 µs through a Jinja2 macro, 5.7 µs this way)."""
 
 from django import template
 from markupsafe import Markup, escape
