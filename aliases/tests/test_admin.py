@@ -121,6 +121,30 @@ def test_a_search_with_more_matches_than_it_lists_says_so_and_lists_that_many_in
     assert {source for source, alias in aliases.items() if _listed(page, alias)} == {"b-1", "c-1", "t-1"}
 
 
+def test_a_search_with_more_matches_than_it_lists_reads_them_in_one_query_where_the_database_can(
+    db, domain_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mailadmin.admin_search import prefix_matching_ids
+
+    rows = [("t-1", "x"), ("t-2", "x"), ("t-3", "x"), ("t-4", "x"), ("b-1", "t-dest"), ("c-1", "t-dest"), ("t-5", "t-dest")]
+    aliases = {
+        source: Alias.objects.create(domain=domain_a, source=f"{source}@a.example", destination=f"{destination}@c.example")
+        for source, destination in rows
+    }
+    with CaptureQueriesContext(connection) as capped:
+        ids, complete = prefix_matching_ids(Alias.objects.all(), ["source", "destination"], ["t"], 3)
+    assert not complete and list(ids) == [aliases["b-1"].pk, aliases["c-1"].pk, aliases["t-1"].pk]
+    with CaptureQueriesContext(connection) as whole:
+        ids, complete = prefix_matching_ids(Alias.objects.all(), ["source", "destination"], ["t"], 7)
+    # t-5 matches by both sides and is listed once.
+    assert complete and sorted(ids) == sorted(alias.pk for alias in aliases.values())
+    one_query = connection.features.supports_slicing_ordering_in_compound
+    assert (len(capped), len(whole)) == ((1, 1) if one_query else (3, 2))
+
+
 def test_an_action_on_every_match_of_a_long_search_reaches_them_all(client, alice, domain_a, monkeypatch):
     from mailadmin import admin_pagination
 
