@@ -42,6 +42,17 @@ def test_the_admin_pages_have_no_navigation_sidebar_but_breadcrumbs(admin_client
     assert f'href="{reverse("admin:index")}"' in page
 
 
+def test_the_admin_index_and_an_apps_index_still_list_their_models(admin_client, client, bob):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:users_mailbox_changelist") in index and reverse("admin:aliases_alias_changelist") in index
+    users_index = admin_client.get(reverse("admin:app_list", args=["users"])).content.decode()
+    assert reverse("admin:users_mailbox_changelist") in users_index
+    assert reverse("admin:aliases_alias_changelist") not in users_index
+    # An app the person may see no model of has no index page.
+    client.force_login(bob)
+    assert client.get(reverse("admin:app_list", args=["axes"])).status_code == 404
+
+
 def test_it_filters_mailboxes_by_hash_scheme(admin_client, jane_mailbox, kim):
     page = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
     assert "kim@b.example" in page and "jane@a.example" not in page
