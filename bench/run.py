@@ -3,9 +3,11 @@
     .venv/bin/python bench/run.py --sizes 10000,100000,1000000 [--reseed] [--throughput]
 
 Each size (in mailboxes) has its own database, mailadmin_bench_10k, _100k, _1m …, seeded by
-bench/seed.py when it is missing (or with --reseed). For each size the app is served with
-gunicorn on 127.0.0.1, the bench superuser logs in, and every page is timed warm and as the
-first view after the kept figures expired (the cache emptied before the request). One table
+bench/seed.py when it is missing (or with --reseed). Every size is served at once, each by its
+own gunicorn on 127.0.0.1, the bench superuser logs in to each, and every page is timed warm and
+as the first view after the kept figures expired (the cache emptied before the request), the
+sizes taking turns request by request: whatever else the machine does meanwhile falls on every
+size alike, so the growth from one size to the next is the panel's, not the minute's. One table
 with a column group per size is printed at the end, as Markdown, with issue 15's targets.
 """
 
@@ -22,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -109,9 +111,9 @@ class Client:
     """One connection with a cookie jar. Gunicorn's sync workers close the connection after
     each response; http.client then opens a new one for the next request."""
 
-    def __init__(self):
+    def __init__(self, port=PORT):
         self.cookies = {}
-        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=900)
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
 
     def request(self, method, path, body=None, headers=None, stream_to=None):
         headers = dict(headers or {})
@@ -193,22 +195,22 @@ def seed(size, url):
 # --- Serving ----------------------------------------------------------------------------------
 
 
-def start_server(workers, url):
+def start_server(workers, url, port=PORT):
     try:
-        http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
+        http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
     except OSError:
         pass
     else:
-        sys.exit(f"Something already listens on 127.0.0.1:{PORT}; set BENCH_PORT to a free port.")
+        sys.exit(f"Something already listens on 127.0.0.1:{port}; set BENCH_PORT to a free range of ports.")
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"), "mailadmin.wsgi", "--bind", f"127.0.0.1:{PORT}",
+        str(ROOT / ".venv" / "bin" / "gunicorn"), "mailadmin.wsgi", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--timeout", "900", "--log-level", "warning",
     ]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     for _ in range(100):
         try:
-            http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/login/")
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/login/")
             return server
         except OSError:
             time.sleep(0.2)
@@ -302,38 +304,71 @@ def resolve(client, database, size, label, name, args, query, how):
     return (path, None) if path else (None, "no link to follow")
 
 
-def measure_pages(client, server, database, size, count, cold_count, mailbox_pk, domain_name, only=None):
-    results = []
-    for label, kind, name, args, query, how in pages(size, mailbox_pk, domain_name):
+class Served:
+    """One size while the pages are measured: its database, its gunicorn, a logged-in client."""
+
+    def __init__(self, size, database, server, client, mailbox_pk, domain):
+        self.size, self.database, self.server, self.client = size, database, server, client
+        self.mailbox_pk, self.domain = mailbox_pk, domain
+
+
+def in_turns(served, round_number):
+    """Every size once, starting with a different one each round: none always goes first."""
+    start = round_number % len(served)
+    return served[start:] + served[:start]
+
+
+def measure_pages(served, count, cold_count, only=None):
+    """{size: [result per page]}: each page at every size, the sizes taking turns request by request."""
+    results = {each.size: [] for each in served}
+    for label, kind, name, args, query, how in pages(served[0].size, served[0].mailbox_pk, served[0].domain):
         if only and not re.search(only, label):
             continue
-        path, problem = resolve(client, database, size, label, name, args, query, how)
-        result = {"label": label, "kind": kind, "path": path, "problem": problem}
-        results.append(result)
-        if problem:
+        timed = []
+        for each in served:
+            _, _, _, args, query, _ = next(page for page in pages(each.size, each.mailbox_pk, each.domain) if page[0] == label)
+            path, problem = resolve(each.client, each.database, each.size, label, name, args, query, how)
+            result = {"label": label, "kind": kind, "path": path, "problem": problem}
+            results[each.size].append(result)
+            if problem:
+                continue
+            for _ in range(3):  # warm-up: connections, template caches, the kept figures
+                response, _ = each.client.request("GET", path)
+            if response.status != 200:
+                result["problem"] = f"HTTP {response.status}"
+                continue
+            timed.append((each, result))
+        if not timed:
             continue
-        for _ in range(3):  # warm-up: connections, template caches, the kept figures
-            response, _ = client.request("GET", path)
-        if response.status != 200:
-            result["problem"] = f"HTTP {response.status}"
-            continue
-        timings = []
-        cpu_before = workers_cpu_seconds(server)
-        for _ in range(count):
-            started = time.perf_counter()
-            response, _body = client.request("GET", path)
-            timings.append((time.perf_counter() - started) * 1000)
-        result.update(median=statistics.median(timings), p95=percentile(timings, 0.95),
-                      queries=int(response.getheader("X-Query-Count", "-1")),
-                      cpu=(workers_cpu_seconds(server) - cpu_before) * 1000 / count)
-        firsts = []
-        while len(firsts) < cold_count and sum(firsts) < FIRST_VIEWS_MS:
-            database.expire_kept_figures()
-            started = time.perf_counter()
-            response, _body = client.request("GET", path)
-            firsts.append((time.perf_counter() - started) * 1000)
-        result.update(first=statistics.median(firsts), first_queries=int(response.getheader("X-Query-Count", "-1")),
-                      first_count=len(firsts))
+        timings = {each.size: [] for each, _ in timed}
+        last_response = {}
+        cpu_before = {each.size: workers_cpu_seconds(each.server) for each, _ in timed}
+        for round_number in range(count):
+            for each, result in in_turns(timed, round_number):
+                started = time.perf_counter()
+                last_response[each.size], _body = each.client.request("GET", result["path"])
+                timings[each.size].append((time.perf_counter() - started) * 1000)
+        for each, result in timed:
+            result.update(median=statistics.median(timings[each.size]), p95=percentile(timings[each.size], 0.95),
+                          queries=int(last_response[each.size].getheader("X-Query-Count", "-1")),
+                          cpu=(workers_cpu_seconds(each.server) - cpu_before[each.size]) * 1000 / count)
+        firsts = {each.size: [] for each, _ in timed}
+        for round_number in range(cold_count):
+            for each, result in in_turns(timed, round_number):
+                if sum(firsts[each.size]) >= FIRST_VIEWS_MS:
+                    continue
+                each.database.expire_kept_figures()
+                started = time.perf_counter()
+                last_response[each.size], _body = each.client.request("GET", result["path"])
+                firsts[each.size].append((time.perf_counter() - started) * 1000)
+        for each, result in timed:
+            result.update(first=statistics.median(firsts[each.size]), first_count=len(firsts[each.size]),
+                          first_queries=int(last_response[each.size].getheader("X-Query-Count", "-1")))
+        for each in served:
+            page = results[each.size][-1]
+            print(f"  {size_label(each.size):>4} {label:36} {fmt(page.get('median')):>7} {fmt(page.get('p95')):>7} "
+                  f"{fmt(page.get('first')):>7} {page.get('queries', '')!s:>4} {fmt(page.get('cpu')):>5}  "
+                  f"{page['problem'] or page['path']}", flush=True)
     return results
 
 
@@ -618,18 +653,19 @@ def settle(seconds):
 
 
 @contextmanager
-def serving(workers, url):
-    server = start_server(workers, url)
+def serving(workers, url, port=PORT):
+    server = start_server(workers, url, port)
     try:
         yield server
     finally:
         stop_server(server)
 
 
-def size_phase(title, database, settle_seconds):
+def size_phase(title, databases, settle_seconds):
     load = settle(settle_seconds)
     quiet = load[0] < QUIET_LOAD
-    print(f"\n{database.name}, {title}: load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+    names = ", ".join(database.name for database in databases)
+    print(f"\n{names}, {title}: load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           f"({'quiet' if quiet else 'NOT quiet'})", flush=True)
     return load, quiet
 
@@ -679,36 +715,40 @@ def main():
         mailbox_pk, domain_id = database.one("SELECT id, domain_id FROM virtual_users ORDER BY email LIMIT 1 OFFSET %s",
                                              [size // 2])
         domain = database.one("SELECT name FROM virtual_domains WHERE id = %s", [domain_id])[0]
-        results[size] = result = {"url": url, "database": database, "domain": domain, "pages": []}
-        if options.skip_pages and not options.export:
-            continue
-        result["load_before"], result["quiet"] = size_phase("pages", database, options.settle)
+        results[size] = {"url": url, "database": database, "domain": domain, "mailbox_pk": mailbox_pk, "pages": []}
+
+    if not options.skip_pages or options.export:
+        load_before, quiet = size_phase("pages", [results[size]["database"] for size in sizes], options.settle)
         counters_before = cpu_counters()
-        with serving(options.workers, url) as server:
-            client = Client()
-            client.login(BENCH_USER, BENCH_PASSWORD)
+        with ExitStack() as servers:
+            served = []
+            for number, size in enumerate(sizes):
+                result = results[size]
+                server = servers.enter_context(serving(options.workers, result["url"], PORT + number))
+                client = Client(PORT + number)
+                client.login(BENCH_USER, BENCH_PASSWORD)
+                served.append(Served(size, result["database"], server, client, result["mailbox_pk"], result["domain"]))
             if not options.skip_pages:
-                result["pages"] = measure_pages(client, server, database, size, options.requests, options.first_views,
-                                                mailbox_pk, domain, options.only)
-                for page in result["pages"]:
-                    print(f"  {page['label']:36} {fmt(page.get('median')):>7} {fmt(page.get('p95')):>7} "
-                          f"{fmt(page.get('first')):>7} {page.get('queries', '')!s:>4} {fmt(page.get('cpu')):>5}  "
-                          f"{page['problem'] or page['path']}",
-                          flush=True)
+                for size, measured in measure_pages(served, options.requests, options.first_views, options.only).items():
+                    results[size]["pages"] = measured
             if options.export:
-                result["export"] = export = measure_export(client, server)
-                print(f"  export of all mailboxes: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB in "
-                      f"{export['seconds']:.2f} s (target ≤ {TARGET_EXPORT_S} s); worker RSS peak {export['peak_mb']:.0f} MB "
-                      f"(was {export['before_mb']:.0f} MB; target ≤ {TARGET_EXPORT_MB} MB)", flush=True)
-        result["load_after"] = load = os.getloadavg()
-        result["stolen"] = stolen_share(counters_before, cpu_counters())
-        print(f"{database.name}: load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-              f"CPU stolen by the host meanwhile {result['stolen']:.0%}", flush=True)
+                for each in served:
+                    results[each.size]["export"] = export = measure_export(each.client, each.server)
+                    print(f"  {size_label(each.size)}: export of all mailboxes: {export['rows']} rows, "
+                          f"{export['bytes'] / 1e6:.1f} MB in {export['seconds']:.2f} s (target ≤ {TARGET_EXPORT_S} s); "
+                          f"worker RSS peak {export['peak_mb']:.0f} MB (was {export['before_mb']:.0f} MB; "
+                          f"target ≤ {TARGET_EXPORT_MB} MB)", flush=True)
+        load = os.getloadavg()
+        stolen = stolen_share(counters_before, cpu_counters())
+        for size in sizes:
+            results[size].update(load_before=load_before, quiet=quiet, load_after=load, stolen=stolen)
+        print(f"Load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+              f"CPU stolen by the host meanwhile {stolen:.0%}", flush=True)
 
     if options.throughput:
         for size in sizes:
             result = results[size]
-            result["throughput_before"], result["throughput_quiet"] = size_phase("throughput", result["database"],
+            result["throughput_before"], result["throughput_quiet"] = size_phase("throughput", [result["database"]],
                                                                                  options.settle)
             path = reverse("mailbox-list") + "?" + urlencode({"domain": result["domain"]})
             with serving(options.workers, result["url"]) as server:
@@ -743,12 +783,12 @@ def main():
               f"{FIRST_VIEWS_MS // 1000} s together; the cache emptied "
               f"before each); q = queries (the first view's in brackets when different); cpu = the workers' CPU ms "
               f"per timed request (±0.3 ms: the kernel counts 10 ms ticks). gunicorn, "
-              f"{options.workers} sync workers.")
-        for size in sizes:
-            r = results[size]
-            print(f"- {size_label(size)}: load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after "
-                  f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting); "
-                  f"{r['stolen']:.0%} of the CPU time stolen by the host while the pages ran")
+              f"{options.workers} sync workers per size, every size served at once and taking turns request by "
+              f"request.")
+        r = results[sizes[0]]
+        print(f"- load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after "
+              f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting); "
+              f"{r['stolen']:.0%} of the CPU time stolen by the host while the pages ran")
         print()
         print_table(sizes, results, options.first_views)
     if options.throughput:
