@@ -195,6 +195,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions and cookies: secure by default outside DEBUG.
+# Django's database sessions, read with one fixed statement (mailadmin/sessions.py).
+SESSION_ENGINE = "mailadmin.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
