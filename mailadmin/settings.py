@@ -110,6 +110,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms and widgets in the Jinja2 versions of Django's own templates (mailadmin/form_renderer.py).
+FORM_RENDERER = "mailadmin.form_renderer.FormRenderer"
+
 WSGI_APPLICATION = "mailadmin.wsgi.application"
 
 # SQLite in the project folder is the embedded default; DATABASE_URL=mysql://user:pass@host/db
