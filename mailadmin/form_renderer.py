@@ -2,10 +2,10 @@
 
 Django writes every form and widget template twice, in its template language and in Jinja2,
 and renders either to the same HTML. A select in the Django template language includes a
-template per option and one per attribute list (bench/instructions.py counts the pages). Templates Django ships only in its own
-language (the admin's widgets) render as before. On the panel's and the admin's form pages the
-HTML was the same but for blank lines between a select's options; the import page's
-instructions fell by 14 %, the admin's change list and change page by 3-4 %.
+template per option and one per attribute list. Templates Django ships only in its own language
+(the admin's widgets) render as before. On the panel's and the admin's form pages the HTML was
+the same but for blank lines between a select's options; the import page's instructions fell
+by 14 %, the admin's change list and change page by 3-4 % (bench/instructions.py).
 """
 
 from django.forms import renderers
