@@ -182,7 +182,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
-USE_I18N = True
+# The panel is written in English only, and so is the Django admin it shows: no translation is
+# looked up (the admin's pages spent 7-9 % of their instructions looking up their English).
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
