@@ -176,6 +176,10 @@ def nearly_full_and_full(mailboxes, shown=ALERT_SHOWN, *, everyone=False):
     Each list is a range of the used_ppm index, read from its top: the shown rows, and a count
     that stops at ALERT_COUNT_CAP + 1. For all mailboxes the usage rows alone answer (a row
     whose mailbox is gone has no used_ppm); a domain admin's few domains are joined in.
+
+    The two lists' rows are two queries: as the parts of one UNION (keyset.read_together) they
+    cost 0.45-0.55 ms more, wall and CPU alike, the round trip saved included (the UNION with
+    its mailboxes joined is sorted again, and compiling it cost more than the two queries).
     """
     rows = QuotaUsage.objects.all() if everyone else QuotaUsage.objects.filter(mailbox__in=mailboxes.values("email"))
     full_from, nearly_from = FULL * PPM_PER_PERCENT, NEARLY_FULL * PPM_PER_PERCENT
@@ -184,9 +188,10 @@ def nearly_full_and_full(mailboxes, shown=ALERT_SHOWN, *, everyone=False):
         "nearly_full": rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from),
     }
     totals = keyset.capped_counts(ranges, ALERT_COUNT_CAP)
-    fullest = keyset.read_together(
-        {name: in_range.select_related("mailbox") for name, in_range in ranges.items()}, shown, ("-used_ppm", "-pk")
-    )
+    fullest = {
+        name: list(in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown])
+        for name, in_range in ranges.items()
+    }
     return {
         name: Alert(totals[name].count, [usage.mailbox for usage in fullest[name]], totals[name].capped)
         for name in ranges
