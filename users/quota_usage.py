@@ -178,7 +178,7 @@ def nearly_full_and_full(mailboxes, shown=ALERT_SHOWN, *, everyone=False):
     whose mailbox is gone has no used_ppm); a domain admin's few domains are joined in.
 
     The two lists' rows are two queries: as the parts of one UNION (keyset.read_together) they
-    cost 0.45-0.55 ms more, wall and CPU alike, the round trip saved included (the UNION with
+    cost 0.4-0.6 ms more, wall and CPU alike, the round trip saved included (the UNION with
     its mailboxes joined is sorted again, and compiling it cost more than the two queries).
     """
     rows = QuotaUsage.objects.all() if everyone else QuotaUsage.objects.filter(mailbox__in=mailboxes.values("email"))
