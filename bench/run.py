@@ -305,11 +305,18 @@ def resolve(client, database, size, label, name, args, query, how):
 
 
 class Served:
-    """One size while the pages are measured: its database, its gunicorn, a logged-in client."""
+    """One size while the pages are measured: its database, its gunicorn, a logged-in client,
+    and its pages by label (the same pages, with this size's mailbox and domain)."""
 
     def __init__(self, size, database, server, client, mailbox_pk, domain):
         self.size, self.database, self.server, self.client = size, database, server, client
-        self.mailbox_pk, self.domain = mailbox_pk, domain
+        self.pages = {page[0]: page for page in pages(size, mailbox_pk, domain)}
+
+    def timed_request(self, path):
+        """(milliseconds, response) of one GET as the client sees it."""
+        started = time.perf_counter()
+        response, _body = self.client.request("GET", path)
+        return (time.perf_counter() - started) * 1000, response
 
 
 def in_turns(served, round_number):
@@ -321,12 +328,12 @@ def in_turns(served, round_number):
 def measure_pages(served, count, cold_count, only=None):
     """{size: [result per page]}: each page at every size, the sizes taking turns request by request."""
     results = {each.size: [] for each in served}
-    for label, kind, name, args, query, how in pages(served[0].size, served[0].mailbox_pk, served[0].domain):
+    for label in served[0].pages:
         if only and not re.search(only, label):
             continue
         timed = []
         for each in served:
-            _, _, _, args, query, _ = next(page for page in pages(each.size, each.mailbox_pk, each.domain) if page[0] == label)
+            _label, kind, name, args, query, how = each.pages[label]
             path, problem = resolve(each.client, each.database, each.size, label, name, args, query, how)
             result = {"label": label, "kind": kind, "path": path, "problem": problem}
             results[each.size].append(result)
@@ -345,9 +352,8 @@ def measure_pages(served, count, cold_count, only=None):
         cpu_before = {each.size: workers_cpu_seconds(each.server) for each, _ in timed}
         for round_number in range(count):
             for each, result in in_turns(timed, round_number):
-                started = time.perf_counter()
-                last_response[each.size], _body = each.client.request("GET", result["path"])
-                timings[each.size].append((time.perf_counter() - started) * 1000)
+                milliseconds, last_response[each.size] = each.timed_request(result["path"])
+                timings[each.size].append(milliseconds)
         for each, result in timed:
             result.update(median=statistics.median(timings[each.size]), p95=percentile(timings[each.size], 0.95),
                           queries=int(last_response[each.size].getheader("X-Query-Count", "-1")),
@@ -358,9 +364,8 @@ def measure_pages(served, count, cold_count, only=None):
                 if sum(firsts[each.size]) >= FIRST_VIEWS_MS:
                     continue
                 each.database.expire_kept_figures()
-                started = time.perf_counter()
-                last_response[each.size], _body = each.client.request("GET", result["path"])
-                firsts[each.size].append((time.perf_counter() - started) * 1000)
+                milliseconds, last_response[each.size] = each.timed_request(result["path"])
+                firsts[each.size].append(milliseconds)
         for each, result in timed:
             result.update(first=statistics.median(firsts[each.size]), first_count=len(firsts[each.size]),
                           first_queries=int(last_response[each.size].getheader("X-Query-Count", "-1")))
