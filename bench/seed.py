@@ -28,6 +28,8 @@ import django  # noqa: E402
 
 # The expressions quota_usage's insert triggers compute used_ppm and domain_id with.
 TRIGGERS = importlib.import_module("users.migrations.0011_domain_usage")
+# … and the levels the after-insert trigger counts per domain and for all domains.
+LEVELS = importlib.import_module("users.migrations.0014_kept_quota_alerts")
 
 DOMAINS, MAILBOXES_PER_DOMAIN, ALIASES_PER_DOMAIN = 1000, 100, 200  # --domains changes the first
 AUDIT_ENTRIES_PER_DOMAIN = 10  # 100,000 entries at a million mailboxes, as issue 15 measures
@@ -151,8 +153,9 @@ def load_quota_usage(cursor, insert_sql):
 
     Fired for each of 950,000 rows, the triggers (a lookup of the mailbox, an upsert of its
     domain's sums) took 55-75 s, most of the two minutes a million mailboxes may take to seed.
-    insert_sql computes the columns they compute, with their own expressions; the sums are
-    then one GROUP BY, as `manage.py recount --usage` builds them."""
+    insert_sql computes the columns they compute, with their own expressions; the sums and the
+    counts of full and nearly full mailboxes are then one GROUP BY, as `manage.py recount
+    --usage` builds them."""
     cursor.execute(
         "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() "
         "AND EVENT_OBJECT_TABLE = 'quota_usage' AND EVENT_MANIPULATION = 'INSERT' ORDER BY ACTION_ORDER"
@@ -169,8 +172,15 @@ def load_quota_usage(cursor, insert_sql):
         cursor.execute("BEGIN")
         cursor.execute(insert_sql)
         cursor.execute(
-            "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported) "
-            "SELECT domain_id, SUM(bytes), COUNT(*) FROM quota_usage WHERE domain_id IS NOT NULL GROUP BY domain_id"
+            "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
+            f"SELECT domain_id, SUM(bytes), COUNT(*), SUM({LEVELS.is_full('quota_usage')}), "
+            f"SUM({LEVELS.is_nearly_full('quota_usage')}) "
+            "FROM quota_usage WHERE domain_id IS NOT NULL GROUP BY domain_id"
+        )
+        cursor.execute(
+            "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
+            f"SELECT {LEVELS.ALL_DOMAINS}, 0, 0, SUM(mailboxes_full), SUM(mailboxes_nearly_full) "
+            "FROM mailadmin_domain_usage"
         )
         cursor.execute("COMMIT")
     finally:

@@ -50,11 +50,11 @@ def dashboard(request):
     if "refresh" in request.GET and request.user.is_superuser:
         tallies.recount()
     user = request.user
-    totals, schemes = tallies.figures(user)
+    totals, schemes, alert_counts = tallies.figures(user)
     inventory = hash_inventory.rows_from_counts(schemes)
     mailboxes = mailboxes_for(user)
-    # Index range scans of the kept percent (users.quota_usage): read fresh every time.
-    quota_alerts = quota_usage.nearly_full_and_full(mailboxes, everyone=user.is_superuser)
+    # Kept counts, and index range scans of the kept percent (users.quota_usage).
+    quota_alerts = quota_usage.nearly_full_and_full(user, alert_counts)
     for alert in quota_alerts.values():
         mailbox_rows(alert.mailboxes)  # each row's link
     flagged = [row for row in inventory if row.flagged]

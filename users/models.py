@@ -383,12 +383,17 @@ class QuotaUsage(models.Model):
 
 class DomainUsage(models.Model):
     """A domain's reported usage: the sum of its mailboxes' quota_usage bytes and how many rows
-    that is, kept by quota_usage's triggers (users/migrations/0011_domain_usage.py) as Dovecot
-    writes. No row: nothing reported."""
+    that is, and how many of them are full or nearly full, kept by quota_usage's triggers
+    (users/migrations/0011_domain_usage.py, 0014_kept_quota_alerts.py) as Dovecot writes. No row:
+    nothing reported. The row of domain id 0 (tallies.ALL_DOMAINS) keeps the full and nearly
+    full mailboxes of all domains together, and no bytes."""
 
     domain_id = models.IntegerField(primary_key=True)
     bytes = models.BigIntegerField(default=0)
     reported = models.IntegerField(default=0)
+    # At 100 % of the quota or more; at 90 to 99 % (quota_usage.FULL, NEARLY_FULL).
+    mailboxes_full = models.IntegerField(default=0)
+    mailboxes_nearly_full = models.IntegerField(default=0)
 
     class Meta:
         db_table = "mailadmin_domain_usage"

@@ -19,20 +19,17 @@ from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils.functional import cached_property
 
 from mailadmin import cached_counts, keyset
-from users import addresses
-from users.models import DomainUsage, QuotaUsage
+from users import addresses, tallies
+from users.models import DomainUsage, Mailbox, QuotaUsage
 
 NEARLY_FULL, FULL = 90, 100
 NOT_REPORTED = "not reported yet"
 PPM_PER_PERCENT = 10_000  # QuotaUsage.used_ppm: millionths of the quota
-# The dashboard counts the mailboxes in each alert up to this many and says "more than" above:
-# a count of every full mailbox would read them all.
-ALERT_COUNT_CAP = 1000
-# … and lists this many of each alert's fullest mailboxes; its link opens the whole list.
+# The dashboard lists this many of each alert's fullest mailboxes; its link opens the whole list.
 ALERT_SHOWN = 10
 # Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these). Mailboxes without a
 # figure to sort by (not reported; for percent also no limit) come after the others in both
@@ -144,57 +141,72 @@ def over(mailboxes, percent):
 
 def recompute():
     """Have the triggers compute every row's used_ppm and domain again, and count every domain's
-    usage again from them (`manage.py recount --usage`): after rows were written while the
+    usage and its full and nearly full mailboxes again from them (`manage.py recount --usage`): after rows were written while the
     triggers were missing, e.g. a dump restored without them. The self-assignment keeps MariaDB
     from moving `updated`, the time Dovecot reported. Returns the number of usage rows."""
+    full, nearly_full = Q(used_ppm__gte=FULL * PPM_PER_PERCENT), Q(
+        used_ppm__gte=NEARLY_FULL * PPM_PER_PERCENT, used_ppm__lt=FULL * PPM_PER_PERCENT
+    )
     with transaction.atomic():
         rows = QuotaUsage.objects.update(updated=F("updated"))
         DomainUsage.objects.all().delete()
-        DomainUsage.objects.bulk_create(
-            DomainUsage(domain_id=row["domain_id"], bytes=row["total"], reported=row["n"])
+        per_domain = [
+            DomainUsage(
+                domain_id=row["domain_id"], bytes=row["total"], reported=row["n"],
+                mailboxes_full=row["full"], mailboxes_nearly_full=row["nearly_full"],
+            )
             for row in QuotaUsage.objects.filter(domain_id__isnull=False)
             .values("domain_id")
-            .annotate(total=Sum("bytes"), n=Count("pk"))
+            .annotate(total=Sum("bytes"), n=Count("pk"), full=Count("pk", filter=full),
+                      nearly_full=Count("pk", filter=nearly_full))
             .order_by()
+        ]  # fmt: skip
+        all_domains = DomainUsage(
+            domain_id=tallies.ALL_DOMAINS,
+            mailboxes_full=sum(row.mailboxes_full for row in per_domain),
+            mailboxes_nearly_full=sum(row.mailboxes_nearly_full for row in per_domain),
         )
+        DomainUsage.objects.bulk_create(per_domain + [all_domains])
     return rows
 
 
 class Alert(NamedTuple):
-    """One of the dashboard's lists: how many mailboxes (at most ALERT_COUNT_CAP; `more` when
-    there are more than that) and the fullest `shown` of them."""
+    """One of the dashboard's lists: how many mailboxes, and the fullest `shown` of them."""
 
     count: int
     mailboxes: list
-    more: bool
 
 
-def nearly_full_and_full(mailboxes, shown=ALERT_SHOWN, *, everyone=False):
-    """The dashboard's two lists, {"full": Alert, "nearly_full": Alert}: at least 100 %, and
-    90 to 99 %. `everyone`: `mailboxes` are all mailboxes (a superadmin's view).
+def nearly_full_and_full(user, counts, shown=ALERT_SHOWN):
+    """The dashboard's two lists for the domains `user` sees, {"full": Alert, "nearly_full":
+    Alert}: at least 100 %, and 90 to 99 %.
 
-    Each list is a range of the used_ppm index, read from its top: the shown rows, and a count
-    that stops at ALERT_COUNT_CAP + 1. For all mailboxes the usage rows alone answer (a row
-    whose mailbox is gone has no used_ppm); a domain admin's few domains are joined in.
+    `counts` are the kept counts (tallies.figures()'s third): quota_usage's triggers keep them
+    per domain in DomainUsage, and all domains' in the row of ALL_DOMAINS, so a superadmin's
+    cost one row whatever the number of mailboxes. The rows are each a range of the used_ppm
+    index, read from its top. For all mailboxes the usage
+    rows alone answer (a row whose mailbox is gone has no used_ppm); a domain admin's few
+    domains are joined in.
 
     The two lists' rows are two queries: as the parts of one UNION (keyset.read_together) they
     cost 0.4-0.6 ms more, wall and CPU alike, the round trip saved included (the UNION with
     its mailboxes joined is sorted again, and compiling it cost more than the two queries).
     """
-    rows = QuotaUsage.objects.all() if everyone else QuotaUsage.objects.filter(mailbox__in=mailboxes.values("email"))
+    if user.is_superuser:
+        rows = QuotaUsage.objects.all()
+    else:
+        rows = QuotaUsage.objects.filter(mailbox__in=Mailbox.objects.visible_to(user).values("email"))
     full_from, nearly_from = FULL * PPM_PER_PERCENT, NEARLY_FULL * PPM_PER_PERCENT
     ranges = {
         "full": rows.filter(used_ppm__gte=full_from),
         "nearly_full": rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from),
     }
-    totals = keyset.capped_counts(ranges, ALERT_COUNT_CAP)
-    fullest = {
-        name: list(in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown])
-        for name, in_range in ranges.items()
-    }
     return {
-        name: Alert(totals[name].count, [usage.mailbox for usage in fullest[name]], totals[name].capped)
-        for name in ranges
+        name: Alert(
+            counts[f"mailboxes_{name}"],
+            [usage.mailbox for usage in in_range.select_related("mailbox").order_by("-used_ppm", "-pk")[:shown]],
+        )
+        for name, in_range in ranges.items()
     }
 
 

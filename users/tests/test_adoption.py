@@ -274,6 +274,25 @@ def test_usage_dovecot_reported_before_an_upgrade_is_summed_per_domain_by_it(scr
 
 
 @pytest.mark.mariadb
+def test_full_and_nearly_full_mailboxes_reported_before_an_upgrade_are_counted_by_it(scratch_database):
+    run_script(scratch_database, GUIDE_TABLES.format(quota_type="bigint(11)") + GUIDE_ROWS)
+    assert migrate(scratch_database, "users", "0013").returncode == 0
+    run_script(scratch_database, "INSERT INTO quota_usage (email, bytes, messages) VALUES "
+               "('john@example.org', 700, 2), ('jane@example.org', 1020054733, 1), "
+               "('info@xn--bcher-kva.de', 500, 1), ('gone@example.org', 999, 9)")
+    result = migrate(scratch_database)
+    assert result.returncode == 0, result.stderr
+    conn = scratch_database["connect"]()
+    cursor = conn.cursor()
+    cursor.execute("SELECT domain_id, mailboxes_full, mailboxes_nearly_full FROM mailadmin_domain_usage "
+                   "ORDER BY domain_id")
+    counts = cursor.fetchall()
+    conn.close()
+    # jane: 95 % of 1 GiB; info@: 500 of 500 bytes; john has no limit, gone@ no mailbox. Row 0: all domains.
+    assert counts == ((0, 1, 1), (1, 0, 1), (5, 1, 0))
+
+
+@pytest.mark.mariadb
 def test_migrate_twice_changes_nothing_the_second_time(scratch_database):
     run_script(scratch_database, GUIDE_TABLES.format(quota_type="bigint(11)") + GUIDE_ROWS)
     assert migrate(scratch_database).returncode == 0

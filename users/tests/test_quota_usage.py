@@ -18,7 +18,7 @@ from aliases import server_config
 from conftest import MAILBOX_PASSWORD, require_or_skip
 from mailadmin import csv_io
 from mailadmin.operator import Operator
-from users import quota_usage, services
+from users import quota_usage, services, tallies
 from users.models import Domain, DomainUsage, Mailbox, QuotaUsage
 from users.quota_usage import Usage, format_size
 
@@ -330,23 +330,83 @@ def test_the_dashboard_lists_full_and_nearly_full_mailboxes_with_links(client, a
 def test_a_domain_admin_sees_only_their_domains_alerts(client, bob, boxes):
     client.force_login(bob)
     alerts = client.get(reverse("dashboard")).context["quota_alerts"]
-    assert [m.email for m in alerts["nearly_full"][1]] == ["nearly@a.example"]
+    assert [m.email for m in alerts["nearly_full"].mailboxes] == ["nearly@a.example"]
+    assert (alerts["full"].count, alerts["nearly_full"].count) == (1, 1)  # not tom's, in b.example
 
 
-def test_the_dashboard_says_more_than_the_cap_instead_of_counting_on(client, alice, domain_a, monkeypatch):
-    monkeypatch.setattr(quota_usage, "ALERT_COUNT_CAP", 2)
-    for n in range(3):
-        add(domain_a, f"f{n}", 100, 100 + n)
+def test_the_dashboard_counts_every_alerting_mailbox_and_lists_the_fullest(client, alice, domain_a):
+    for n in range(quota_usage.ALERT_SHOWN + 2):
+        add(domain_a, f"f{n:02}", 100, 100 + n)
     add(domain_a, "nearly", 100, 95)
     client.force_login(alice)
     response = client.get(reverse("dashboard"))
     full, nearly = response.context["quota_alerts"]["full"], response.context["quota_alerts"]["nearly_full"]
-    assert (full.count, full.more, [m.email for m in full.mailboxes]) == (
-        2, True, ["f2@a.example", "f1@a.example", "f0@a.example"])
-    assert (nearly.count, nearly.more) == (1, False)
+    assert full.count == quota_usage.ALERT_SHOWN + 2
+    assert [m.email for m in full.mailboxes][:2] == ["f11@a.example", "f10@a.example"]
+    assert len(full.mailboxes) == quota_usage.ALERT_SHOWN
+    assert (nearly.count, [m.email for m in nearly.mailboxes]) == (1, ["nearly@a.example"])
     page = response.content.decode()
-    assert "More than 2 mailboxes at 100 % of the quota or more" in page
-    assert "1 mailbox at 90 to 99 % of the quota" in page
+    assert "12 mailboxes at 100 % of the quota or more" in page and "All full mailboxes" in page
+    assert "1 mailbox at 90 to 99 % of the quota" in page and "All mailboxes at 90 % or more" not in page
+
+
+# --- The kept alert counts (DomainUsage.mailboxes_full / _nearly_full, kept by the triggers) ---
+
+
+def alert_counts(domain_id):
+    kept = DomainUsage.objects.filter(domain_id=domain_id).first()
+    return (kept.mailboxes_full, kept.mailboxes_nearly_full) if kept else (0, 0)
+
+
+def everyones_alerts():
+    return alert_counts(tallies.ALL_DOMAINS)
+
+
+def test_alert_counts_follow_dovecots_writes(domain_a, domain_b):
+    jane = add(domain_a, "jane", 100, 50)
+    add(domain_b, "tom", 100, 95)
+    assert (alert_counts(domain_a.pk), alert_counts(domain_b.pk), everyones_alerts()) == ((0, 0), (0, 1), (0, 1))
+    QuotaUsage.objects.filter(mailbox_id=jane.email).update(bytes=90)  # as Dovecot's upsert
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((0, 1), (0, 2))
+    QuotaUsage.objects.filter(mailbox_id=jane.email).update(bytes=99)  # still nearly full: nothing moves
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((0, 1), (0, 2))
+    QuotaUsage.objects.filter(mailbox_id=jane.email).update(bytes=100)
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((1, 0), (1, 1))
+    QuotaUsage.objects.filter(mailbox_id=jane.email).update(bytes=89)
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((0, 0), (0, 1))
+    QuotaUsage.objects.filter(mailbox_id="tom@b.example").delete()
+    assert (alert_counts(domain_b.pk), everyones_alerts()) == ((0, 0), (0, 0))
+
+
+def test_alert_counts_follow_the_mailboxes_quota_domain_and_deletion(domain_a, domain_b):
+    jane = add(domain_a, "jane", 100, 95)
+    services.set_quota(Operator.command_line(), jane, 90)  # 95 of 90: full
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((1, 0), (1, 0))
+    services.set_quota(Operator.command_line(), Mailbox.objects.get(pk=jane.pk), 0)  # no limit: no level
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((0, 0), (0, 0))
+    Mailbox.objects.filter(pk=jane.pk).update(quota=100)  # behind the panel's back
+    Mailbox.objects.filter(pk=jane.pk).update(domain=domain_b, email="jane@b.example")
+    assert (alert_counts(domain_a.pk), alert_counts(domain_b.pk), everyones_alerts()) == ((0, 0), (0, 0), (0, 0))
+    reported("jane@b.example", 100)
+    assert (alert_counts(domain_b.pk), everyones_alerts()) == ((1, 0), (1, 0))
+    services.delete_mailbox(Operator.command_line(), Mailbox.objects.get(email="jane@b.example"))
+    assert (alert_counts(domain_b.pk), everyones_alerts()) == ((0, 0), (0, 0))
+
+
+def test_usage_reported_before_the_mailbox_exists_alerts_once_it_does(domain_a):
+    reported("ghost@a.example", 99)
+    assert everyones_alerts() == (0, 0)
+    add(domain_a, "ghost", 100)
+    assert (alert_counts(domain_a.pk), everyones_alerts()) == ((0, 1), (0, 1))
+
+
+def test_recount_usage_mends_alert_counts_that_went_wrong(domain_a, domain_b):
+    add(domain_a, "jane", 100, 100)
+    add(domain_b, "tom", 100, 91)
+    DomainUsage.objects.filter(domain_id=domain_a.pk).update(mailboxes_full=7)
+    DomainUsage.objects.filter(domain_id=tallies.ALL_DOMAINS).delete()
+    call_command("recount", "--usage", stdout=io.StringIO())
+    assert (alert_counts(domain_a.pk), alert_counts(domain_b.pk), everyones_alerts()) == ((1, 0), (0, 1), (1, 1))
 
 
 def test_the_alerts_cost_the_same_queries_for_3_and_30_mailboxes(client, alice, domain_a):
