@@ -166,8 +166,11 @@ def test_dovecots_writes_keep_the_percent_the_panel_sorts_and_alerts_by(dovecot,
     domain = Domain.objects.get(name="a.example")
     kept = DomainUsage.objects.get(domain_id=domain.pk)  # the domain's sums, kept by the same triggers
     assert (kept.bytes, kept.reported) == (18_000 + 5_000, 2)
+    assert (kept.mailboxes_full, kept.mailboxes_nearly_full) == (0, 1)  # jane, at 90 %
     services.set_quota(Operator.command_line(), Mailbox.objects.get(email="jane@a.example"), "40000")
     assert QuotaUsage.objects.get(mailbox_id="jane@a.example").used_ppm == 450_000
+    kept.refresh_from_db()
+    assert (kept.mailboxes_full, kept.mailboxes_nearly_full) == (0, 0)
     dovecot.doveadm("save", "-u", "jane@a.example", input=message(2_000, "two"))
     row = QuotaUsage.objects.get(mailbox_id="jane@a.example")
     assert (row.bytes, row.messages, row.used_ppm) == (20_000, 2, 500_000), dovecot.log_text()
