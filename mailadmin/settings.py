@@ -149,7 +149,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://mailadmin_cac
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses throttled attempts before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Staff: Django's ModelBackend, with each request's user read by one fixed statement.
+    "mailadmin.staff.backends.StaffBackend",
     # Mailbox users: address + mail password, checked against virtual_users (never staff).
     "users.auth_backends.MailboxBackend",
 ]

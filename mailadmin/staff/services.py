@@ -122,8 +122,9 @@ def set_superadmin(operator, user, value):
 
 
 def set_active(operator, user, value):
-    """Deactivating ends the account's sessions at once: Django's ModelBackend refuses an
-    inactive user on every request (get_user), so the next page is the login page."""
+    """Deactivating ends the account's sessions at once: the staff backend (StaffBackend, as
+    Django's ModelBackend) refuses an inactive user on every request (get_user), so the next
+    page is the login page."""
     operator.require_superadmin("deactivate or activate a staff account")
     if not value:
         _refuse_losing_the_last_superadmin(user)

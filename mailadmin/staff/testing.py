@@ -20,7 +20,7 @@ def totp_code(key, steps_ahead=0, step=30):
 
 def log_in_recently(client, user):
     """force_login, with the session marked as just re-authenticated."""
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="mailadmin.staff.backends.StaffBackend")
     mark_session(client, recent=True)
 
 

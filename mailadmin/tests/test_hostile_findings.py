@@ -29,7 +29,7 @@ HUGE = "9" * 40
 
 def logged_in(user):
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="mailadmin.staff.backends.StaffBackend")
     return client
 
 

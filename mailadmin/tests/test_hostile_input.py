@@ -307,7 +307,7 @@ def follow_up(client, data, response, url, upload):
 def client_for(users, actor):
     client = Client()
     if actor != "anonymous":
-        client.force_login(users[actor], backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(users[actor], backend="mailadmin.staff.backends.StaffBackend")
     return client
 
 

@@ -130,7 +130,7 @@ def status_of(user, method, url, data):
     with transaction.atomic():
         client = Client()
         if user is not None:
-            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+            client.force_login(user, backend="mailadmin.staff.backends.StaffBackend")
         response = client.get(url) if method == "GET" else client.post(url, data or {})
         transaction.set_rollback(True)
     return response.status_code

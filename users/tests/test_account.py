@@ -44,7 +44,7 @@ def test_the_page_is_only_for_mailbox_users(client, alice, bob, jane):
 
 def test_an_account_whose_mailbox_is_gone_gets_no_page(client, db):
     user = User.objects.create(username="ghost@a.example")
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="mailadmin.staff.backends.StaffBackend")
     assert client.get(reverse("account")).status_code == 403
 
 

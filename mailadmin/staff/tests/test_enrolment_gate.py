@@ -24,7 +24,7 @@ def enrolling(world, settings):
 def status_and_target(user, method, url, data):
     with transaction.atomic():
         client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="mailadmin.staff.backends.StaffBackend")
         response = client.get(url) if method == "GET" else client.post(url, data or {})
         transaction.set_rollback(True)
     return response.status_code, response.get("Location", "")
