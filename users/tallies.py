@@ -170,7 +170,11 @@ def figures(user=None):
     appeared behind the panel's back. The alerts are the kept counts of full and nearly full
     mailboxes (DomainUsage, kept by quota_usage's triggers), read in the totals' statement."""
     sums = _checked_sums_of(
-        {"totals": (kept_rows_for(DomainCount, user), TOTALS), "alerts": (kept_rows_for(DomainUsage, user), ALERTS)}
+        lambda: {
+            "totals": (kept_rows_for(DomainCount, user), TOTALS),
+            "alerts": (kept_rows_for(DomainUsage, user), ALERTS),
+        },
+        key=("figures", _scope_of(user)),
     )
     return sums["totals"], schemes(user, checked=True), sums["alerts"]
 
@@ -181,17 +185,17 @@ ALERTS = ("mailboxes_full", "mailboxes_nearly_full")
 
 def totals(user=None, checked=False):
     """{"domains": n, "mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
-    kept = kept_rows_for(DomainCount, user)
     if checked:
-        return _sums(kept, TOTALS)
-    return _checked_sums(kept, TOTALS)
+        return _sums(kept_rows_for(DomainCount, user), TOTALS)
+    parts = lambda: {"totals": (kept_rows_for(DomainCount, user), TOTALS)}  # noqa: E731
+    return _checked_sums_of(parts, key=("totals", _scope_of(user)))["totals"]
 
 
 def domain_totals(user, **domain):
     """{"mailboxes": n, "aliases": n} of one domain (`name=…` or `pk=…`), when `user` sees it
     (else zeros)."""
     kept = _per_domain(DomainCount, user).filter(domain_id__in=Domain.objects.filter(**domain).values("pk"))
-    return _checked_sums(kept, ("mailboxes", "aliases"))
+    return _checked_sums_of(lambda: {"sums": (kept, ("mailboxes", "aliases"))})["sums"]
 
 
 def _sums(kept, names):
@@ -199,14 +203,56 @@ def _sums(kept, names):
     return {name: value or 0 for name, value in sums.items()}
 
 
-def _checked_sums(kept, names):
-    return _checked_sums_of({"sums": (kept, names)})["sums"]
+def _scope_of(user):
+    """What the SQL of kept_rows_for(…, user) depends on: nothing for all domains; a domain
+    admin's id (their grants are read by the statement itself, never written into it)."""
+    if user is None or user.is_superuser:
+        return "all domains"
+    return ("granted", user.pk, user.is_staff)
 
 
-def _checked_sums_of(parts):
-    """{part: _sums(kept, names)} for each of {part: (kept, names)}, after ensure_counted(), all
-    in one query: every list page reads a kept total, and this is one round trip instead of
-    two (the dashboard's: one instead of three)."""
+# Statements of the kept sums, by (database, key): a few per staff account. Each list page and
+# the dashboard read one; building it through the ORM cost more CPU than running it.
+_statements = {}
+STATEMENTS_KEPT = 1000
+
+
+def _kept_statement(key, build):
+    """build()'s statement, built at the first call with this key on this database and kept."""
+    statement = _statements.get((connection.alias, key))
+    if statement is None:
+        if len(_statements) >= STATEMENTS_KEPT:
+            _statements.clear()
+        statement = _statements[connection.alias, key] = build()
+    return statement
+
+
+def _checked_sums_of(parts, key=None):
+    """{part: _sums(kept, names)} for each of parts()'s {part: (kept, names)}, after
+    ensure_counted(), all in one query: every list page reads a kept total, and this is one
+    round trip instead of two (the dashboard's: one instead of three). With a `key`, the
+    statement is built at the first call and kept: `parts` must then give the same SQL
+    whenever the key is the same."""
+    build = lambda: _sums_statement(parts())  # noqa: E731
+    names_of, columns, from_clause, params, read = build() if key is None else _kept_statement(key, build)
+    found = {part: dict.fromkeys(names, 0) for part, names in names_of.items()}
+    if not read:
+        ensure_counted()
+        return found
+    noticed, row = _check_highest_ids(columns, from_clause, params)
+    if noticed:  # counted again: the sums read with the check are the old ones
+        built = parts()
+        return found | {part: _sums(*built[part]) for part in read}
+    values = iter(row)
+    for part in read:
+        # MariaDB's SUM of integers is a DECIMAL; the ORM's aggregate() turns it into an int.
+        found[part] = {name: int(next(values) or 0) for name in names_of[part]}
+    return found
+
+
+def _sums_statement(parts):
+    """(names of each part, the columns, FROM clause and parameters of their sums, the parts
+    read) for _check_highest_ids()."""
     quote = connection.ops.quote_name
     columns, derived_tables, params, read = [], [], [], []
     for number, (part, (kept, names)) in enumerate(parts.items()):
@@ -219,18 +265,8 @@ def _checked_sums_of(parts):
         columns.extend(f"kept_{number}.{quote(name)}" for name in names)
         params.extend(scoped_params)
         read.append(part)
-    found = {part: dict.fromkeys(names, 0) for part, (_kept, names) in parts.items()}
-    if not read:
-        ensure_counted()
-        return found
-    noticed, row = _check_highest_ids(", ".join(columns), "FROM " + " CROSS JOIN ".join(derived_tables), params)
-    if noticed:  # counted again: the sums read with the check are the old ones
-        return found | {part: _sums(*parts[part]) for part in read}
-    values = iter(row)
-    for part in read:
-        # MariaDB's SUM of integers is a DECIMAL; the ORM's aggregate() turns it into an int.
-        found[part] = {name: int(next(values) or 0) for name in parts[part][1]}
-    return found
+    names_of = {part: names for part, (_kept, names) in parts.items()}
+    return names_of, ", ".join(columns), "FROM " + " CROSS JOIN ".join(derived_tables), tuple(params), tuple(read)
 
 
 def add_domain_counts(domains, checked=False):
@@ -250,8 +286,20 @@ def schemes(user=None, checked=False):
     """{scheme key: mailboxes} for the domains `user` sees, as hash_inventory.scheme_key names them."""
     if not checked:
         ensure_counted()
-    rows = kept_rows_for(SchemeCount, user).values("scheme").annotate(n=Sum("mailboxes")).order_by()
-    return {row["scheme"]: row["n"] for row in rows if row["n"]}
+    def build():
+        rows = kept_rows_for(SchemeCount, user).values("scheme").annotate(n=Sum("mailboxes")).order_by()
+        try:
+            return rows.values_list("scheme", "n").query.sql_with_params()
+        except EmptyResultSet:  # a scope that names nothing
+            return None
+
+    statement = _kept_statement(("schemes", _scope_of(user)), build)
+    if statement is None:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+        # MariaDB's SUM of integers is a DECIMAL.
+        return {scheme: int(n) for scheme, n in cursor.fetchall() if n}
 
 
 # --- Noticing rows written behind the panel's back -----------------------------------------

@@ -601,6 +601,25 @@ def test_the_totals_and_the_check_for_rows_written_behind_its_back_are_one_query
     assert tallies.domain_totals(alice, name="a.example")["mailboxes"] == 3
 
 
+def test_the_kept_statements_follow_grants_and_roles_given_after_their_first_read(bob, domain_a, domain_b):
+    from users import tallies
+    from users.models import DomainAdminGrant
+
+    add_mailboxes(domain_a, 2)
+    add_mailboxes(domain_b, 3)
+    for read in (lambda: tallies.totals(bob)["mailboxes"], lambda: tallies.figures(bob)[0]["mailboxes"],
+                 lambda: sum(tallies.schemes(bob).values())):
+        assert read() == 2
+        grant = DomainAdminGrant.objects.create(user=bob, domain=domain_b)
+        assert read() == 5
+        grant.delete()
+        bob.is_superuser = True
+        assert read() == 5
+        bob.is_superuser, bob.is_staff = False, False
+        assert read() == 0
+        bob.is_staff = True
+
+
 def test_recount_counts_again_from_the_tables(domain_a):
     from io import StringIO
 
