@@ -275,10 +275,13 @@ def add_domain_counts(domains, checked=False):
     domains = list(domains)
     if not checked:
         ensure_counted()
-    kept = DomainCount.objects.in_bulk([domain.pk for domain in domains])
+    kept = {
+        domain_id: (mailboxes, aliases)
+        for domain_id, mailboxes, aliases in DomainCount.objects.filter(pk__in=[domain.pk for domain in domains])
+        .values_list("domain_id", "mailboxes", "aliases")
+    }
     for domain in domains:
-        counts = kept.get(domain.pk)
-        domain.mailbox_count, domain.alias_count = (counts.mailboxes, counts.aliases) if counts else (0, 0)
+        domain.mailbox_count, domain.alias_count = kept.get(domain.pk, (0, 0))
     return domains
 
 
