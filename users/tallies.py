@@ -23,6 +23,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 
+from users import kept_statements
 from users.hash_inventory import MALFORMED, NO_PREFIX, scheme_expression, scheme_key
 from users.models import Domain, DomainCount, DomainUsage, Mailbox, SchemeCount, TallyWatermark
 
@@ -174,7 +175,7 @@ def figures(user=None):
             "totals": (kept_rows_for(DomainCount, user), TOTALS),
             "alerts": (kept_rows_for(DomainUsage, user), ALERTS),
         },
-        key=("figures", _scope_of(user)),
+        key=("figures", kept_statements.scope_of(user)),
     )
     return sums["totals"], schemes(user, checked=True), sums["alerts"]
 
@@ -188,7 +189,7 @@ def totals(user=None, checked=False):
     if checked:
         return _sums(kept_rows_for(DomainCount, user), TOTALS)
     parts = lambda: {"totals": (kept_rows_for(DomainCount, user), TOTALS)}  # noqa: E731
-    return _checked_sums_of(parts, key=("totals", _scope_of(user)))["totals"]
+    return _checked_sums_of(parts, key=("totals", kept_statements.scope_of(user)))["totals"]
 
 
 def domain_totals(user, **domain):
@@ -203,30 +204,6 @@ def _sums(kept, names):
     return {name: value or 0 for name, value in sums.items()}
 
 
-def _scope_of(user):
-    """What the SQL of kept_rows_for(…, user) depends on: nothing for all domains; a domain
-    admin's id (their grants are read by the statement itself, never written into it)."""
-    if user is None or user.is_superuser:
-        return "all domains"
-    return ("granted", user.pk, user.is_staff)
-
-
-# Statements of the kept sums, by (database, key): a few per staff account. Each list page and
-# the dashboard read one; building it through the ORM cost more CPU than running it.
-_statements = {}
-STATEMENTS_KEPT = 1000
-
-
-def _kept_statement(key, build):
-    """build()'s statement, built at the first call with this key on this database and kept."""
-    statement = _statements.get((connection.alias, key))
-    if statement is None:
-        if len(_statements) >= STATEMENTS_KEPT:
-            _statements.clear()
-        statement = _statements[connection.alias, key] = build()
-    return statement
-
-
 def _checked_sums_of(parts, key=None):
     """{part: _sums(kept, names)} for each of parts()'s {part: (kept, names)}, after
     ensure_counted(), all in one query: every list page reads a kept total, and this is one
@@ -234,7 +211,7 @@ def _checked_sums_of(parts, key=None):
     statement is built at the first call and kept: `parts` must then give the same SQL
     whenever the key is the same."""
     build = lambda: _sums_statement(parts())  # noqa: E731
-    names_of, columns, from_clause, params, read = build() if key is None else _kept_statement(key, build)
+    names_of, columns, from_clause, params, read = build() if key is None else kept_statements.kept(key, build)
     found = {part: dict.fromkeys(names, 0) for part, names in names_of.items()}
     if not read:
         ensure_counted()
@@ -296,7 +273,7 @@ def schemes(user=None, checked=False):
         except EmptyResultSet:  # a scope that names nothing
             return None
 
-    statement = _kept_statement(("schemes", _scope_of(user)), build)
+    statement = kept_statements.kept(("schemes", kept_statements.scope_of(user)), build)
     if statement is None:
         return {}
     with connection.cursor() as cursor:
