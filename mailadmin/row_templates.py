@@ -9,6 +9,7 @@ the views' context.
 """
 
 import jinja2
+from markupsafe import Markup
 from django.template import engines
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -20,18 +21,15 @@ def environment(**options):
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(usage=usage, size=size)
-    env.filters.update(iso_time=iso_time, local_time=local_time)
+    env.filters.update(time_element=time_element)
     return env
 
 
-def iso_time(moment):
-    """As Django's `|date:"c"` prints it: ISO 8601 in the panel's time zone."""
-    return timezone.localtime(moment).isoformat()
-
-
-def local_time(moment):
-    """As Django's `|date:"Y-m-d H:i:s"` prints it."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+def time_element(moment):
+    """<time> with the moment in the panel's time zone, for machines as Django's `|date:"c"`
+    prints it (ISO 8601) and for people as `|date:"Y-m-d H:i:s"` does: one conversion for both."""
+    local = timezone.localtime(moment)
+    return Markup(f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M:%S}</time>')
 
 
 def render_rows(template_name, **context):

@@ -51,6 +51,8 @@ MOMENTS = [
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
     with override_settings(TIME_ZONE=zone):
-        by_django = Template("""{{ moment|date:'c' }} {{ moment|date:"Y-m-d H:i:s" }}""").render(Context({"moment": moment}))
-        by_fragment = render_fragment("{{ moment|iso_time }} {{ moment|local_time }}", moment=moment)
+        by_django = Template(
+            """<time datetime="{{ moment|date:'c' }}">{{ moment|date:"Y-m-d H:i:s" }}</time>"""
+        ).render(Context({"moment": moment}))
+        by_fragment = render_fragment("{{ moment|time_element }}", moment=moment)
     assert by_fragment == by_django
