@@ -333,6 +333,6 @@ class DomainTotals:
         return self.mailboxes - self.reported
 
 
-def totals_of(domain, mailbox_count):
-    add_domain_totals([domain])
-    return DomainTotals(domain.used_bytes, domain.reported_count, mailbox_count)
+def totals_of(usage, mailbox_count):
+    """A domain's DomainTotals from its kept usage sums ({"bytes": n, "reported": n})."""
+    return DomainTotals(usage["bytes"] if usage["reported"] else None, usage["reported"], mailbox_count)
