@@ -12,7 +12,6 @@ last page, as Django's paginator answered an out-of-range number.
 
 from dataclasses import dataclass
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, Value
 from django.utils.http import urlencode
@@ -192,25 +191,6 @@ def capped_count(queryset, cap):
     """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1)."""
     found = queryset.order_by()[: cap + 1].count()
     return Total(min(found, cap), capped=found > cap)
-
-
-def capped_counts(querysets, cap):
-    """capped_count() of each of {name: queryset}, all in one query (one round trip instead of
-    one per count): SELECT (SELECT COUNT(*) FROM (… LIMIT cap+1)), (…)."""
-    parts, params, found = [], [], {}
-    for name, queryset in querysets.items():
-        try:
-            sql, queryset_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        except EmptyResultSet:  # a scope that names nothing
-            found[name] = 0
-            continue
-        parts.append((name, f"(SELECT COUNT(*) FROM ({sql}) counted_{len(parts)})"))
-        params.extend(queryset_params)
-    if parts:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(sql for _name, sql in parts), params)
-            found.update(zip([name for name, _sql in parts], cursor.fetchone()))
-    return {name: Total(min(found[name], cap), capped=found[name] > cap) for name in querysets}
 
 
 def read_together(querysets, limit, order_by=()):

@@ -188,7 +188,9 @@ def totals(user=None, checked=False):
     """{"domains": n, "mailboxes": n, "aliases": n} for the domains `user` sees (None: all)."""
     if checked:
         return _sums(kept_rows_for(DomainCount, user), TOTALS)
-    parts = lambda: {"totals": (kept_rows_for(DomainCount, user), TOTALS)}  # noqa: E731
+    def parts():
+        return {"totals": (kept_rows_for(DomainCount, user), TOTALS)}
+
     return _checked_sums_of(parts, key=("totals", kept_statements.scope_of(user)))["totals"]
 
 
@@ -229,7 +231,9 @@ def _checked_sums_of(parts, key=None):
     round trip instead of two (the dashboard's: one instead of three). With a `key`, the
     statement is built at the first call and kept: `parts` must then give the same SQL
     whenever the key is the same."""
-    build = lambda: _sums_statement(parts())  # noqa: E731
+    def build():
+        return _sums_statement(parts())
+
     names_of, columns, from_clause, params, read = build() if key is None else kept_statements.kept(key, build)
     found = {part: dict.fromkeys(names, 0) for part, names in names_of.items()}
     if not read:
