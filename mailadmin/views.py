@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET
 from mailadmin.client_address import client_address
 from mailadmin.permissions import staff_required
 from users import hash_inventory, quota_usage, tallies
-from users.access import mailboxes_for
 from users.listing import mailbox_rows
 
 
@@ -52,13 +51,12 @@ def dashboard(request):
     user = request.user
     totals, schemes, alert_counts = tallies.figures(user)
     inventory = hash_inventory.rows_from_counts(schemes)
-    mailboxes = mailboxes_for(user)
     # Kept counts, and index range scans of the kept percent (users.quota_usage).
     quota_alerts = quota_usage.nearly_full_and_full(user, alert_counts)
     for alert in quota_alerts.values():
         mailbox_rows(alert.mailboxes)  # each row's link
     flagged = [row for row in inventory if row.flagged]
-    flagged_mailboxes = hash_inventory.some_mailboxes_of_each(mailboxes, [row.key for row in flagged])
+    flagged_mailboxes = hash_inventory.some_mailboxes_of_each(user, [row.key for row in flagged])
     return render(
         request,
         "users/dashboard.html",

@@ -7,10 +7,13 @@ dashboard stays quick at 100,000 mailboxes.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Case, CharField, Count, Value, When
 from django.db.models.functions import StrIndex, Substr, Upper
 
-from mailadmin import keyset
+from users import kept_statements
+from users.models import Mailbox
 
 
 # A value without a `{SCHEME}` prefix: Dovecot's SQL driver reads it with default_pass_scheme.
@@ -115,10 +118,38 @@ def mailboxes_with(mailboxes, key):
     return mailboxes.filter(password__istartswith="{" + key + "}")
 
 
-def some_mailboxes_of_each(mailboxes, keys, shown=SHOWN):
-    """{key: up to `shown` of the mailboxes with scheme `key`, by address} for each of `keys`, in
-    one query where the database allows it (mailadmin.keyset.read_together). Any `shown` of them,
-    read without an order, so that a scheme a handful of a million mailboxes use is a range of
-    the password prefix index (users/migrations/0012) rather than a walk of every address."""
-    found = keyset.read_together({key: mailboxes_with(mailboxes, key) for key in keys}, shown)
+def some_mailboxes_of_each(user, keys, shown=SHOWN):
+    """{key: up to `shown` of the mailboxes `user` sees with scheme `key`, by address} for each
+    of `keys`. Any `shown` of them, read without an order, so that a scheme a handful of a
+    million mailboxes use is a range of the password prefix index (users/migrations/0012)
+    rather than a walk of every address. One query where the database allows a LIMIT inside a
+    UNION (MariaDB), as keyset.read_together reads; its statement is built once per scope and
+    set of keys and kept (users.kept_statements)."""
+    found = {key: [] for key in keys}
+    if not keys:
+        return found
+    statements = kept_statements.kept(
+        ("some of each scheme", kept_statements.scope_of(user), tuple(keys), shown),
+        lambda: _some_of_each_statements(user, keys, shown),
+    )
+    for statement in statements:
+        for mailbox in Mailbox.objects.raw(*statement):
+            found[keys[mailbox.union_part]].append(mailbox)
     return {key: sorted(rows, key=lambda mailbox: mailbox.email) for key, rows in found.items()}
+
+
+def _some_of_each_statements(user, keys, shown):
+    """[(sql, params)]: one UNION ALL of a part per key, or one statement per key where a UNION's
+    parts cannot have their own LIMIT (SQLite). Each row says which key's part read it."""
+    visible = Mailbox.objects.visible_to(user)
+    fields = [field.attname for field in Mailbox._meta.concrete_fields]
+    parts = []
+    for number, key in enumerate(keys):
+        part = mailboxes_with(visible, key).annotate(union_part=Value(number)).values_list(*fields, "union_part")
+        try:
+            parts.append(part.order_by()[:shown].query.sql_with_params())
+        except EmptyResultSet:  # a scope that names nothing
+            continue
+    if len(parts) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return parts
+    return [(" UNION ALL ".join(f"({sql})" for sql, _params in parts), sum((tuple(params) for _sql, params in parts), ()))]
