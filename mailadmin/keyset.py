@@ -12,8 +12,7 @@ last page, as Django's paginator answered an out-of-range number.
 
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Q, Value
+from django.db.models import Q
 from django.utils.http import urlencode
 
 PAGE_NUMBERS_READ = 10
@@ -191,22 +190,3 @@ def capped_count(queryset, cap):
     """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1)."""
     found = queryset.order_by()[: cap + 1].count()
     return Total(min(found, cap), capped=found > cap)
-
-
-def read_together(querysets, limit, order_by=()):
-    """{name: the first `limit` rows of the queryset in `order_by` (none: any)} for each of
-    {name: queryset}, in one query where the database allows a LIMIT inside a UNION (MariaDB:
-    (… LIMIT n) UNION ALL (… LIMIT n); SQLite: one query each). Each part is tagged with its
-    number, so a row is filed under the part that read it, and the UNION is ordered again: it
-    keeps no order of its own."""
-    names = list(querysets)
-    if len(names) < 2 or not connection.features.supports_slicing_ordering_in_compound:
-        return {name: list(queryset.order_by(*order_by)[:limit]) for name, queryset in querysets.items()}
-    first, *others = (
-        queryset.annotate(union_part=Value(number)).order_by(*order_by)[:limit]
-        for number, queryset in enumerate(querysets.values())
-    )
-    found = {name: [] for name in names}
-    for row in first.union(*others, all=True).order_by(*order_by):
-        found[names[row.union_part]].append(row)
-    return found

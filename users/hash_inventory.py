@@ -123,8 +123,8 @@ def some_mailboxes_of_each(user, keys, shown=SHOWN):
     of `keys`. Any `shown` of them, read without an order, so that a scheme a handful of a
     million mailboxes use is a range of the password prefix index (users/migrations/0012)
     rather than a walk of every address. One query where the database allows a LIMIT inside a
-    UNION (MariaDB), as keyset.read_together reads; its statement is built once per scope and
-    set of keys and kept (users.kept_statements)."""
+    UNION (MariaDB), each part tagged with its key's number; the statement is built once per
+    scope and set of keys and kept (users.kept_statements)."""
     found = {key: [] for key in keys}
     if not keys:
         return found

@@ -199,7 +199,7 @@ def nearly_full_and_full(user, counts, shown=ALERT_SHOWN):
     index, read from its top, by a statement built once per scope (users.kept_statements):
     the mailboxes with the bytes they use (with_usage()).
 
-    The two lists' rows are two queries: as the parts of one UNION (keyset.read_together) they
+    The two lists' rows are two queries: as the parts of one UNION they
     cost 0.4-0.6 ms more, wall and CPU alike, the round trip saved included (the UNION with
     its mailboxes joined is sorted again, and compiling it cost more than the two queries).
     """
