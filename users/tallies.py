@@ -194,6 +194,16 @@ def totals(user=None, checked=False):
     return _checked_sums_of(parts, key=("totals", kept_statements.scope_of(user)))["totals"]
 
 
+def alert_counts(user=None):
+    """{"mailboxes_full": n, "mailboxes_nearly_full": n} for the domains `user` sees: the kept
+    counts quota_usage's triggers keep (DomainUsage), read with the check for rows written
+    behind the panel's back in one statement kept per scope."""
+    def parts():
+        return {"alerts": (kept_rows_for(DomainUsage, user), ALERTS)}
+
+    return _checked_sums_of(parts, key=("alerts", kept_statements.scope_of(user)))["alerts"]
+
+
 def domain_totals(user, **domain):
     """{"mailboxes": n, "aliases": n} of one domain (`name=…` or `pk=…`), when `user` sees it
     (else zeros)."""

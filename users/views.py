@@ -213,8 +213,8 @@ def _mailbox_total(user, mailboxes, *, filtered, domain_name, only_over=None):
         return keyset.Total(tallies.totals(user)["mailboxes"])
     if not filtered:
         return keyset.Total(tallies.domain_totals(user, name=domain_name)["mailboxes"])
-    if only_over and user.is_superuser and not domain_name:
-        return quota_usage.count_over_of_everyone(only_over, TOTAL_CAP)
+    if only_over and not domain_name:
+        return quota_usage.count_over(user, only_over, TOTAL_CAP)
     return keyset.capped_count(mailboxes, TOTAL_CAP)
 
 
