@@ -172,14 +172,14 @@ def load_quota_usage(cursor, insert_sql):
         cursor.execute("BEGIN")
         cursor.execute(insert_sql)
         cursor.execute(
-            "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-            f"SELECT domain_id, SUM(bytes), COUNT(*), SUM({LEVELS.is_full('quota_usage')}), "
+            LEVELS.INSERT_USAGE
+            + f"SELECT domain_id, SUM(bytes), COUNT(*), SUM({LEVELS.is_full('quota_usage')}), "
             f"SUM({LEVELS.is_nearly_full('quota_usage')}) "
             "FROM quota_usage WHERE domain_id IS NOT NULL GROUP BY domain_id"
         )
         cursor.execute(
-            "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-            f"SELECT {LEVELS.ALL_DOMAINS}, 0, 0, SUM(mailboxes_full), SUM(mailboxes_nearly_full) "
+            LEVELS.INSERT_USAGE
+            + f"SELECT {LEVELS.ALL_DOMAINS}, 0, 0, SUM(mailboxes_full), SUM(mailboxes_nearly_full) "
             "FROM mailadmin_domain_usage"
         )
         cursor.execute("COMMIT")

@@ -9,10 +9,10 @@ the views' context.
 """
 
 import jinja2
-from markupsafe import Markup
 from django.template import engines
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from markupsafe import Markup
 
 
 def environment(**options):

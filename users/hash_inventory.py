@@ -152,4 +152,5 @@ def _some_of_each_statements(user, keys, shown):
             continue
     if len(parts) < 2 or not connection.features.supports_slicing_ordering_in_compound:
         return parts
-    return [(" UNION ALL ".join(f"({sql})" for sql, _params in parts), sum((tuple(params) for _sql, params in parts), ()))]
+    union = " UNION ALL ".join(f"({sql})" for sql, _params in parts)
+    return [(union, sum((tuple(params) for _sql, params in parts), ()))]

@@ -32,6 +32,11 @@ NOT_REPORTED = "not reported yet"
 PPM_PER_PERCENT = 10_000  # QuotaUsage.used_ppm: millionths of the quota
 # The dashboard lists this many of each alert's fullest mailboxes; its link opens the whole list.
 ALERT_SHOWN = 10
+# The usage rows of each alert: at least 100 %, and 90 to 99 %.
+ALERT_RANGES = {
+    "full": Q(used_ppm__gte=FULL * PPM_PER_PERCENT),
+    "nearly_full": Q(used_ppm__gte=NEARLY_FULL * PPM_PER_PERCENT, used_ppm__lt=FULL * PPM_PER_PERCENT),
+}
 # Sort keys of the mailbox list (users.views.MAILBOX_SORTS adds these). Mailboxes without a
 # figure to sort by (not reported; for percent also no limit) come after the others in both
 # directions: they are neither the fullest nor the emptiest.
@@ -153,12 +158,10 @@ def over(mailboxes, percent):
 
 def recompute():
     """Have the triggers compute every row's used_ppm and domain again, and count every domain's
-    usage and its full and nearly full mailboxes again from them (`manage.py recount --usage`): after rows were written while the
-    triggers were missing, e.g. a dump restored without them. The self-assignment keeps MariaDB
-    from moving `updated`, the time Dovecot reported. Returns the number of usage rows."""
-    full, nearly_full = Q(used_ppm__gte=FULL * PPM_PER_PERCENT), Q(
-        used_ppm__gte=NEARLY_FULL * PPM_PER_PERCENT, used_ppm__lt=FULL * PPM_PER_PERCENT
-    )
+    usage and its full and nearly full mailboxes again from them (`manage.py recount --usage`):
+    after rows were written while the triggers were missing, e.g. a dump restored without them.
+    The self-assignment keeps MariaDB from moving `updated`, the time Dovecot reported. Returns
+    the number of usage rows."""
     with transaction.atomic():
         rows = QuotaUsage.objects.update(updated=F("updated"))
         DomainUsage.objects.all().delete()
@@ -169,8 +172,8 @@ def recompute():
             )
             for row in QuotaUsage.objects.filter(domain_id__isnull=False)
             .values("domain_id")
-            .annotate(total=Sum("bytes"), n=Count("pk"), full=Count("pk", filter=full),
-                      nearly_full=Count("pk", filter=nearly_full))
+            .annotate(total=Sum("bytes"), n=Count("pk"), full=Count("pk", filter=ALERT_RANGES["full"]),
+                      nearly_full=Count("pk", filter=ALERT_RANGES["nearly_full"]))
             .order_by()
         ]  # fmt: skip
         all_domains = DomainUsage(
@@ -199,15 +202,14 @@ def nearly_full_and_full(user, counts, shown=ALERT_SHOWN):
     index, read from its top, by a statement built once per scope (users.kept_statements):
     the mailboxes with the bytes they use (with_usage()).
 
-    The two lists' rows are two queries: as the parts of one UNION they
-    cost 0.4-0.6 ms more, wall and CPU alike, the round trip saved included (the UNION with
-    its mailboxes joined is sorted again, and compiling it cost more than the two queries).
+    The two lists' rows are two queries: as the parts of one UNION they cost 0.4-0.6 ms more,
+    wall and CPU alike, the round trip saved included (the UNION with its mailboxes joined is
+    sorted again, and compiling it cost more than the two queries).
     """
     alerts = {}
-    for name in ("full", "nearly_full"):
-        statement = kept_statements.kept(
-            ("fullest", name, shown, kept_statements.scope_of(user)), lambda name=name: _fullest_statement(user, name, shown)
-        )
+    for name in ALERT_RANGES:
+        key = ("fullest", name, shown, kept_statements.scope_of(user))
+        statement = kept_statements.kept(key, lambda name=name: _fullest_statement(user, name, shown))
         rows = Mailbox.objects.raw(*statement, translations=_FULLEST_COLUMNS) if statement else []
         alerts[name] = Alert(counts[f"mailboxes_{name}"], list(rows))
     return alerts
@@ -228,12 +230,8 @@ def _fullest_statement(user, name, shown):
         rows = QuotaUsage.objects.all()
     else:
         rows = QuotaUsage.objects.filter(mailbox__in=Mailbox.objects.visible_to(user).values("email"))
-    full_from, nearly_from = FULL * PPM_PER_PERCENT, NEARLY_FULL * PPM_PER_PERCENT
-    if name == "full":
-        rows = rows.filter(used_ppm__gte=full_from)
-    else:
-        rows = rows.filter(used_ppm__gte=nearly_from, used_ppm__lt=full_from)
-    fullest = rows.order_by("-used_ppm", "-mailbox_id").values_list(*_FULLEST_COLUMNS)[:shown]
+    in_range = rows.filter(ALERT_RANGES[name])
+    fullest = in_range.order_by("-used_ppm", "-mailbox_id").values_list(*_FULLEST_COLUMNS)[:shown]
     try:
         return fullest.query.sql_with_params()
     except EmptyResultSet:

@@ -21,6 +21,9 @@ ALL_DOMAINS = 0
 FULL_PPM, NEARLY_FULL_PPM = 1_000_000, 900_000
 
 
+INSERT_USAGE = "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
+
+
 def is_full(row):
     return f"COALESCE({row}.used_ppm >= {FULL_PPM}, 0)"
 
@@ -40,8 +43,8 @@ NEARLY_FULL_CHANGE = f"{is_nearly_full('NEW')} - {is_nearly_full('OLD')}"
 # --- MariaDB: BEFORE triggers compute NEW (0011, unchanged); AFTER triggers move the sums ----
 
 MARIADB_ADD_NEW = (
-    "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-    f"VALUES (NEW.domain_id, NEW.bytes, 1, {is_full('NEW')}, {is_nearly_full('NEW')}) "
+    INSERT_USAGE
+    + f"VALUES (NEW.domain_id, NEW.bytes, 1, {is_full('NEW')}, {is_nearly_full('NEW')}) "
     "ON DUPLICATE KEY UPDATE bytes = bytes + NEW.bytes, reported = reported + 1, "
     f"mailboxes_full = mailboxes_full + {is_full('NEW')}, "
     f"mailboxes_nearly_full = mailboxes_nearly_full + {is_nearly_full('NEW')}"
@@ -62,8 +65,8 @@ MOVE_WITHIN_DOMAIN = (
 
 def mariadb_all_domains(full, nearly_full):
     return (
-        "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-        f"VALUES ({ALL_DOMAINS}, 0, 0, {full}, {nearly_full}) "
+        INSERT_USAGE
+        + f"VALUES ({ALL_DOMAINS}, 0, 0, {full}, {nearly_full}) "
         "ON DUPLICATE KEY UPDATE mailboxes_full = mailboxes_full + VALUES(mailboxes_full), "
         "mailboxes_nearly_full = mailboxes_nearly_full + VALUES(mailboxes_nearly_full)"
     )
@@ -104,8 +107,8 @@ MARIADB_TRIGGERS = {
 # --- SQLite: AFTER triggers compute the row (0011), then take OLD out and add the stored row ---
 
 SQLITE_ADD_STORED = (
-    "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-    f"SELECT domain_id, bytes, 1, {is_full('stored')}, {is_nearly_full('stored')} "
+    INSERT_USAGE
+    + f"SELECT domain_id, bytes, 1, {is_full('stored')}, {is_nearly_full('stored')} "
     "FROM quota_usage AS stored WHERE email = NEW.email AND domain_id IS NOT NULL "
     "ON CONFLICT (domain_id) DO UPDATE SET bytes = bytes + excluded.bytes, reported = reported + 1, "
     "mailboxes_full = mailboxes_full + excluded.mailboxes_full, "
@@ -117,8 +120,8 @@ SQLITE_TAKE_OLD_FROM_ALL = (
     f"WHERE domain_id = {ALL_DOMAINS} AND OLD.used_ppm >= {NEARLY_FULL_PPM}"
 )
 SQLITE_ADD_STORED_TO_ALL = (
-    "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-    f"SELECT {ALL_DOMAINS}, 0, 0, {is_full('stored')}, {is_nearly_full('stored')} "
+    INSERT_USAGE
+    + f"SELECT {ALL_DOMAINS}, 0, 0, {is_full('stored')}, {is_nearly_full('stored')} "
     f"FROM quota_usage AS stored WHERE email = NEW.email AND used_ppm >= {NEARLY_FULL_PPM} "
     "ON CONFLICT (domain_id) DO UPDATE SET mailboxes_full = mailboxes_full + excluded.mailboxes_full, "
     "mailboxes_nearly_full = mailboxes_nearly_full + excluded.mailboxes_nearly_full"
@@ -148,20 +151,21 @@ def count_levels(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             f"SELECT domain_id, SUM({is_full('quota_usage')}), SUM({is_nearly_full('quota_usage')}) "
-            f"FROM quota_usage WHERE used_ppm >= %s AND domain_id IS NOT NULL GROUP BY domain_id",
+            "FROM quota_usage WHERE used_ppm >= %s AND domain_id IS NOT NULL GROUP BY domain_id",
             [NEARLY_FULL_PPM],
         )
         per_domain = cursor.fetchall()
         cursor.execute("DELETE FROM mailadmin_domain_usage WHERE domain_id = %s", [ALL_DOMAINS])
         for domain_id, full, nearly_full in per_domain:
             cursor.execute(
-                "UPDATE mailadmin_domain_usage SET mailboxes_full = %s, mailboxes_nearly_full = %s WHERE domain_id = %s",
+                "UPDATE mailadmin_domain_usage SET mailboxes_full = %s, mailboxes_nearly_full = %s "
+                "WHERE domain_id = %s",
                 [full, nearly_full, domain_id],
             )
         if per_domain:
             cursor.execute(
-                "INSERT INTO mailadmin_domain_usage (domain_id, bytes, reported, mailboxes_full, mailboxes_nearly_full) "
-                "VALUES (%s, 0, 0, %s, %s)",
+                INSERT_USAGE
+                + "VALUES (%s, 0, 0, %s, %s)",
                 [ALL_DOMAINS, sum(row[1] for row in per_domain), sum(row[2] for row in per_domain)],
             )
 
