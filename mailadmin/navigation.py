@@ -1,13 +1,20 @@
-"""The top navigation: one list for the whole panel, each entry shown to the roles it serves.
+"""The top bar of every page: one menu for the whole panel, each entry shown to the roles it
+serves, and the links to the start page and to log out.
 
 An entry whose page does not exist (its URL name does not resolve) is left out, so a feature's
 pages appear in the menu as soon as its URLs are included.
+
+The bar is the same for every request of one role on one page, yet Django's template language
+spent about a tenth of a list page's instructions on it (an include, a loop of tags per entry,
+two `{% url %}`): its links are reversed once per script prefix and the menu's HTML is built
+once per set of entries.
 """
 
 import functools
 
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html, format_html_join
 
 STAFF, SUPERUSER, MAILBOX_USER = "staff", "superuser", "mailbox_user"
 
@@ -47,10 +54,21 @@ def _url(url_name, script_prefix, urlconf):
         return None
 
 
-def nav_items(request):
+@functools.lru_cache(maxsize=256)
+def _menu(entries):
+    """The menu's links for `entries`, (label, url, is the current page) each."""
+    return format_html_join(
+        "",
+        '<a href="{}"{}>{}</a>',
+        ((url, format_html(' aria-current="page"') if active else "", label) for label, url, active in entries),
+    )
+
+
+def topbar(request):
+    """Context processor: `nav` (the menu's HTML), `home_url` and `logout_url`."""
     roles = _roles(getattr(request, "user", None)) if hasattr(request, "user") else set()
     script_prefix, urlconf = get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
-    items = []
+    entries = []
     for label, url_name, role in NAV:
         if role not in roles:
             continue
@@ -58,5 +76,9 @@ def nav_items(request):
         if url is None:
             continue
         active = request.path == url or (url != "/" and request.path.startswith(url))
-        items.append({"label": label, "url": url, "active": active})
-    return {"nav_items": items}
+        entries.append((label, url, active))
+    return {
+        "nav": _menu(tuple(entries)),
+        "home_url": _url("home", script_prefix, urlconf),
+        "logout_url": _url("logout", script_prefix, urlconf),
+    }

@@ -1,9 +1,10 @@
-"""The rows of the panel's big tables, rendered by Jinja2 inside the Django-template pages.
+"""The rows of the panel's big tables and their page links, rendered by Jinja2 inside the
+Django-template pages.
 
 Django's template language spends about 10 µs of CPU on each value it prints (a lookup through
 the context stack, escaping through a lazy-aware wrapper) and more on each tag: a 50-row table
 was most of what a list page spent in Python. Jinja2 compiles a template to a Python function
-and escapes with MarkupSafe's C code. Only the row fragments (`templates/**/_*.jinja`) are
+and escapes with MarkupSafe's C code. Only these fragments (`templates/**/_*.jinja`) are
 Jinja2: the pages, forms and Django's admin stay in Django's language, and tests keep reading
 the views' context.
 """
@@ -21,7 +22,7 @@ def environment(**options):
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(usage=usage, size=size)
-    env.filters.update(time_element=time_element)
+    env.filters.update(time_element=time_element, clock=clock)
     return env
 
 
@@ -32,6 +33,11 @@ def time_element(moment):
     return Markup(f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M:%S}</time>')
 
 
-def render_rows(template_name, **context):
+def clock(moment):
+    """The time of day in the panel's time zone, as Django's `|time:"H:i:s"` prints it."""
+    return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).strftime("%H:%M:%S")
+
+
+def render_fragment(template_name, **context):
     """The fragment's HTML, already escaped by Jinja2."""
     return mark_safe(engines["rows"].get_template(template_name).render(context))

@@ -6,7 +6,7 @@ from django import template
 
 from aliases import listing, receivers, sender_rights
 from aliases.models import Alias
-from mailadmin.row_templates import render_rows
+from mailadmin.row_templates import render_fragment
 from users import addresses
 
 register = template.Library()
@@ -74,4 +74,4 @@ def own_sending_rights(mailbox):
 @register.simple_tag
 def alias_address_rows(sources):
     """Table rows, one per alias address, for a page of sources (a domain's page)."""
-    return render_rows("aliases/_address_rows.jinja", rows=listing.address_rows(list(sources)))
+    return render_fragment("aliases/_address_rows.jinja", rows=listing.address_rows(list(sources)))

@@ -9,35 +9,35 @@ from django.template import Context, Template, engines
 from django.test import override_settings
 from django.utils.safestring import mark_safe
 
-from mailadmin.row_templates import render_rows
+from mailadmin.row_templates import render_fragment
 
 
-def render_fragment(source, **context):
+def render_source(source, **context):
     return engines["rows"].from_string(source).render(context)
 
 
 def test_a_fragment_escapes_what_it_prints():
-    assert render_fragment("{{ value }}", value='<script>x("&")</script>') == "&lt;script&gt;x(&#34;&amp;&#34;)&lt;/script&gt;"
+    assert render_source("{{ value }}", value='<script>x("&")</script>') == "&lt;script&gt;x(&#34;&amp;&#34;)&lt;/script&gt;"
 
 
 def test_html_the_panel_marked_safe_is_printed_as_it_is():
-    assert render_fragment("{{ value }}", value=mark_safe("<b>kept</b>")) == "<b>kept</b>"
+    assert render_source("{{ value }}", value=mark_safe("<b>kept</b>")) == "<b>kept</b>"
 
 
 def test_a_misspelt_name_fails_the_render_instead_of_printing_nothing():
     with pytest.raises(jinja2.UndefinedError):
-        render_fragment("<td>{{ mailbox.display_emial }}</td>", mailbox=object())
+        render_source("<td>{{ mailbox.display_emial }}</td>", mailbox=object())
 
 
 def test_rows_come_back_safe_for_the_django_page_around_them():
-    html = Template('{% load rows %}<table>{% rows "aliases/_address_rows.jinja" rows=rows %}</table>').render(
+    html = Template('{% load fragments %}<table>{% fragment "aliases/_address_rows.jinja" rows=rows %}</table>').render(
         Context({"rows": [{
             "url": "/aliases/a%3Cb@x.example/", "delete_url": "/aliases/a%3Cb@x.example/delete/",
             "display_source": "a<b@x.example", "is_catch_all": False, "destinations": ["<c>@y.example"], "more": 0,
         }]})
     )
     assert "a&lt;b@x.example" in html and "&lt;c&gt;@y.example" in html and "<tr>" in html
-    assert render_rows("aliases/_address_rows.jinja", rows=[]).strip() == ""
+    assert render_fragment("aliases/_address_rows.jinja", rows=[]).strip() == ""
 
 
 MOMENTS = [
@@ -54,5 +54,14 @@ def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
         by_django = Template(
             """<time datetime="{{ moment|date:'c' }}">{{ moment|date:"Y-m-d H:i:s" }}</time>"""
         ).render(Context({"moment": moment}))
-        by_fragment = render_fragment("{{ moment|time_element }}", moment=moment)
+        by_fragment = render_source("{{ moment|time_element }}", moment=moment)
+    assert by_fragment == by_django
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_time_of_day_is_printed_as_djangos_time_filter_prints_it(zone, moment):
+    with override_settings(TIME_ZONE=zone):
+        by_django = Template('{{ moment|time:"H:i:s" }}').render(Context({"moment": moment}))
+        by_fragment = render_source("{{ moment|clock }}", moment=moment)
     assert by_fragment == by_django
