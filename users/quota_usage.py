@@ -287,12 +287,22 @@ class UsageOrderPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        ids = list(self._ranked.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
+        if bottom == 0:
+            # The first page reads its rows at once: with no offset the walk of the index reads
+            # only them. Deeper pages read the ids first, from the indexes alone: at offset
+            # 5,000 of a million that took half the time of reading the rows on the way.
+            first = list(self._ranked[:top])
+            ids, rows = [row.pk for row in first], {row.pk: row for row in first}
+        else:
+            ids = list(self._ranked.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
+            rows = {}
         if len(ids) < top - bottom:  # the page reaches the mailboxes without a figure
             ranked = bottom + len(ids) if ids else self._ranked.count()
             start = max(bottom - ranked, 0)
             ids += self._unranked.values_list("pk", flat=True)[start : start + top - bottom - len(ids)]
-        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)} if ids else {}
+        unread = [pk for pk in ids if pk not in rows]
+        if unread:
+            rows.update((row.pk, row) for row in self.object_list.order_by().filter(pk__in=unread))
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
