@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from aliases import delivery, forms, listing, sender_rights, services
 from aliases.access import aliases_for, get_alias_for_user
 from mailadmin.operator import Operator
-from mailadmin import keyset
+from mailadmin import keyset, kept_statements
 from mailadmin.permissions import staff_required
 from users import addresses
 from users.access import domains_for
@@ -38,7 +38,9 @@ def alias_list(request):
         page.total = seek.count(TOTAL_CAP)
         rows_note = ""
     else:
-        page.total = keyset.capped_count(seek.queryset, TOTAL_CAP)
+        page.total = keyset.capped_count(
+            seek.queryset, TOTAL_CAP, kept_as=("alias addresses", kept_statements.scope_of(request.user), domain_name)
+        )
         kept = tallies.domain_totals(request.user, name=domain_name) if domain_name else tallies.totals(request.user)
         rows_note = f"{kept['aliases']} alias row{'s' if kept['aliases'] != 1 else ''}"
     return render(

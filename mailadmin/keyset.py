@@ -12,8 +12,12 @@ last page, as Django's paginator answered an out-of-range number.
 
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Q
 from django.utils.http import urlencode
+
+from mailadmin import kept_statements
 
 PAGE_NUMBERS_READ = 10
 
@@ -186,7 +190,29 @@ class QuerySetSeek(Seek):
         return self._parse(text)
 
 
-def capped_count(queryset, cap):
-    """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1)."""
-    found = queryset.order_by()[: cap + 1].count()
+def capped_count(queryset, cap, kept_as=None):
+    """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1).
+
+    With `kept_as`, the statement is built once for that key and kept (mailadmin.kept_statements):
+    the queryset's SQL and parameters must be the same whenever the key is."""
+    capped = queryset.order_by()[: cap + 1]
+    if kept_as is None:
+        found = capped.count()
+    else:
+        statement = kept_statements.kept(kept_as, lambda: _count_statement(capped))
+        found = 0 if statement is None else _one_value(statement)
     return Total(min(found, cap), capped=found > cap)
+
+
+def _count_statement(queryset):
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a scope or filter that matches nothing
+        return None
+    return f"SELECT COUNT(*) FROM ({sql}) counted", params
+
+
+def _one_value(statement):
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+        return cursor.fetchone()[0]

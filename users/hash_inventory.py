@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, Value, When
 from django.db.models.functions import StrIndex, Substr, Upper
 
-from users import kept_statements
+from mailadmin import kept_statements
 from users.models import Mailbox
 
 
@@ -124,7 +124,7 @@ def some_mailboxes_of_each(user, keys, shown=SHOWN):
     million mailboxes use is a range of the password prefix index (users/migrations/0012)
     rather than a walk of every address. One query where the database allows a LIMIT inside a
     UNION (MariaDB), each part tagged with its key's number; the statement is built once per
-    scope and set of keys and kept (users.kept_statements)."""
+    scope and set of keys and kept (mailadmin.kept_statements)."""
     found = {key: [] for key in keys}
     if not keys:
         return found

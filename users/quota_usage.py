@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils.functional import cached_property
 
-from mailadmin import cached_counts, keyset
-from users import addresses, kept_statements, tallies
+from mailadmin import cached_counts, keyset, kept_statements
+from users import addresses, tallies
 from users.models import DomainUsage, Mailbox, QuotaUsage
 
 NEARLY_FULL, FULL = 90, 100
@@ -199,7 +199,7 @@ def nearly_full_and_full(user, counts, shown=ALERT_SHOWN):
     `counts` are the kept counts (tallies.figures()'s third): quota_usage's triggers keep them
     per domain in DomainUsage, and all domains' in the row of ALL_DOMAINS, so a superadmin's
     cost one row whatever the number of mailboxes. The rows are each a range of the used_ppm
-    index, read from its top, by a statement built once per scope (users.kept_statements):
+    index, read from its top, by a statement built once per scope (mailadmin.kept_statements):
     the mailboxes with the bytes they use (with_usage()).
 
     The two lists' rows are two queries: as the parts of one UNION they cost 0.4-0.6 ms more,

@@ -23,7 +23,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 
-from users import kept_statements
+from mailadmin import kept_statements
 from users.hash_inventory import MALFORMED, NO_PREFIX, scheme_expression, scheme_key
 from users.models import Domain, DomainCount, DomainUsage, Mailbox, SchemeCount, TallyWatermark
 

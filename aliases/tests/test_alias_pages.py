@@ -220,6 +220,24 @@ def test_one_domains_list_says_so_and_keeps_the_domain_in_its_search(client, ali
     assert "Showing aliases at" not in client.get(reverse("alias-list")).content.decode()
 
 
+def test_the_lists_address_count_follows_the_domain_filter_and_grants_given_after_a_first_view(
+    client, bob, domain_a, domain_b
+):
+    from users.models import DomainAdminGrant
+
+    def addresses_counted(**filters):
+        return client.get(reverse("alias-list"), filters).context["page"].total.count
+
+    alias("info@a.example", "jane@a.example")
+    alias("info@a.example", "tom@a.example")
+    alias("sales@b.example", "tom@b.example")
+    alias("help@b.example", "tom@b.example")
+    client.force_login(bob)
+    assert (addresses_counted(), addresses_counted(domain="a.example"), addresses_counted(domain="b.example")) == (1, 1, 0)
+    DomainAdminGrant.objects.create(user=bob, domain=domain_b)
+    assert (addresses_counted(), addresses_counted(domain="a.example"), addresses_counted(domain="b.example")) == (3, 1, 2)
+
+
 def test_the_list_costs_the_same_queries_for_many_aliases(client, alice, domain_a, django_assert_max_num_queries):
     Alias.objects.bulk_create(
         Alias(domain=domain_a, source=f"s{i:04}@a.example", destination="x@y.example") for i in range(300)
