@@ -39,7 +39,10 @@ def alias_list(request):
         rows_note = ""
     else:
         page.total = keyset.capped_count(
-            seek.queryset, TOTAL_CAP, kept_as=("alias addresses", kept_statements.scope_of(request.user), domain_name)
+            seek.queryset,
+            TOTAL_CAP,
+            kept_as=("alias addresses", kept_statements.scope_of(request.user), domain_name),
+            in_order=["source"],
         )
         kept = tallies.domain_totals(request.user, name=domain_name) if domain_name else tallies.totals(request.user)
         rows_note = f"{kept['aliases']} alias row{'s' if kept['aliases'] != 1 else ''}"

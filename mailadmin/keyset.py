@@ -190,12 +190,15 @@ class QuerySetSeek(Seek):
         return self._parse(text)
 
 
-def capped_count(queryset, cap, kept_as=None):
+def capped_count(queryset, cap, kept_as=None, in_order=()):
     """Total of a queryset, counting at most cap + 1 rows: SELECT COUNT(*) FROM (… LIMIT cap+1).
 
+    `in_order`: the columns of an index the rows are read in. MariaDB reads a DISTINCT in the
+    index's order without the temporary table it otherwise fills (the alias list's distinct
+    addresses: 0.53 → 0.25 ms at 2,000,000 aliases).
     With `kept_as`, the statement is built once for that key and kept (mailadmin.kept_statements):
     the queryset's SQL and parameters must be the same whenever the key is."""
-    capped = queryset.order_by()[: cap + 1]
+    capped = queryset.order_by(*in_order)[: cap + 1]
     if kept_as is None:
         found = capped.count()
     else:
