@@ -22,14 +22,17 @@ def environment(**options):
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(usage=usage, size=size)
+    env.globals.update(current_zone=timezone.get_current_timezone)
     env.filters.update(time_element=time_element, clock=clock)
     return env
 
 
-def time_element(moment):
+def time_element(moment, zone=None):
     """<time> with the moment in the panel's time zone, for machines as Django's `|date:"c"`
-    prints it (ISO 8601) and for people as `|date:"Y-m-d H:i:s"` does: one conversion for both."""
-    local = timezone.localtime(moment)
+    prints it (ISO 8601) and for people as `|date:"Y-m-d H:i:s"` does: one conversion for both.
+    `zone`: the current time zone (current_zone()), looked up once for many rows rather than
+    once a row (a lookup in a context-local: 5 % of an audit page's CPU)."""
+    local = timezone.localtime(moment, zone)
     return Markup(f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M:%S}</time>')
 
 

@@ -55,7 +55,9 @@ def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
             """<time datetime="{{ moment|date:'c' }}">{{ moment|date:"Y-m-d H:i:s" }}</time>"""
         ).render(Context({"moment": moment}))
         by_fragment = render_source("{{ moment|time_element }}", moment=moment)
-    assert by_fragment == by_django
+        # A page of rows looks the zone up once.
+        by_rows = render_source("{% set zone = current_zone() %}{{ moment|time_element(zone) }}", moment=moment)
+    assert by_fragment == by_rows == by_django
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
