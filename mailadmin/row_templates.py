@@ -13,6 +13,7 @@ import jinja2
 from django.template import engines
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.text import slugify
 from markupsafe import Markup
 
 
@@ -23,7 +24,7 @@ def environment(**options):
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(usage=usage, size=size)
     env.globals.update(current_zone=timezone.get_current_timezone)
-    env.filters.update(time_element=time_element, clock=clock)
+    env.filters.update(time_element=time_element, clock=clock, slugify=slugify)
     return env
 
 
