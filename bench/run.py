@@ -386,10 +386,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_seconds(pid):
+    """Seconds a single-threaded process has run on a CPU, to the nanosecond (the first field of
+    /proc/PID/schedstat), or its cpu_seconds() where the kernel keeps no schedstat."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return cpu_seconds(pid)
+
+
 def workers_cpu_seconds(server):
-    """CPU seconds the gunicorn workers have used so far (counted in the kernel's clock ticks,
-    10 ms here: over 30 requests a page's CPU per request is known to about ±0.3 ms)."""
-    return sum(cpu_seconds(pid) for pid in worker_pids(server))
+    """CPU seconds the gunicorn workers (sync: one thread each) have used so far. Not from
+    /proc/PID/stat, which counts in clock ticks of 10 ms: over 30 requests that left a page's
+    CPU per request known to ±0.3 ms only."""
+    return sum(run_seconds(pid) for pid in worker_pids(server))
 
 
 def mariadb_pid():
@@ -787,7 +797,7 @@ def main():
               f"sees them), and the median of {options.first_views} first views after expiry (fewer, n=, once they took "
               f"{FIRST_VIEWS_MS // 1000} s together; the cache emptied "
               f"before each); q = queries (the first view's in brackets when different); cpu = the workers' CPU ms "
-              f"per timed request (±0.3 ms: the kernel counts 10 ms ticks). gunicorn, "
+              f"per timed request (from /proc/PID/schedstat). gunicorn, "
               f"{options.workers} sync workers per size, every size served at once and taking turns request by "
               f"request.")
         r = results[sizes[0]]
