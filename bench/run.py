@@ -176,7 +176,7 @@ class BenchDatabase:
         return cursor.fetchone()
 
     def expire_kept_figures(self):
-        """What a minute's wait does to every cached figure: the panel's cache is this table."""
+        """What a minute's wait did to the figures the panel once cached: the cache is this table."""
         from django.conf import settings
 
         self.one(f"DELETE FROM `{settings.CACHES['default']['LOCATION']}`")

@@ -9,6 +9,4 @@ class MailadminConfig(AppConfig):
         # Every signal receiver and system check of the app is wired here, not as a side
         # effect of some module being imported first (a command that never imports a view
         # must see the same behaviour as a page).
-        from mailadmin import cached_counts, checks  # noqa: F401
-
-        cached_counts.connect_signals()
+        from mailadmin import checks  # noqa: F401

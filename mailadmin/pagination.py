@@ -14,30 +14,22 @@ row it tests (alias search: 41 ms with whole rows, 5 ms for the ids).
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from mailadmin import cached_counts
-
 
 class QuickPaginator(Paginator):
     """Paginates a queryset ordered by columns that end in a unique one (email; source, destination).
 
-    cache_count=True takes the total from mailadmin.cached_counts: `counted_at` then says when
-    it was counted, and the total may lag by up to cached_counts.TTL seconds.
+    `known_count`: the total, when the caller knows it (kept by the write API, users.tallies).
     """
 
-    def __init__(self, object_list, per_page, *, cache_count=False, known_count=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.cache_count = cache_count
         self.known_count = known_count
-        self.counted_at = None
 
     @cached_property
     def count(self):
-        if self.known_count is not None:  # kept by the write API (users.tallies)
+        if self.known_count is not None:
             return self.known_count
-        if not self.cache_count:
-            return self.object_list.count()
-        count, self.counted_at = cached_counts.count_of(self.object_list)
-        return count
+        return self.object_list.count()
 
     def page(self, number):
         number = self.validate_number(number)

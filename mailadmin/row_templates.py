@@ -24,7 +24,7 @@ def environment(**options):
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(usage=usage, size=size)
     env.globals.update(current_zone=timezone.get_current_timezone)
-    env.filters.update(time_element=time_element, clock=clock, slugify=slugify)
+    env.filters.update(time_element=time_element, slugify=slugify)
     return env
 
 
@@ -35,11 +35,6 @@ def time_element(moment, zone=None):
     once a row (a lookup in a context-local: 5 % of an audit page's CPU)."""
     local = timezone.localtime(moment, zone)
     return Markup(f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M:%S}</time>')
-
-
-def clock(moment):
-    """The time of day in the panel's time zone, as Django's `|time:"H:i:s"` prints it."""
-    return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).strftime("%H:%M:%S")
 
 
 def render_fragment(template_name, **context):

@@ -143,8 +143,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
-# One cache shared by every app server (list totals, the dashboard's inventory): a table in the
-# panel's own database by default, created by `migrate`; CACHE_URL=redis://… works too.
+# Django's cache, one for every app server: a table in the panel's own database by default,
+# created by `migrate`; CACHE_URL=redis://… works too. The panel's figures are not in it: the
+# write API keeps them (users.tallies).
 CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://mailadmin_cache")}
 
 AUTHENTICATION_BACKENDS = [

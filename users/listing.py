@@ -19,9 +19,9 @@ def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
     return Paginator(queryset, per_page).get_page(request.GET.get(param))
 
 
-def paginate_large(request, queryset, param="page", cache_count=False, known_count=None):
+def paginate_large(request, queryset, param="page", known_count=None):
     """paginate() for tables of 100,000 rows: see mailadmin.pagination.QuickPaginator."""
-    paginator = QuickPaginator(queryset, PAGE_SIZE, cache_count=cache_count, known_count=known_count)
+    paginator = QuickPaginator(queryset, PAGE_SIZE, known_count=known_count)
     return paginator.get_page(request.GET.get(param))
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils.functional import cached_property
 
-from mailadmin import cached_counts, keyset, kept_statements
+from mailadmin import keyset, kept_statements
 from users import addresses, tallies
 from users.models import DomainUsage, Mailbox, QuotaUsage
 
@@ -257,15 +257,13 @@ class UsageOrderPaginator(Paginator):
     index (a page costs its offset in index entries, never a sort of every row); those without
     one (not reported, no limit) follow, by address, and are looked for only by the pages that
     reach them. The total is `known_count` when the caller knows it (with `capped`: counting
-    stopped there, more match, and only the first `known_count` are paged); else counted and
-    kept a minute (`counted_at`).
+    stopped there, more match, and only the first `known_count` are paged); else counted.
     """
 
     def __init__(self, object_list, per_page, *, known_count=None, capped=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
         self.capped = capped
-        self.counted_at = None
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")
         descending = figure.startswith("-")
@@ -278,8 +276,7 @@ class UsageOrderPaginator(Paginator):
     def count(self):
         if self.known_count is not None:
             return self.known_count
-        count, self.counted_at = cached_counts.count_of(self.object_list.order_by())
-        return count
+        return self.object_list.order_by().count()
 
     def page(self, number):
         number = self.validate_number(number)

@@ -58,12 +58,3 @@ def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
         # A page of rows looks the zone up once.
         by_rows = render_source("{% set zone = current_zone() %}{{ moment|time_element(zone) }}", moment=moment)
     assert by_fragment == by_rows == by_django
-
-
-@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
-@pytest.mark.parametrize("moment", MOMENTS)
-def test_a_time_of_day_is_printed_as_djangos_time_filter_prints_it(zone, moment):
-    with override_settings(TIME_ZONE=zone):
-        by_django = Template('{{ moment|time:"H:i:s" }}').render(Context({"moment": moment}))
-        by_fragment = render_source("{{ moment|clock }}", moment=moment)
-    assert by_fragment == by_django
