@@ -409,6 +409,27 @@ def test_an_empty_list_reads_no_rows(domain_a, django_assert_num_queries):
         assert list(page) == []
 
 
+
+def test_the_first_page_of_a_list_without_conditions_reads_its_rows_in_one_query(domain_a, django_assert_num_queries):
+    add_mailboxes(domain_a, 30)
+    paginator = QuickPaginator(Mailbox.objects.order_by("email"), 10, known_count=30)
+    everything = [m.email for m in Mailbox.objects.order_by("email")]
+    with django_assert_num_queries(1):
+        first = [m.email for m in paginator.page(1)]
+    with django_assert_num_queries(2):  # further on: the page's ids from the index, then their rows
+        second = [m.email for m in paginator.page(2)]
+    assert first + second == everything[:20]
+
+
+def test_a_page_of_rows_picked_by_ids_is_read_in_one_query(domain_a, django_assert_num_queries):
+    """The Django admin's searches list the rows of the ids they found (mailadmin.admin_search)."""
+    add_mailboxes(domain_a, 30)
+    picked = Mailbox.objects.filter(pk__in=list(Mailbox.objects.values_list("pk", flat=True))[::2])
+    paginator = QuickPaginator(picked.order_by("-email"), 10, known_count=15)
+    with django_assert_num_queries(2):
+        pages = [[m.email for m in paginator.page(number)] for number in (1, 2)]
+    assert pages[0] + pages[1] == [m.email for m in picked.order_by("-email")]
+
 @pytest.mark.mariadb
 def test_searches_use_a_like_that_the_case_insensitive_indexes_can_range_scan(mariadb, client, alice, domain_a):
     add_mailboxes(domain_a, 3)
