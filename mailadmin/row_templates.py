@@ -22,8 +22,7 @@ def environment(**options):
 
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
-    env.globals.update(usage=usage, size=size)
-    env.globals.update(current_zone=timezone.get_current_timezone)
+    env.globals.update(usage=usage, size=size, current_zone=timezone.get_current_timezone)
     env.filters.update(time_element=time_element, slugify=slugify)
     return env
 
