@@ -126,7 +126,7 @@ class SearchSeek(Seek):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) found", params)
             found = cursor.fetchone()[0]
-        return Total(min(found, cap), capped=found > cap)
+        return Total.of(found, cap)
 
     def key_of(self, source):
         return source

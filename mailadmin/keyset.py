@@ -100,6 +100,11 @@ class Total:
     count: int
     capped: bool = False
 
+    @classmethod
+    def of(cls, found, cap):
+        """The Total of `found` rows counted up to cap + 1: beyond `cap`, "more than `cap`"."""
+        return cls(min(found, cap), capped=found > cap)
+
 
 class Seek:
     """Reads a list in key order. Subclasses give `read(key, forward, limit, offset)`: up to
@@ -204,7 +209,7 @@ def capped_count(queryset, cap, kept_as=None, in_order=()):
     else:
         statement = kept_statements.kept(kept_as, lambda: _count_statement(capped))
         found = 0 if statement is None else _one_value(statement)
-    return Total(min(found, cap), capped=found > cap)
+    return Total.of(found, cap)
 
 
 def _count_statement(queryset):

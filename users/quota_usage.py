@@ -246,7 +246,7 @@ def count_over(user, percent, cap):
     10,000 mailboxes, 0.6-0.8 at a million)."""
     kept = tallies.alert_counts(user)
     found = kept["mailboxes_full"] + (kept["mailboxes_nearly_full"] if percent == NEARLY_FULL else 0)
-    return keyset.Total(min(found, cap), capped=found > cap)
+    return keyset.Total.of(found, cap)
 
 
 class UsageOrderPaginator(Paginator):
