@@ -52,9 +52,18 @@ class QuickPaginator(Paginator):
     def _rows(self, ordered, bottom, top):
         if (bottom == 0 and not ordered.query.where) or _picked_by_ids(ordered.query):
             return list(ordered[bottom:top])
-        ids = list(ordered.values_list("pk", flat=True)[bottom:top])
-        rows = {row.pk: row for row in ordered.order_by().filter(pk__in=ids)}
-        return [rows[pk] for pk in ids if pk in rows]
+        return rows_in_order(ordered, list(ordered.values_list("pk", flat=True)[bottom:top]))
+
+
+def rows_in_order(queryset, ids, read=()):
+    """The rows of `queryset` with the primary keys `ids`, in the order of `ids`: those of `read`
+    (rows already at hand) as they are, the others in one query. An id whose row is gone since
+    it was read is left out."""
+    rows = {row.pk: row for row in read}
+    unread = [pk for pk in ids if pk not in rows]
+    if unread:
+        rows.update((row.pk, row) for row in queryset.order_by().filter(pk__in=unread))
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def _picked_by_ids(query):

@@ -24,6 +24,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils.functional import cached_property
 
 from mailadmin import keyset, kept_statements
+from mailadmin.pagination import rows_in_order
 from users import addresses, tallies
 from users.models import DomainUsage, Mailbox, QuotaUsage
 
@@ -288,19 +289,17 @@ class UsageOrderPaginator(Paginator):
             # The first page reads its rows at once: with no offset the walk of the index reads
             # only them. Deeper pages read the ids first, from the indexes alone: at offset
             # 5,000 of a million that took half the time of reading the rows on the way.
-            first = list(self._ranked[:top])
-            ids, rows = [row.pk for row in first], {row.pk: row for row in first}
+            read = list(self._ranked[:top])
+            ids = [row.pk for row in read]
         else:
+            read = []
             ids = list(self._ranked.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
-            rows = {}
         if len(ids) < top - bottom:  # the page reaches the mailboxes without a figure
-            ranked = bottom + len(ids) if ids else self._ranked.count()
+            # Fewer than asked: the ranked ones end here, unless none was read past an offset.
+            ranked = bottom + len(ids) if ids or bottom == 0 else self._ranked.count()
             start = max(bottom - ranked, 0)
             ids += self._unranked.values_list("pk", flat=True)[start : start + top - bottom - len(ids)]
-        unread = [pk for pk in ids if pk not in rows]
-        if unread:
-            rows.update((row.pk, row) for row in self.object_list.order_by().filter(pk__in=unread))
-        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+        return self._get_page(rows_in_order(self.object_list, ids, read), number, self)
 
 
 # The name the mailbox list knows it by.

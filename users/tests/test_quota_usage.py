@@ -178,6 +178,17 @@ def expected_order(sort):
     return [email for _, email in ranked] + unranked
 
 
+def test_a_first_page_sorted_by_usage_with_nothing_reported_counts_nothing(domain_a, django_assert_num_queries):
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{i:02}@a.example", password="{PLAIN}x", quota=100) for i in range(12)
+    )
+    ordered = quota_usage.with_usage(Mailbox.objects.all()).order_by(*quota_usage.SORTS["-used"])
+    paginator = quota_usage.KeptOrderPaginator(ordered, 10, known_count=12)
+    with django_assert_num_queries(3):  # the reported (none), the unreported's ids, their rows
+        emails = [m.email for m in paginator.page(1)]
+    assert emails == [f"u{i:02}@a.example" for i in range(11, 1, -1)]
+
+
 @pytest.mark.parametrize("sort", ["used", "-used", "percent", "-percent"])
 def test_pages_of_a_usage_order_follow_each_other_into_the_unreported(domain_a, sort):
     Mailbox.objects.bulk_create(
