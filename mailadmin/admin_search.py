@@ -61,7 +61,7 @@ def prefix_matching_ids(queryset, fields, words, cap):
         ids.update(found)
     if complete and len(ids) <= cap:
         return ids, True
-    return list(queryset.filter(pk__in=ids).values_list("pk", flat=True)[:cap]), False
+    return list(queryset.filter(pk__ids=ids).values_list("pk", flat=True)[:cap]), False
 
 
 def _first_in_order_together(per_field, order, cap):
@@ -98,4 +98,4 @@ class TwoPrefixSearch:
                 "Type more of the address to see every match.",
                 messages.WARNING,
             )
-        return queryset.filter(pk__in=ids), False
+        return queryset.filter(pk__ids=ids), False

@@ -62,7 +62,7 @@ def rows_in_order(queryset, ids, read=()):
     rows = {row.pk: row for row in read}
     unread = [pk for pk in ids if pk not in rows]
     if unread:
-        rows.update((row.pk, row) for row in queryset.order_by().filter(pk__in=unread))
+        rows.update((row.pk, row) for row in queryset.order_by().filter(pk__ids=unread))
     return [rows[pk] for pk in ids if pk in rows]
 
 
