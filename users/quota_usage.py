@@ -314,7 +314,7 @@ def add_domain_totals(domains):
     domains = list(domains)
     kept = {
         domain_id: (used, reported)
-        for domain_id, used, reported in DomainUsage.objects.filter(pk__in=[d.pk for d in domains])
+        for domain_id, used, reported in DomainUsage.objects.filter(pk__ids=[d.pk for d in domains])
         .values_list("domain_id", "bytes", "reported")
     }
     for domain in domains:

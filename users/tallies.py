@@ -287,7 +287,7 @@ def add_domain_counts(domains, checked=False):
         ensure_counted()
     kept = {
         domain_id: (mailboxes, aliases)
-        for domain_id, mailboxes, aliases in DomainCount.objects.filter(pk__in=[domain.pk for domain in domains])
+        for domain_id, mailboxes, aliases in DomainCount.objects.filter(pk__ids=[domain.pk for domain in domains])
         .values_list("domain_id", "mailboxes", "aliases")
     }
     for domain in domains:
