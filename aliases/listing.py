@@ -23,7 +23,7 @@ def address_rows(sources):
         entry = found.setdefault(source, {"source": source, "destinations": [], "total": total})
         entry["destinations"].append(addresses.address_to_unicode(destination))
     rows = []
-    edit, delete = RowUrl("alias-address"), RowUrl("alias-address-delete")
+    edit, delete = RowUrl.of("alias-address"), RowUrl.of("alias-address-delete")
     for source in sources:
         entry = found.get(source)
         if entry is None:  # removed since the page was counted

@@ -5,9 +5,11 @@ rendering time). The pattern is reversed once with a marker in place of the row'
 each row then substitutes its value, quoted exactly as reverse() quotes it.
 """
 
+import functools
 from urllib.parse import quote
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 # Digits, so that it also fits an <int:…> converter; no URL of the panel holds it otherwise.
@@ -16,10 +18,20 @@ _SAFE = RFC3986_SUBDELIMS + "/~:@"
 
 
 class RowUrl:
-    """reverse(name, args=[value]) for many values of one argument."""
+    """reverse(name, args=[value]) for many values of one argument; `RowUrl.of(name)` is the
+    one of the current script prefix and URLconf, reversed once rather than on every page."""
 
-    def __init__(self, name):
-        self.head, _, self.tail = reverse(name, args=[_MARK]).partition(_MARK)
+    def __init__(self, name, urlconf=None):
+        self.head, _, self.tail = reverse(name, args=[_MARK], urlconf=urlconf).partition(_MARK)
+
+    @classmethod
+    def of(cls, name):
+        return _row_url(cls, name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
     def __call__(self, value):
         return f"{self.head}{quote(str(value), safe=_SAFE)}{self.tail}"
+
+
+@functools.lru_cache(maxsize=64)
+def _row_url(cls, name, script_prefix, urlconf):
+    return cls(name, urlconf)

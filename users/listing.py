@@ -59,7 +59,7 @@ def query_without(request, *names):
 
 def mailbox_rows(mailboxes):
     """The mailboxes of a page with the links each row shows (`url`, `domain_url`)."""
-    detail, domain = RowUrl("mailbox-detail"), RowUrl("domain-detail")
+    detail, domain = RowUrl.of("mailbox-detail"), RowUrl.of("domain-detail")
     rows = list(mailboxes)
     for mailbox in rows:
         mailbox.url = detail(mailbox.pk)

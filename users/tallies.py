@@ -336,6 +336,21 @@ def ensure_counted():
 def _check_highest_ids(more_columns="", from_clause="", params=()):
     """ensure_counted(), with `more_columns` (read `from_clause`) in the same SELECT: (whether
     the figures were counted again, the values of more_columns as they were before)."""
+    watched, watch_columns, watch_params = kept_statements.kept("highest ids", _highest_ids_columns)
+    columns = f"{watch_columns}, {more_columns}" if more_columns else watch_columns
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} {from_clause}", [*watch_params, *params])
+        row = cursor.fetchone()
+    pairs = list(zip(row[0:watched:2], row[1:watched:2]))
+    if all(kept is not None and kept >= (top or 0) for top, kept in pairs):
+        return False, row[watched:]
+    recount()
+    return True, row[watched:]
+
+
+def _highest_ids_columns():
+    """(how many, the columns, their parameters): each watched table's highest id, and the
+    highest the figures were counted up to."""
     quote = connection.ops.quote_name
     parts = []
     for model in _watched():
@@ -344,18 +359,7 @@ def _check_highest_ids(more_columns="", from_clause="", params=()):
         parts.append(
             f"(SELECT {quote('max_id')} FROM {quote(TallyWatermark._meta.db_table)} WHERE {quote('table')} = %s)"
         )
-    watched = len(parts)
-    columns = ", ".join(parts + ([more_columns] if more_columns else []))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} {from_clause}", [model._meta.db_table for model in _watched()] + list(params)
-        )
-        row = cursor.fetchone()
-    pairs = list(zip(row[0:watched:2], row[1:watched:2]))
-    if all(kept is not None and kept >= (top or 0) for top, kept in pairs):
-        return False, row[watched:]
-    recount()
-    return True, row[watched:]
+    return len(parts), ", ".join(parts), tuple(model._meta.db_table for model in _watched())
 
 
 def recount():

@@ -45,7 +45,7 @@ def domain_list(request):
         page = paginate_large(request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"])
     # The figures each row shows are kept ones, read by the shown domains' keys.
     rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list, checked=True))
-    detail_url = RowUrl("domain-detail")
+    detail_url = RowUrl.of("domain-detail")
     for domain in rows:
         domain.detail_url = detail_url(domain.name)
     return render(

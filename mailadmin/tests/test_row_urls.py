@@ -21,3 +21,16 @@ def test_a_row_link_is_what_reverse_gives(name, source):
 def test_a_row_link_by_id_is_what_reverse_gives(pk):
     assert RowUrl("mailbox-detail")(pk) == reverse("mailbox-detail", args=[pk])
     assert RowUrl("domain-detail")("xn--bcher-kva.example") == reverse("domain-detail", args=["xn--bcher-kva.example"])
+
+
+def test_the_kept_row_link_follows_the_script_prefix_the_panel_is_served_under():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        assert RowUrl.of("mailbox-detail")(7) == reverse("mailbox-detail", args=[7])
+        set_script_prefix("/mail/panel/")
+        assert RowUrl.of("mailbox-detail")(7) == reverse("mailbox-detail", args=[7]) == "/mail/panel/mailboxes/7/"
+    finally:
+        set_script_prefix(before)
+    assert RowUrl.of("mailbox-detail")(7) == reverse("mailbox-detail", args=[7])
