@@ -61,6 +61,9 @@ class Page:
     last_key: str = ""
     base_query: str = ""
     total: object = None  # a Total, or None when the list shows none
+    # What tells a template this page from a numbered one (a Django Page has its paginator);
+    # a name a template looks up and does not find costs Django's language a dir() of the object.
+    paginator = None
 
     def __iter__(self):
         return iter(self.rows)

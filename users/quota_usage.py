@@ -267,10 +267,14 @@ class UsageOrderPaginator(Paginator):
         self.capped = capped
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")
-        descending = figure.startswith("-")
+        self._descending = figure.startswith("-")
         self._ranked = object_list.filter(**{f"{self._figure}__isnull": False})
-        self._unranked = object_list.filter(**{f"{self._figure}__isnull": True}).order_by(
-            "-email" if descending else "email"
+
+    @cached_property
+    def _unranked(self):
+        # Only the pages that reach the mailboxes without a figure read them.
+        return self.object_list.filter(**{f"{self._figure}__isnull": True}).order_by(
+            "-email" if self._descending else "email"
         )
 
     @cached_property
