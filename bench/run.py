@@ -658,6 +658,21 @@ def stolen_share(before, after):
     return spent[7] / sum(spent) if sum(spent) else 0.0
 
 
+def speed_probe(rounds=5):
+    """CPU ms of a fixed piece of pure Python (formatting, dicts, small objects, as a page's
+    code does), the least of `rounds`: how fast this machine runs Python right now. The same
+    code and data have cost 1.3-1.7x more CPU per request from one machine to the next of one
+    kind; this says how much of a difference between two runs is the machine's."""
+    best = None
+    for _ in range(rounds):
+        start = time.thread_time()
+        rows = [{"email": f"user{n}@d{n % 100}.example", "quota": n * 1024} for n in range(20_000)]
+        sum(len(f"{row['email']}:{row['quota']:,}") for row in rows if row["email"].endswith(".example"))
+        spent = (time.thread_time() - start) * 1000
+        best = spent if best is None else min(best, spent)
+    return best
+
+
 def settle(seconds):
     """Wait up to `seconds` for the 1-minute load average to fall below QUIET_LOAD (the bench's own
     previous phase counts too); the load average then."""
@@ -734,6 +749,7 @@ def main():
 
     if not options.skip_pages or options.export:
         load_before, quiet = size_phase("pages", [results[size]["database"] for size in sizes], options.settle)
+        probe_before = speed_probe()
         counters_before = cpu_counters()
         with ExitStack() as servers:
             served = []
@@ -755,8 +771,9 @@ def main():
                           f"target ≤ {TARGET_EXPORT_MB} MB)", flush=True)
         load = os.getloadavg()
         stolen = stolen_share(counters_before, cpu_counters())
+        probes = (probe_before, speed_probe())
         for size in sizes:
-            results[size].update(load_before=load_before, quiet=quiet, load_after=load, stolen=stolen)
+            results[size].update(load_before=load_before, quiet=quiet, load_after=load, stolen=stolen, probes=probes)
         print(f"Load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
               f"CPU stolen by the host meanwhile {stolen:.0%}", flush=True)
 
@@ -803,7 +820,8 @@ def main():
         r = results[sizes[0]]
         print(f"- load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after "
               f"— {'quiet' if r['quiet'] else 'NOT quiet'} (quiet: below {QUIET_LOAD} before starting); "
-              f"{r['stolen']:.0%} of the CPU time stolen by the host while the pages ran")
+              f"{r['stolen']:.0%} of the CPU time stolen by the host while the pages ran; speed probe "
+              f"{r['probes'][0]:.1f} ms before, {r['probes'][1]:.1f} after (bench.run.speed_probe: lower is faster)")
         print()
         print_table(sizes, results, options.first_views)
     if options.throughput:
