@@ -32,6 +32,7 @@ def templates_marking_unknown_names():
         ("alias-list", [], {"q": "jane"}),
         ("audit-log", [], {}),
         ("bulk-import", [], {}),
+        ("staff-list", [], {}),
     ],
 )
 def test_a_staff_page_looks_up_no_name_its_view_leaves_out(client, alice, jane_mailbox, name, args, query):
