@@ -661,8 +661,8 @@ def stolen_share(before, after):
 def speed_probe(rounds=5):
     """CPU ms of a fixed piece of pure Python (formatting, dicts, small objects, as a page's
     code does), the least of `rounds`: how fast this machine runs Python right now. The same
-    code and data have cost 1.3-1.7x more CPU per request from one machine to the next of one
-    kind; this says how much of a difference between two runs is the machine's."""
+    page has cost 1.3-1.7x more CPU per request in one run than in another minutes later on the
+    same machine; this says how much of a difference between two runs is the machine's."""
     best = None
     for _ in range(rounds):
         start = time.thread_time()
