@@ -337,14 +337,17 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # The lockout page in the panel's layout, saying how long the lock lasts.
 AXES_LOCKOUT_CALLABLE = "mailadmin.views.lockout"
 
+# Static URLs worked out once per file (mailadmin/static_storage.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "mailadmin.static_storage.StaticFilesStorage"},
+}
+
 if MAILADMIN_SERVE_STATIC:
     # Right after SecurityMiddleware, as WhiteNoise asks: static files skip the rest of the stack.
     MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                       "whitenoise.middleware.WhiteNoiseMiddleware")
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+    STORAGES["staticfiles"] = {"BACKEND": "mailadmin.static_storage.CompressedManifestStaticFilesStorage"}
 
 # Every value a request brings (a user name, a path) is escaped before it reaches a line:
 # a newline in a user name must not write a line fail2ban would act on (mailadmin/logsafe.py).
