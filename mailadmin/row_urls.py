@@ -6,6 +6,7 @@ each row then substitutes its value, quoted exactly as reverse() quotes it.
 """
 
 import functools
+import re
 from urllib.parse import quote
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.utils.http import RFC3986_SUBDELIMS
 # Digits, so that it also fits an <int:…> converter; no URL of the panel holds it otherwise.
 _MARK = "90817263544536271809"
 _SAFE = RFC3986_SUBDELIMS + "/~:@"
+# What quote(…, safe=_SAFE) leaves as it is: ASCII letters, digits, "_.-~" and _SAFE.
+_UNCHANGED_BY_QUOTE = re.compile(f"[A-Za-z0-9_.~{re.escape(_SAFE)}-]*")
 
 
 class RowUrl:
@@ -29,7 +32,10 @@ class RowUrl:
         return _row_url(cls, name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
     def __call__(self, value):
-        return f"{self.head}{quote(str(value), safe=_SAFE)}{self.tail}"
+        text = str(value)
+        if not _UNCHANGED_BY_QUOTE.fullmatch(text):  # ids and most names: no quote() needed
+            text = quote(text, safe=_SAFE)
+        return f"{self.head}{text}{self.tail}"
 
 
 @functools.lru_cache(maxsize=64)

@@ -17,6 +17,13 @@ def test_a_row_link_is_what_reverse_gives(name, source):
     assert RowUrl(name)(source) == reverse(name, args=[source])
 
 
+def test_every_character_is_quoted_as_reverse_quotes_it():
+    # All of ASCII but "/", which the address pattern refuses, and some of the rest.
+    for character in [chr(code) for code in range(0x20, 0x7F) if chr(code) != "/"] + ["ü", "ß", "€", "😀", "\u00a0"]:
+        source = f"a{character}b@a.example"
+        assert RowUrl("alias-address")(source) == reverse("alias-address", args=[source]), repr(character)
+
+
 @pytest.mark.parametrize("pk", [1, 42, 10**12])
 def test_a_row_link_by_id_is_what_reverse_gives(pk):
     assert RowUrl("mailbox-detail")(pk) == reverse("mailbox-detail", args=[pk])
