@@ -7,6 +7,7 @@ a mailbox has a "set password" page, and bulk actions go through users.services.
 
 import csv
 import functools
+import html
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -152,9 +153,10 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     def action_checkbox(self, obj):
         # The stock one renders a form widget template per row: half of a 100-row page's time
         # (and format_html, a tenth of what remains of the rows).
+        # html.escape: what django.utils.html.escape does, without its check for lazy text.
         return mark_safe(
-            f'<input type="checkbox" name="{admin.helpers.ACTION_CHECKBOX_NAME}" value="{escape(obj.pk)}" '
-            f'class="action-select" aria-label="Select this object for an action - {escape(obj)}">'
+            f'<input type="checkbox" name="{admin.helpers.ACTION_CHECKBOX_NAME}" value="{html.escape(str(obj.pk))}" '
+            f'class="action-select" aria-label="Select this object for an action - {html.escape(str(obj))}">'
         )
 
     def get_queryset(self, request):

@@ -9,6 +9,7 @@ the whole list to Django.
 """
 
 import datetime
+import html
 import operator
 
 from django import template
@@ -105,9 +106,14 @@ def _rows(cl):
             value = getter(row)
             if isinstance(value, (datetime.date, datetime.time)):
                 raise _Unsupported  # Django adds a "nowrap" class
-            if isinstance(value, str) and value.strip() == "":
-                value = ""
-            shown = conditional_escape(display_for_value(value, empty))
+            if type(value) is str and value.strip():
+                # What display_for_value and conditional_escape make of a plain string, without
+                # their chain of checks (a fifth of the rows' time).
+                shown = html.escape(value)
+            else:
+                if isinstance(value, str) and value.strip() == "":
+                    value = ""
+                shown = conditional_escape(display_for_value(value, empty))
             if link:
                 shown = f'<a href="{link[0]}{row.pk}{link[1]}">{shown}</a>'
             cells.append(f"{opening}{shown}{closing}")

@@ -278,6 +278,7 @@ def test_the_change_lists_rows_are_the_ones_django_renders(admin_client, jane_ma
     from users.admin import ScopedAdmin
 
     Alias.objects.create(domain=domain_a, source="in&fo@a.example", destination="jane@a.example")
+    Alias.objects.create(domain=domain_a, source="o'brien@a.example", destination='"jane"<x>@a.example')
     Domain.objects.create(name="xn--bcher-kva.de")
     query = {name: domain_a.pk if value == "domain_a" else value for name, value in query.items()}
 
