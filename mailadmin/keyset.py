@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q
+from django.db.models.query import ModelIterable, RawQuerySet
 from django.utils.http import urlencode
 
 from mailadmin import kept_statements
@@ -179,17 +180,35 @@ def _page(rows, **flags):
 
 class QuerySetSeek(Seek):
     """Seek over a queryset ordered by `ordering`; `key_of`/`parse` map a row to its key values
-    and back (the URL carries the text form)."""
+    and back (the URL carries the text form).
 
-    def __init__(self, queryset, ordering, key_of, to_text, parse):
+    `kept_as`: the first page's statement is built once for that key and kept
+    (mailadmin.kept_statements), for a queryset of model instances whose SQL and parameters are
+    the same whenever the key is. Building it cost a mailbox list 0.24 of the 0.7 ms its rows
+    took in Python."""
+
+    def __init__(self, queryset, ordering, key_of, to_text, parse, kept_as=None):
         self.queryset, self.ordering = queryset, ordering
         self._key_of, self._to_text, self._parse = key_of, to_text, parse
+        self.kept_as = kept_as if queryset._iterable_class is ModelIterable else None
 
     def read(self, key, forward, limit, offset=0):
+        if key is None and not offset and self.kept_as is not None:
+            return self._kept_first(forward, limit)
         rows = self.queryset.order_by(*self.ordering.names(forward))
         if key is not None:
             rows = rows.filter(self.ordering.beyond(key, forward))
         return list(rows[offset : offset + limit])
+
+    def _kept_first(self, forward, limit):
+        def build():
+            return _rows_statement(self.queryset.order_by(*self.ordering.names(forward))[:limit])
+
+        statement = kept_statements.kept((*self.kept_as, forward, limit), build)
+        if statement is None:
+            return []
+        sql, params = statement
+        return list(RawQuerySet(sql, model=self.queryset.model, params=params, using=self.queryset.db))
 
     def key_of(self, row):
         return self._to_text(self._key_of(row))
@@ -213,6 +232,13 @@ def capped_count(queryset, cap, kept_as=None, in_order=()):
         statement = kept_statements.kept(kept_as, lambda: _count_statement(capped))
         found = 0 if statement is None else _one_value(statement)
     return Total.of(found, cap)
+
+
+def _rows_statement(queryset):
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:  # a scope or filter that matches nothing
+        return None
 
 
 def _count_statement(queryset):

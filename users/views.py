@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mailadmin import keyset
+from mailadmin import keyset, kept_statements
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.row_urls import RowUrl
@@ -181,8 +181,10 @@ def mailbox_list(request):
         page = paginator.get_page(request.GET.get("page"))
     else:
         domains = None if narrowed else domains_for(request.user).filter(**({"name": domain_name} if domain_name else {}))
+        # Not narrowed, the rows' SQL depends only on whose list it is and the domain it is filtered to.
+        kept_as = None if narrowed else ("mailbox list", kept_statements.scope_of(request.user), domain_name)
         page = keyset.page_of(
-            mailbox_seek.seek(quota_usage.with_usage(mailboxes), sort, domains=domains),
+            mailbox_seek.seek(quota_usage.with_usage(mailboxes), sort, domains=domains, kept_as=kept_as),
             request.GET,
             PAGE_SIZE,
             base_query=query_without(request, "page", "after", "before"),

@@ -421,6 +421,33 @@ def test_the_first_page_of_a_list_without_conditions_reads_its_rows_in_one_query
     assert first + second == everything[:20]
 
 
+def test_a_kept_first_page_reads_what_the_orm_reads_and_what_changed_since(domain_a, django_assert_num_queries):
+    from users import quota_usage
+    from users.mailbox_seek import seek
+
+    add_mailboxes(domain_a, 30)
+    mailboxes = quota_usage.with_usage(Mailbox.objects.all())
+
+    def first_page(kept_as):
+        rows = keyset.page_of(seek(mailboxes, "-quota", kept_as=kept_as), {}, 10)
+        return [(m.pk, m.email, m.quota, m.used_bytes, m.domain_id) for m in rows]
+
+    assert first_page(("a test",)) == first_page(None)
+    Mailbox.objects.filter(email="u0006@a.example").update(quota=99)
+    with django_assert_num_queries(1):  # the statement kept: no SQL built, the rows read afresh
+        assert first_page(("a test",))[0][1:3] == ("u0006@a.example", 99)
+
+
+def test_a_kept_first_page_is_kept_per_scope_and_domain(client, alice, bob, domain_a, domain_b):
+    add_mailboxes(domain_a, 3)
+    add_mailboxes(domain_b, 2)
+    client.force_login(alice)
+    assert len(mailbox_emails(client)) == 5 and mailbox_emails(client, domain="b.example") == ["u0000@b.example", "u0001@b.example"]
+    client.force_login(bob)
+    assert mailbox_emails(client) == ["u0000@a.example", "u0001@a.example", "u0002@a.example"]
+    assert mailbox_emails(client, domain="b.example") == []
+
+
 def test_a_page_of_rows_picked_by_ids_is_read_in_one_query(domain_a, django_assert_num_queries):
     """The Django admin's searches list the rows of the ids they found (mailadmin.admin_search)."""
     add_mailboxes(domain_a, 30)
