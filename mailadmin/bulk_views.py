@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.models import Alias
-from mailadmin import csv_io, csv_safe
+from mailadmin import csv_io, csv_safe, keyset, kept_statements
 from mailadmin.bulk_forms import AuditFilterForm, ExportForm, ImportForm
 from mailadmin.models import AuditEntry
 from mailadmin.operator import Operator
@@ -150,10 +150,13 @@ def visible_entries(user):
 
 
 def _filtered(request):
+    """(the filter form, the entries it leaves, whether it narrowed them)."""
     form = AuditFilterForm(request.GET)
     entries = visible_entries(request.user)
+    narrowed = False
     if form.is_valid():
         data = form.cleaned_data
+        narrowed = any(data[name] for name in ("actor", "object", "since", "until"))
         if data["actor"]:
             entries = entries.filter(actor=data["actor"].strip())
         if data["object"]:
@@ -164,7 +167,7 @@ def _filtered(request):
             entries = entries.filter(timestamp__gte=datetime.combine(data["since"], time.min, zone))
         if data["until"]:
             entries = entries.filter(timestamp__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone))
-    return form, entries
+    return form, entries, narrowed
 
 
 AUDIT_PAGE = 50
@@ -175,14 +178,18 @@ AUDIT_COUNT_UP_TO = 1000
 @staff_required
 @require_GET
 def audit_log(request):
-    form, entries = _filtered(request)
-    page = audit_page(entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"))
+    form, entries, narrowed = _filtered(request)
+    # Unfiltered, the statements depend only on whose log it is: built once and kept.
+    kept_as = None if narrowed else ("audit log", kept_statements.scope_of(request.user))
+    page = audit_page(
+        entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"), kept_as=kept_as
+    )
     for entry in page.entries:
         entry.summary = describe_changes(entry.changes)
     query = request.GET.copy()
     for cursor in ("older_than", "newer_than"):
         query.pop(cursor, None)
-    matching = entries.order_by()[: AUDIT_COUNT_UP_TO + 1].count()
+    matching = keyset.capped_count(entries, AUDIT_COUNT_UP_TO, kept_as=None if kept_as is None else (*kept_as, "count"))
     return render(
         request,
         "audit/log.html",
@@ -190,8 +197,8 @@ def audit_log(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "matching": min(matching, AUDIT_COUNT_UP_TO),
-            "more_than": matching > AUDIT_COUNT_UP_TO,
+            "matching": matching.count,
+            "more_than": matching.capped,
         },
     )
 
@@ -208,14 +215,18 @@ class AuditPage:
         self.has_older = has_older
 
 
-def audit_page(entries, older_than=None, newer_than=None):
+def audit_page(entries, older_than=None, newer_than=None, kept_as=None):
     """One page of the log, newest first, keyed by the last entry seen instead of an OFFSET:
     the last page of a million entries costs what the first does (the (timestamp) index holds
-    the id too, so the range and the order both come from it)."""
+    the id too, so the range and the order both come from it). `kept_as`: the first page's
+    statement is kept under that key (keyset.kept_rows)."""
     anchor_id = older_than if older_than is not None else newer_than
     anchor = AuditEntry.objects.filter(pk=anchor_id).values_list("timestamp", "pk").first() if anchor_id else None
     if anchor is None:
-        rows = list(entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        def newest():
+            return entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1]
+
+        rows = list(newest()) if kept_as is None else keyset.kept_rows((*kept_as, AUDIT_PAGE), newest)
         return AuditPage(rows[:AUDIT_PAGE], has_newer=False, has_older=len(rows) > AUDIT_PAGE)
     when, pk = anchor
     if older_than is not None:
@@ -231,7 +242,7 @@ def audit_page(entries, older_than=None, newer_than=None):
 @staff_required
 @require_GET
 def audit_export(request):
-    _form, entries = _filtered(request)
+    _form, entries, _narrowed = _filtered(request)
 
     def lines():
         writer = csv.writer(csv_io._Echo())

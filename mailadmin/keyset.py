@@ -201,20 +201,27 @@ class QuerySetSeek(Seek):
         return list(rows[offset : offset + limit])
 
     def _kept_first(self, forward, limit):
-        def build():
-            return _rows_statement(self.queryset.order_by(*self.ordering.names(forward))[:limit])
+        def first_rows():
+            return self.queryset.order_by(*self.ordering.names(forward))[:limit]
 
-        statement = kept_statements.kept((*self.kept_as, forward, limit), build)
-        if statement is None:
-            return []
-        sql, params = statement
-        return list(RawQuerySet(sql, model=self.queryset.model, params=params, using=self.queryset.db))
+        return kept_rows((*self.kept_as, forward, limit), first_rows)
 
     def key_of(self, row):
         return self._to_text(self._key_of(row))
 
     def parse(self, text):
         return self._parse(text)
+
+
+def kept_rows(kept_as, make_queryset):
+    """The model instances make_queryset() reads, with its statement built at the first call
+    with this key and kept (mailadmin.kept_statements): the queryset's SQL and parameters must
+    be the same whenever the key is. Each call reads the rows afresh."""
+    statement = kept_statements.kept(kept_as, lambda: _rows_statement(make_queryset()))
+    if statement is None:
+        return []
+    sql, params, model, using = statement
+    return list(RawQuerySet(sql, model=model, params=params, using=using))
 
 
 def capped_count(queryset, cap, kept_as=None, in_order=()):
@@ -229,16 +236,19 @@ def capped_count(queryset, cap, kept_as=None, in_order=()):
     if kept_as is None:
         found = capped.count()
     else:
-        statement = kept_statements.kept(kept_as, lambda: _count_statement(capped))
+        statement = kept_statements.kept((kept_as, cap), lambda: _count_statement(capped))
         found = 0 if statement is None else _one_value(statement)
     return Total.of(found, cap)
 
 
 def _rows_statement(queryset):
+    if queryset._iterable_class is not ModelIterable:
+        raise TypeError("kept_rows() reads model instances; this queryset reads values")
     try:
-        return queryset.query.sql_with_params()
+        sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # a scope or filter that matches nothing
         return None
+    return sql, params, queryset.model, queryset.db
 
 
 def _count_statement(queryset):

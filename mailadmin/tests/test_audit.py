@@ -184,3 +184,17 @@ def test_the_log_says_more_than_a_thousand_instead_of_counting_them_all(client, 
     )
     client.force_login(alice)
     assert "More than 5 entries match." in client.get(reverse("audit-log")).content.decode()
+
+
+def test_the_first_page_and_its_count_follow_new_entries_and_each_persons_scope(client, alice, bob, domain_b, mixed_log):
+    """Their statements are built once per scope and kept; each view reads the log afresh."""
+    client.force_login(alice)
+    first = client.get(reverse("audit-log")).content.decode()
+    assert "tom@b.example" in first and "jane@a.example" in first
+    client.force_login(bob)
+    assert "tom@b.example" not in client.get(reverse("audit-log")).content.decode()
+    services.create_mailbox(Operator(label="cli:ops", via="cli"), "zoe@b.example", MAILBOX_PASSWORD, domain=domain_b)
+    client.force_login(alice)
+    again = client.get(reverse("audit-log")).content.decode()
+    assert "zoe@b.example" in again
+    assert int(re.search(r"(\d+) entries match", again).group(1)) == int(re.search(r"(\d+) entries match", first).group(1)) + 1
