@@ -19,16 +19,20 @@ from django.db.models.lookups import In
 from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
 
+from mailadmin.keyset import kept_rows
+
 
 class QuickPaginator(Paginator):
     """Paginates a queryset ordered by columns that end in a unique one (email; source, destination).
 
     `known_count`: the total, when the caller knows it (kept by the write API, users.tallies).
+    `kept_as`: the first page's statement is built once for that key and kept (keyset.kept_rows):
+    the list's SQL and parameters must be the same whenever the key is.
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, kept_as=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.known_count = known_count
+        self.known_count, self.kept_as = known_count, kept_as
 
     @cached_property
     def count(self):
@@ -50,6 +54,8 @@ class QuickPaginator(Paginator):
         return self._get_page(self._rows(ordered, bottom, top), number, self)
 
     def _rows(self, ordered, bottom, top):
+        if bottom == 0 and ordered is self.object_list and self.kept_as is not None:
+            return kept_rows((*self.kept_as, top), lambda: ordered[:top])
         if (bottom == 0 and not ordered.query.where) or _picked_by_ids(ordered.query):
             return list(ordered[bottom:top])
         return rows_in_order(ordered, list(ordered.values_list("pk", flat=True)[bottom:top]))

@@ -19,9 +19,9 @@ def paginate(request, queryset, per_page=PAGE_SIZE, param="page"):
     return Paginator(queryset, per_page).get_page(request.GET.get(param))
 
 
-def paginate_large(request, queryset, param="page", known_count=None):
+def paginate_large(request, queryset, param="page", known_count=None, kept_as=None):
     """paginate() for tables of 100,000 rows: see mailadmin.pagination.QuickPaginator."""
-    paginator = QuickPaginator(queryset, PAGE_SIZE, known_count=known_count)
+    paginator = QuickPaginator(queryset, PAGE_SIZE, known_count=known_count, kept_as=kept_as)
     return paginator.get_page(request.GET.get(param))
 
 

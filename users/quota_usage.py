@@ -317,11 +317,7 @@ def add_domain_totals(domains):
     one primary-key lookup per domain, whatever its number of mailboxes. Read as values, not
     instances: a model instance per row cost more than the lookup."""
     domains = list(domains)
-    kept = {
-        domain_id: (used, reported)
-        for domain_id, used, reported in DomainUsage.objects.filter(pk__ids=[d.pk for d in domains])
-        .values_list("domain_id", "bytes", "reported")
-    }
+    kept = tallies.kept_by_domain(DomainUsage, ("bytes", "reported"), [d.pk for d in domains])
     for domain in domains:
         used, reported = kept.get(domain.pk, (None, 0))
         domain.used_bytes, domain.reported_count = (used if reported else None), reported

@@ -285,14 +285,26 @@ def add_domain_counts(domains, checked=False):
     domains = list(domains)
     if not checked:
         ensure_counted()
-    kept = {
-        domain_id: (mailboxes, aliases)
-        for domain_id, mailboxes, aliases in DomainCount.objects.filter(pk__ids=[domain.pk for domain in domains])
-        .values_list("domain_id", "mailboxes", "aliases")
-    }
+    kept = kept_by_domain(DomainCount, ("mailboxes", "aliases"), [domain.pk for domain in domains])
     for domain in domains:
         domain.mailbox_count, domain.alias_count = kept.get(domain.pk, (0, 0))
     return domains
+
+
+def kept_by_domain(model, fields, domain_ids):
+    """{domain id: (value of each field)} from a table kept per domain (DomainCount,
+    DomainUsage), for a page's domains. Written out: the ORM took 0.1 ms of CPU to build each of
+    these primary-key lookups, more than the database took to answer it."""
+    ids = [int(pk) for pk in domain_ids]
+    if not ids:
+        return {}
+    name, meta = connection.ops.quote_name, model._meta
+    key = name(meta.pk.column)
+    columns = ", ".join(name(meta.get_field(field).column) for field in fields)
+    sql = f"SELECT {key}, {columns} FROM {name(meta.db_table)} WHERE {key} IN ({', '.join(map(str, ids))})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
 def schemes(user=None, checked=False):

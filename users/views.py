@@ -42,7 +42,10 @@ def domain_list(request):
         tallies.ensure_counted()
         page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
     else:
-        page = paginate_large(request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"])
+        page = paginate_large(
+            request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"],
+            kept_as=("domain list", kept_statements.scope_of(request.user)),
+        )
     # The figures each row shows are kept ones, read by the shown domains' keys.
     rows = quota_usage.add_domain_totals(tallies.add_domain_counts(page.object_list, checked=True))
     detail_url = RowUrl.of("domain-detail")

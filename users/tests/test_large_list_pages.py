@@ -448,6 +448,19 @@ def test_a_kept_first_page_is_kept_per_scope_and_domain(client, alice, bob, doma
     assert mailbox_emails(client, domain="b.example") == []
 
 
+def test_the_domain_lists_kept_first_page_shows_new_domains_and_each_persons_own(client, alice, bob, domain_a, domain_b):
+    from users.models import DomainAdminGrant
+
+    def names(user):
+        client.force_login(user)
+        return [domain.name for domain in listed(client, "domain-list").context["page"]]
+
+    assert names(alice) == ["a.example", "b.example"] and names(bob) == ["a.example"]
+    services.create_domain(Operator(label="cli:ops", via="cli"), "c.example")
+    DomainAdminGrant.objects.create(user=bob, domain=Domain.objects.get(name="c.example"))
+    assert names(alice) == ["a.example", "b.example", "c.example"] and names(bob) == ["a.example", "c.example"]
+
+
 def test_a_page_of_rows_picked_by_ids_is_read_in_one_query(domain_a, django_assert_num_queries):
     """The Django admin's searches list the rows of the ids they found (mailadmin.admin_search)."""
     add_mailboxes(domain_a, 30)
