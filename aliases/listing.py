@@ -63,15 +63,17 @@ def _source_key(text):
     return text if 0 < len(text) <= addresses.ADDRESS_MAX_LENGTH * 2 and utf8mb3.fits(text) else None
 
 
-def sources_seek(aliases):
+def sources_seek(aliases, kept_as=None):
     """The distinct sources of `aliases` in order: an index-only range scan of the unique
-    (source, destination) key."""
+    (source, destination) key. `kept_as`: what the SQL of `aliases` depends on, for the first
+    page's statement to be kept (mailadmin.keyset.QuerySetSeek)."""
     return QuerySetSeek(
         aliases.values_list("source", flat=True).distinct(),
         Ordering(("source",)),
         key_of=lambda source: (source,),
         to_text=lambda key: key[0],
         parse=lambda text: None if _source_key(text) is None else (text,),
+        kept_as=kept_as,
     )
 
 

@@ -1,0 +1,55 @@
+"""keyset.kept_rows: a page's statement built once and kept; its rows read afresh each time,
+as the ORM would read them."""
+
+import pytest
+from django.utils import timezone
+
+from mailadmin.keyset import kept_rows
+from mailadmin.models import AuditEntry
+from users.models import Mailbox
+
+
+@pytest.fixture
+def mailboxes(domain_a):
+    return [Mailbox.objects.create(domain=domain_a, email=f"u{n}@a.example", password="{PLAIN}x", quota=n) for n in range(3)]
+
+
+def test_instances_are_the_orms_and_show_later_changes(mailboxes):
+    def newest():
+        return Mailbox.objects.order_by("-email")[:2]
+
+    def fields(rows):
+        return [(m.pk, m.domain_id, m.email, m.password, m.quota) for m in rows]
+
+    assert fields(kept_rows(("test instances",), newest)) == fields(newest())
+    Mailbox.objects.filter(email="u2@a.example").update(quota=7)
+    assert fields(kept_rows(("test instances",), newest))[0][-1] == 7
+
+
+def test_flat_values_are_the_orms_and_show_later_rows(mailboxes, domain_a):
+    def emails():
+        return Mailbox.objects.order_by("email").values_list("email", flat=True)[:10]
+
+    assert kept_rows(("test values",), emails) == list(emails()) == ["u0@a.example", "u1@a.example", "u2@a.example"]
+    Mailbox.objects.create(domain=domain_a, email="a@a.example", password="{PLAIN}x")
+    assert kept_rows(("test values",), emails)[0] == "a@a.example"
+
+
+def test_values_the_orm_converts_are_read_through_the_orm(db):
+    AuditEntry.objects.create(
+        timestamp=timezone.now(), actor="x", action="update", object_type="mailbox", object_repr="m", changes={"quota": [1, 2]}
+    )
+
+    def changes():
+        return AuditEntry.objects.order_by("-id").values_list("changes", flat=True)[:1]
+
+    assert kept_rows(("test converted values",), changes) == [{"quota": [1, 2]}]
+
+
+def test_a_queryset_that_matches_nothing_reads_no_rows(mailboxes):
+    assert kept_rows(("test nothing",), lambda: Mailbox.objects.none()) == []
+
+
+def test_other_shapes_of_rows_are_refused(mailboxes):
+    with pytest.raises(TypeError):
+        kept_rows(("test dicts",), lambda: Mailbox.objects.values("email")[:1])
