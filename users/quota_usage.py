@@ -260,12 +260,15 @@ class UsageOrderPaginator(Paginator):
     one (not reported, no limit) follow, by address, and are looked for only by the pages that
     reach them. The total is `known_count` when the caller knows it (with `capped`: counting
     stopped there, more match, and only the first `known_count` are paged); else counted.
+    `kept_as`: the first page's statement is built once for that key and kept
+    (mailadmin.keyset.kept_rows): the list's SQL and parameters must be the same whenever the key is.
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, capped=False, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, capped=False, kept_as=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
         self.capped = capped
+        self.kept_as = kept_as
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")
         self._descending = figure.startswith("-")
@@ -294,7 +297,10 @@ class UsageOrderPaginator(Paginator):
             # The first page reads its rows at once: with no offset the walk of the index reads
             # only them. Deeper pages read the ids first, from the indexes alone: at offset
             # 5,000 of a million that took half the time of reading the rows on the way.
-            read = list(self._ranked[:top])
+            if self.kept_as is None:
+                read = list(self._ranked[:top])
+            else:
+                read = keyset.kept_rows((*self.kept_as, "ranked", top), lambda: self._ranked[:top])
             ids = [row.pk for row in read]
         else:
             read = []

@@ -443,6 +443,19 @@ def test_the_over_filter_lists_the_mailboxes_the_dashboard_counts(client, alice,
     assert emails == ["full@a.example"]
 
 
+def test_the_first_page_by_usage_follows_what_dovecot_reported_since_the_last_view(client, alice, domain_a):
+    add(domain_a, "a", 100, 10)
+    add(domain_a, "b", 100, 50)
+    client.force_login(alice)
+
+    def fullest(**query):
+        return [m.email for m in client.get(reverse("mailbox-list"), {"sort": "-percent", **query}).context["page"]]
+
+    assert fullest() == ["b@a.example", "a@a.example"] and fullest(over="90") == []
+    QuotaUsage.objects.filter(mailbox_id="a@a.example").update(bytes=95)
+    assert fullest() == ["a@a.example", "b@a.example"] and fullest(over="90") == ["a@a.example"]
+
+
 def test_the_over_filter_sorted_by_usage_counts_up_to_a_cap_and_says_so(client, alice, domain_a, monkeypatch):
     from users import views
 
