@@ -193,18 +193,19 @@ class QuerySetSeek(Seek):
         self.kept_as = kept_as if queryset._iterable_class in (ModelIterable, FlatValuesListIterable) else None
 
     def read(self, key, forward, limit, offset=0):
-        if key is None and not offset and self.kept_as is not None:
-            return self._kept_first(forward, limit)
+        if self.kept_as is not None and not offset:
+            return self._kept_read(key, forward, limit)
         rows = self.queryset.order_by(*self.ordering.names(forward))
         if key is not None:
             rows = rows.filter(self.ordering.beyond(key, forward))
         return list(rows[offset : offset + limit])
 
-    def _kept_first(self, forward, limit):
-        def first_rows():
-            return self.queryset.order_by(*self.ordering.names(forward))[:limit]
+    def _kept_read(self, key, forward, limit):
+        def rows(*key):
+            ordered = self.queryset.order_by(*self.ordering.names(forward))
+            return (ordered.filter(self.ordering.beyond(key, forward)) if key else ordered)[:limit]
 
-        return kept_rows((*self.kept_as, forward, limit), first_rows)
+        return kept_rows((*self.kept_as, forward, limit, key is None), rows, values=key or ())
 
     def key_of(self, row):
         return self._to_text(self._key_of(row))
@@ -213,22 +214,50 @@ class QuerySetSeek(Seek):
         return self._parse(text)
 
 
-def kept_rows(kept_as, make_queryset):
+def kept_rows(kept_as, make_queryset, values=()):
     """The model instances, or the values of a values_list(name, flat=True), that
-    make_queryset() reads, with its statement built at the first call with this key and kept
-    (mailadmin.kept_statements): the queryset's SQL and parameters must be the same whenever the
-    key is. Each call reads the rows afresh."""
-    statement = kept_statements.kept(kept_as, lambda: _rows_statement(make_queryset()))
+    make_queryset(*values) reads, with its statement built at the first call with this key and
+    kept (mailadmin.kept_statements): the queryset's SQL must be the same whenever the key is,
+    and so must its parameters but for those `values` give (a page's key, which differs from
+    page to page). The statement is built with stand-ins for `values`, which each call replaces
+    with its own; each call reads the rows afresh."""
+    stand_ins = _stand_ins(values)
+    if stand_ins is None:
+        return list(make_queryset(*values))
+    statement = kept_statements.kept(kept_as, lambda: _rows_statement(make_queryset(*stand_ins), stand_ins))
     if statement is None:
         return []
     read, sql, params, model, using = statement
+    if values:
+        params = tuple(values[param.index] if type(param) is _Slot else param for param in params)
     if read == "instances":
         return list(RawQuerySet(sql, model=model, params=params, using=using))
     if read == "values":
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
-    return list(make_queryset())  # values the ORM converts from what the driver gives
+    return list(make_queryset(*values))  # values the ORM converts, or stand-ins it did not pass on
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where the statement's parameters take the value at `index` of kept_rows()'s `values`."""
+
+    index: int
+
+
+def _stand_ins(values):
+    """A value of the same type for each of `values` that no page's key will hold, or None when
+    one is neither text nor a whole number."""
+    stand_ins = []
+    for index, value in enumerate(values):
+        if type(value) is str:
+            stand_ins.append(f"\x00kept key {index}\x00")
+        elif type(value) is int:
+            stand_ins.append(-7_318_204_906_113_000 - index)
+        else:
+            return None
+    return tuple(stand_ins)
 
 
 def capped_count(queryset, cap, kept_as=None, in_order=()):
@@ -248,7 +277,7 @@ def capped_count(queryset, cap, kept_as=None, in_order=()):
     return Total.of(found, cap)
 
 
-def _rows_statement(queryset):
+def _rows_statement(queryset, stand_ins=()):
     if queryset._iterable_class is ModelIterable:
         read = "instances"
     elif queryset._iterable_class is FlatValuesListIterable:
@@ -262,7 +291,20 @@ def _rows_statement(queryset):
         return None
     if read == "values" and compiler.get_converters([column for column, _sql, _alias in compiler.select]):
         read = "through the ORM"
+    if stand_ins:
+        slots = {(type(stand_in), stand_in): _Slot(index) for index, stand_in in enumerate(stand_ins)}
+        params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)
+        if {slot.index for slot in params if type(slot) is _Slot} != set(range(len(stand_ins))):
+            read = "through the ORM"  # a value did not reach the parameters as it was given
     return read, sql, params, queryset.model, queryset.db
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _count_statement(queryset):

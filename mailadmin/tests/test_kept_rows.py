@@ -4,7 +4,8 @@ as the ORM would read them."""
 import pytest
 from django.utils import timezone
 
-from mailadmin.keyset import kept_rows
+from mailadmin import kept_statements
+from mailadmin.keyset import _Slot, kept_rows
 from mailadmin.models import AuditEntry
 from users.models import Mailbox
 
@@ -53,3 +54,34 @@ def test_a_queryset_that_matches_nothing_reads_no_rows(mailboxes):
 def test_other_shapes_of_rows_are_refused(mailboxes):
     with pytest.raises(TypeError):
         kept_rows(("test dicts",), lambda: Mailbox.objects.values("email")[:1])
+
+
+def test_a_statement_kept_for_one_key_reads_the_rows_beyond_any_other(mailboxes):
+    def after(email):
+        return Mailbox.objects.filter(email__gt=email).order_by("email")[:10]
+
+    for email in ("u0@a.example", "", "u1@a.example", "zzz", "u0@a.example"):
+        assert kept_rows(("test after",), after, values=(email,)) == list(after(email))
+    # Kept with a place for the key, not read through the ORM each time.
+    read, _sql, params, _model, _using = kept_statements.kept(("test after",), lambda: None)
+    assert read == "instances" and params.count(_Slot(0)) == 1
+
+
+def test_a_key_of_several_values_fills_each_of_its_places(mailboxes):
+    from django.db.models import Q
+
+    def beyond(quota, email):
+        return Mailbox.objects.filter(Q(quota__lt=quota) | Q(quota=quota, email__lt=email)).order_by("-quota", "-email")[:10]
+
+    for key in ((2, "u2@a.example"), (1, "zzz"), (3, ""), (0, "u0@a.example")):
+        assert kept_rows(("test beyond",), beyond, values=key) == list(beyond(*key)), key
+
+
+def test_a_key_of_other_types_is_read_through_the_orm(mailboxes, django_assert_num_queries):
+    import datetime
+
+    def since(moment):
+        return AuditEntry.objects.filter(timestamp__gte=moment).order_by("id")[:10]
+
+    moment = timezone.now() - datetime.timedelta(days=1)
+    assert kept_rows(("test moments",), since, values=(moment,)) == list(since(moment))
