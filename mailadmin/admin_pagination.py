@@ -32,9 +32,12 @@ class MoreThan(int):
 
 
 class AdminPaginator(QuickPaginator):
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None):
+    def __init__(
+        self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None, kept_as=None
+    ):
         super().__init__(
-            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, known_count=known_count
+            object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page,
+            known_count=known_count, kept_as=kept_as,
         )
         self.cap = CAP if cap is None else cap
 

@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
-from mailadmin import csv_safe
+from mailadmin import csv_safe, kept_statements
 from mailadmin.admin_actions import ActionForm
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
@@ -164,9 +164,14 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         known = getattr(request, "admin_search_count", None)  # set by mailadmin.admin_search
+        narrowed = narrowed_by(request)
         if known is None:
-            known = self.kept_total(request, narrowed_by(request))
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, known_count=known)
+            known = self.kept_total(request, narrowed)
+        # Unfiltered, the first page's SQL depends only on the list, whose it is and its order: kept.
+        kept_as = None
+        if not narrowed and IS_POPUP_VAR not in request.GET:
+            kept_as = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as)
 
     def kept_total(self, request, narrowed_by):
         """The list's total without counting its rows, or None: the paginator then counts up

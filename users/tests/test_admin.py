@@ -244,6 +244,25 @@ def test_the_domain_filter_trusts_the_domains_over_a_kept_count_that_lags(admin_
     assert "?domain=" not in page  # two domains found: more than one link's worth
 
 
+def test_the_first_page_shows_new_rows_in_the_order_asked_and_only_each_persons_own(client, alice, bob, jane_mailbox, kim):
+    import re
+
+    bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
+
+    def addresses(user, **query):
+        client.force_login(user)
+        page = client.get(MAILBOXES, query).content.decode()
+        return re.findall(r'<th class="field-display_email"><a [^>]*>([^<]+)</a>', page)
+
+    # Column 1 is the address (the action checkbox is column 0).
+    assert addresses(alice) == ["jane@a.example", "kim@b.example"] == addresses(alice, o="-1")[::-1]
+    assert addresses(bob) == ["jane@a.example"]
+    Mailbox.objects.create(domain=kim.domain, email="abe@b.example", password="{PLAIN}x")
+    assert addresses(alice) == ["abe@b.example", "jane@a.example", "kim@b.example"]
+    assert addresses(alice, o="-1") == ["kim@b.example", "jane@a.example", "abe@b.example"]
+    assert addresses(bob) == ["jane@a.example"]
+
+
 def test_a_list_filtered_by_domain_takes_its_total_from_the_kept_counts(admin_client, domain_a, domain_b, kim):
     Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n}@a.example", password="{PLAIN}x") for n in range(30))
     page = admin_client.get(MAILBOXES, {"domain": domain_a.pk, "p": 2}).content.decode()
