@@ -291,6 +291,8 @@ def _rows_statement(queryset, stand_ins=()):
         return None
     if read == "values" and compiler.get_converters([column for column, _sql, _alias in compiler.select]):
         read = "through the ORM"
+    if read == "instances" and (queryset.query.select_related or queryset._prefetch_related_lookups):
+        read = "through the ORM"  # a raw query would leave the related rows to a query each
     if stand_ins:
         slots = {(type(stand_in), stand_in): _Slot(index) for index, stand_in in enumerate(stand_ins)}
         params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)

@@ -47,6 +47,15 @@ def test_values_the_orm_converts_are_read_through_the_orm(db):
     assert kept_rows(("test converted values",), changes) == [{"quota": [1, 2]}]
 
 
+def test_rows_read_with_their_related_rows_are_read_through_the_orm(mailboxes, django_assert_num_queries):
+    def with_domains():
+        return Mailbox.objects.select_related("domain").order_by("email")[:10]
+
+    with django_assert_num_queries(1):
+        rows = kept_rows(("test related",), with_domains)
+        assert [m.domain.name for m in rows] == ["a.example"] * 3
+
+
 def test_a_queryset_that_matches_nothing_reads_no_rows(mailboxes):
     assert kept_rows(("test nothing",), lambda: Mailbox.objects.none()) == []
 
