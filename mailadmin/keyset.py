@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.db.models.query import FlatValuesListIterable, ModelIterable, RawQuerySet
 from django.utils.http import urlencode
 
-from mailadmin import kept_statements
+from mailadmin import kept_statements, utf8mb3
 
 PAGE_NUMBERS_READ = 10
 
@@ -222,7 +222,8 @@ def kept_rows(kept_as, make_queryset, values=()):
     page to page). The statement is built with stand-ins for `values`, which each call replaces
     with its own; each call reads the rows afresh."""
     stand_ins = _stand_ins(values)
-    if stand_ins is None:
+    if stand_ins is None or not all(utf8mb3.fits(value) for value in values if type(value) is str):
+        # The ORM's lookups answer a value the guide's columns cannot hold (mailadmin.utf8mb3).
         return list(make_queryset(*values))
     statement = kept_statements.kept(kept_as, lambda: _rows_statement(make_queryset(*stand_ins), stand_ins))
     if statement is None:

@@ -86,6 +86,14 @@ def test_a_key_of_several_values_fills_each_of_its_places(mailboxes):
         assert kept_rows(("test beyond",), beyond, values=key) == list(beyond(*key)), key
 
 
+def test_a_key_the_guides_columns_cannot_hold_finds_nothing_instead_of_an_error(mailboxes):
+    def after(email):
+        return Mailbox.objects.filter(email__gt=email).order_by("email")[:10]
+
+    kept_rows(("test unstorable",), after, values=("u0@a.example",))
+    assert kept_rows(("test unstorable",), after, values=("😀@a.example",)) == list(after("😀@a.example"))
+
+
 def test_a_key_of_other_types_is_read_through_the_orm(mailboxes, django_assert_num_queries):
     import datetime
 
