@@ -5,6 +5,7 @@ it did not exist (after healthchecks' _get_check_for_user)."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from mailadmin import keyset, kept_statements
 from mailadmin.params import parse_id
 from users.models import Domain, Mailbox
 
@@ -18,7 +19,13 @@ def mailboxes_for(user):
 
 
 def get_domain_for_user(user, name):
-    return get_object_or_404(domains_for(user), name=name)
+    # Read through a statement kept per scope: every domain page looks its domain up by name.
+    found = keyset.kept_rows(
+        ("domain by name", kept_statements.scope_of(user)), lambda name: domains_for(user).filter(name=name)[:1], values=(name,)
+    )
+    if not found:
+        raise Http404("No such domain.")
+    return found[0]
 
 
 def get_mailbox_for_user(user, pk):

@@ -146,3 +146,19 @@ def test_a_domains_page_lists_its_first_alias_addresses_and_links_to_the_rest(cl
     assert f'href="{reverse("alias-list")}?domain=a.example">All aliases at a.example</a> ({DOMAIN_PAGE_ROWS + 2} alias rows)' in page
     Alias.objects.filter(source=f"a{DOMAIN_PAGE_ROWS:02}@a.example").delete()
     assert "All aliases at" not in client.get(reverse("domain-detail", args=["a.example"])).content.decode()
+
+
+def test_each_domains_page_shows_its_own_rows_and_only_to_those_who_may_see_it(client, alice, bob, domain_a, domain_b):
+    """Their statements are kept for every domain's page; each page fills in its own domain."""
+    for domain in (domain_a, domain_b):
+        Mailbox.objects.create(domain=domain, email=f"box@{domain.name}", password="{PLAIN}x")
+        Alias.objects.create(domain=domain, source=f"alias@{domain.name}", destination=f"box@{domain.name}")
+    client.force_login(alice)
+    for domain, other in ((domain_a, domain_b), (domain_b, domain_a)):
+        page = client.get(reverse("domain-detail", args=[domain.name])).content.decode()
+        assert f"box@{domain.name}" in page and f"alias@{domain.name}" in page
+        assert f"box@{other.name}" not in page and f"alias@{other.name}" not in page
+    client.force_login(bob)
+    assert client.get(reverse("domain-detail", args=["a.example"])).status_code == 200
+    assert client.get(reverse("domain-detail", args=["b.example"])).status_code == 404
+    assert client.get(reverse("domain-detail", args=["😀.example"])).status_code == 404
