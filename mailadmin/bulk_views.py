@@ -218,23 +218,35 @@ class AuditPage:
 def audit_page(entries, older_than=None, newer_than=None, kept_as=None):
     """One page of the log, newest first, keyed by the last entry seen instead of an OFFSET:
     the last page of a million entries costs what the first does (the (timestamp) index holds
-    the id too, so the range and the order both come from it). `kept_as`: the first page's
-    statement is kept under that key (keyset.kept_rows)."""
-    anchor_id = older_than if older_than is not None else newer_than
-    anchor = AuditEntry.objects.filter(pk=anchor_id).values_list("timestamp", "pk").first() if anchor_id else None
-    if anchor is None:
-        def newest():
-            return entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1]
+    the id too, so the range and the order both come from it). `kept_as`: the page's statements
+    are kept under that key, with places for the entry a page starts from (keyset.kept_rows)."""
 
-        rows = list(newest()) if kept_as is None else keyset.kept_rows((*kept_as, AUDIT_PAGE), newest)
+    def read(direction, make_queryset, *values):
+        if kept_as is None:
+            return list(make_queryset(*values))
+        return keyset.kept_rows((*kept_as, direction, AUDIT_PAGE), make_queryset, values=values)
+
+    anchor_id = older_than if older_than is not None else newer_than
+    anchor = read("anchor", lambda pk: AuditEntry.objects.filter(pk=pk).only("timestamp")[:1], anchor_id) if anchor_id else []
+    if not anchor:
+        rows = read("newest", lambda: entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
         return AuditPage(rows[:AUDIT_PAGE], has_newer=False, has_older=len(rows) > AUDIT_PAGE)
-    when, pk = anchor
+    when, pk = anchor[0].timestamp, anchor[0].pk
     if older_than is not None:
-        older = entries.filter(timestamp__lte=when).exclude(timestamp=when, id__gte=pk)
-        rows = list(older.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        def older(when, pk):
+            return entries.filter(timestamp__lte=when).exclude(timestamp=when, id__gte=pk).order_by("-timestamp", "-id")[
+                : AUDIT_PAGE + 1
+            ]
+
+        rows = read("older", older, when, pk)
         return AuditPage(rows[:AUDIT_PAGE], has_newer=True, has_older=len(rows) > AUDIT_PAGE)
-    newer = entries.filter(timestamp__gte=when).exclude(timestamp=when, id__lte=pk)
-    rows = list(newer.order_by("timestamp", "id")[: AUDIT_PAGE + 1])
+
+    def newer(when, pk):
+        return entries.filter(timestamp__gte=when).exclude(timestamp=when, id__lte=pk).order_by("timestamp", "id")[
+            : AUDIT_PAGE + 1
+        ]
+
+    rows = read("newer", newer, when, pk)
     page = list(reversed(rows[:AUDIT_PAGE]))
     return AuditPage(page, has_newer=len(rows) > AUDIT_PAGE, has_older=True)
 

@@ -11,6 +11,8 @@ last page, as Django's paginator answered an out-of-range number.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
@@ -230,7 +232,7 @@ def kept_rows(kept_as, make_queryset, values=()):
         return []
     read, sql, params, model, using = statement
     if values:
-        params = tuple(values[param.index] if type(param) is _Slot else param for param in params)
+        params = tuple(param.fill(values, using) if type(param) is _Slot else param for param in params)
     if read == "instances":
         return list(RawQuerySet(sql, model=model, params=params, using=using))
     if read == "values":
@@ -246,16 +248,31 @@ class _Slot:
 
     index: int
 
+    def fill(self, values, using):
+        return _as_parameter(values[self.index], using)
+
+
+def _as_parameter(value, using):
+    """`value` as the ORM passes it to the database: a moment as the backend writes a
+    DateTimeField's value (in UTC, as text), text and numbers as they are."""
+    if type(value) is datetime:
+        return connections[using].ops.adapt_datetimefield_value(value)
+    return value
+
 
 def _stand_ins(values):
     """A value of the same type for each of `values` that no page's key will hold, or None when
-    one is neither text nor a whole number."""
+    one is not text, a whole number or a moment with its time zone."""
     stand_ins = []
     for index, value in enumerate(values):
         if type(value) is str:
             stand_ins.append(f"\x00kept key {index}\x00")
         elif type(value) is int:
-            stand_ins.append(-7_318_204_906_113_000 - index)
+            # Positive and within a 32-bit column's range: the ORM finds no row for a value out
+            # of a field's range (or below a positive field's) without building the statement.
+            stand_ins.append(2_071_330_117 + index)
+        elif type(value) is datetime and value.tzinfo is not None:
+            stand_ins.append(datetime(1901, 2, 3, 4, 5, 6, 789_000 + index, tzinfo=dt_timezone.utc))
         else:
             return None
     return tuple(stand_ins)
@@ -288,14 +305,18 @@ def _rows_statement(queryset, stand_ins=()):
     compiler = queryset.query.get_compiler(queryset.db)
     try:
         sql, params = compiler.as_sql()
-    except EmptyResultSet:  # a scope or filter that matches nothing
-        return None
+    except EmptyResultSet:
+        # A scope or filter that matches nothing; with stand-ins, the real values may match.
+        return ("through the ORM", None, None, None, None) if stand_ins else None
     if read == "values" and compiler.get_converters([column for column, _sql, _alias in compiler.select]):
         read = "through the ORM"
     if read == "instances" and (queryset.query.select_related or queryset._prefetch_related_lookups):
         read = "through the ORM"  # a raw query would leave the related rows to a query each
     if stand_ins:
-        slots = {(type(stand_in), stand_in): _Slot(index) for index, stand_in in enumerate(stand_ins)}
+        slots = {}
+        for index, stand_in in enumerate(stand_ins):
+            parameter = _as_parameter(stand_in, queryset.db)
+            slots[type(parameter), parameter] = _Slot(index)
         params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)
         if {slot.index for slot in params if type(slot) is _Slot} != set(range(len(stand_ins))):
             read = "through the ORM"  # a value did not reach the parameters as it was given

@@ -94,11 +94,40 @@ def test_a_key_the_guides_columns_cannot_hold_finds_nothing_instead_of_an_error(
     assert kept_rows(("test unstorable",), after, values=("😀@a.example",)) == list(after("😀@a.example"))
 
 
-def test_a_key_of_other_types_is_read_through_the_orm(mailboxes, django_assert_num_queries):
+def test_a_key_by_id_finds_its_row_whatever_range_the_id_column_has(mailboxes):
+    def by_id(pk):
+        return Mailbox.objects.filter(pk=pk)[:1]
+
+    for mailbox in mailboxes:
+        assert kept_rows(("test by id",), by_id, values=(mailbox.pk,)) == [mailbox]
+    assert kept_rows(("test by id",), by_id, values=(10**6,)) == []
+
+
+def test_a_moment_in_a_key_takes_its_place_as_the_backend_writes_it(db):
     import datetime
+
+    now = timezone.now()
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=now - datetime.timedelta(minutes=n), actor="x", action="create", object_type="domain",
+                   object_repr=f"d{n}")
+        for n in range(5)
+    )
 
     def since(moment):
         return AuditEntry.objects.filter(timestamp__gte=moment).order_by("id")[:10]
 
-    moment = timezone.now() - datetime.timedelta(days=1)
-    assert kept_rows(("test moments",), since, values=(moment,)) == list(since(moment))
+    for minutes in (0, 2, 10, 2):
+        moment = now - datetime.timedelta(minutes=minutes)
+        assert kept_rows(("test moments",), since, values=(moment,)) == list(since(moment)), minutes
+    read, _sql, params, _model, _using = kept_statements.kept(("test moments",), lambda: None)
+    assert read == "instances" and params == (_Slot(0),)
+
+
+def test_a_key_of_other_types_is_read_through_the_orm(mailboxes):
+    import datetime
+
+    def created_on(day):
+        return Mailbox.objects.filter(domain__name__gte=str(day)).order_by("id")[:10]
+
+    day = datetime.date(2026, 1, 1)
+    assert kept_rows(("test days",), created_on, values=(day,)) == list(created_on(day))
