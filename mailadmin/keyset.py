@@ -223,11 +223,14 @@ def kept_rows(kept_as, make_queryset, values=()):
     and so must its parameters but for those `values` give (a page's key, which differs from
     page to page). The statement is built with stand-ins for `values`, which each call replaces
     with its own; each call reads the rows afresh."""
-    stand_ins = _stand_ins(values)
-    if stand_ins is None or not all(utf8mb3.fits(value) for value in values if type(value) is str):
-        # The ORM's lookups answer a value the guide's columns cannot hold (mailadmin.utf8mb3).
+    if not all(map(_has_stand_in, values)):
         return list(make_queryset(*values))
-    statement = kept_statements.kept(kept_as, lambda: _rows_statement(make_queryset(*stand_ins), stand_ins))
+
+    def build():
+        stand_ins = _stand_ins(values)
+        return _rows_statement(make_queryset(*stand_ins), stand_ins)
+
+    statement = kept_statements.kept(kept_as, build)
     if statement is None:
         return []
     read, sql, params, model, using = statement
@@ -260,9 +263,17 @@ def _as_parameter(value, using):
     return value
 
 
+def _has_stand_in(value):
+    """Whether `value` can take a stand-in's place: text (that the guide's utf8mb3 columns can
+    hold; for other text the ORM's lookups answer, mailadmin.utf8mb3), a whole number or a
+    moment with its time zone."""
+    if type(value) is str:
+        return utf8mb3.fits(value)
+    return type(value) is int or (type(value) is datetime and value.tzinfo is not None)
+
+
 def _stand_ins(values):
-    """A value of the same type for each of `values` that no page's key will hold, or None when
-    one is not text, a whole number or a moment with its time zone."""
+    """A value of the same type for each of `values` (all _has_stand_in) that no page's key will hold."""
     stand_ins = []
     for index, value in enumerate(values):
         if type(value) is str:
@@ -271,10 +282,8 @@ def _stand_ins(values):
             # Positive and within a 32-bit column's range: the ORM finds no row for a value out
             # of a field's range (or below a positive field's) without building the statement.
             stand_ins.append(2_071_330_117 + index)
-        elif type(value) is datetime and value.tzinfo is not None:
-            stand_ins.append(datetime(1901, 2, 3, 4, 5, 6, 789_000 + index, tzinfo=dt_timezone.utc))
         else:
-            return None
+            stand_ins.append(datetime(1901, 2, 3, 4, 5, 6, 789_000 + index, tzinfo=dt_timezone.utc))
     return tuple(stand_ins)
 
 
