@@ -98,8 +98,8 @@ class DomainWalk(Seek):
 def seek(mailboxes, sort, *, domains=None, kept_as=None):
     """A keyset.Seek over `mailboxes` in the order `sort` (a key of ORDERINGS). `domains`, when
     given, are the domains those mailboxes may be in (the list is not narrowed otherwise): the
-    domain orders then walk them one by one. `kept_as`: what the SQL of `mailboxes` depends on,
-    for its first page's statement to be kept (keyset.QuerySetSeek)."""
+    domain orders then walk them one by one. `kept_as`: what the SQL of `mailboxes` in this order
+    depends on, for its pages' statements to be kept (keyset.QuerySetSeek)."""
     if domains is not None and sort in ("domain", "-domain"):
         return DomainWalk(mailboxes, domains, descending=sort == "-domain")
     return QuerySetSeek(
@@ -108,5 +108,5 @@ def seek(mailboxes, sort, *, domains=None, kept_as=None):
         key_of=lambda mailbox: _key_of(sort, mailbox),
         to_text=lambda key: _to_text(sort, key),
         parse=lambda text: _parse(sort, text),
-        kept_as=None if kept_as is None else (*kept_as, sort),
+        kept_as=kept_as,
     )

@@ -187,14 +187,13 @@ def mailbox_list(request):
     total = _mailbox_total(
         request.user, mailboxes, filtered=narrowed, domain_name=domain_name, only_over=None if query or scheme else over
     )
-    # Unless searched or narrowed to a scheme, the first page's SQL depends only on whose list it
-    # is, the domain and the share of the quota it is narrowed to, and the order: it is kept.
-    kept_as = None if query or scheme else ("mailbox list", kept_statements.scope_of(request.user), domain_name, over)
+    # Unless searched or narrowed to a scheme, the rows' SQL depends only on whose list it is, the
+    # domain and the share of the quota it is narrowed to, and the order: it is kept.
+    kept_as = None if query or scheme else ("mailbox list", kept_statements.scope_of(request.user), domain_name, over, sort)
     if sort in quota_usage.SORTS:
         ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
         paginator = quota_usage.KeptOrderPaginator(
-            ordered, PAGE_SIZE, known_count=total.count, capped=total.capped,
-            kept_as=None if kept_as is None else (*kept_as, sort),
+            ordered, PAGE_SIZE, known_count=total.count, capped=total.capped, kept_as=kept_as
         )
         page = paginator.get_page(request.GET.get("page"))
     else:
