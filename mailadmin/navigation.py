@@ -14,7 +14,8 @@ import functools
 
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 STAFF, SUPERUSER, MAILBOX_USER = "staff", "superuser", "mailbox_user"
 
@@ -60,7 +61,7 @@ def _menu(entries):
     return format_html_join(
         "",
         '<a href="{}"{}>{}</a>',
-        ((url, format_html(' aria-current="page"') if active else "", label) for label, url, active in entries),
+        ((url, mark_safe(' aria-current="page"') if active else "", label) for label, url, active in entries),
     )
 
 
