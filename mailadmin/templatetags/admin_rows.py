@@ -1,5 +1,6 @@
 """`{% quick_result_list cl %}`: the rows of a Django admin change list, as Django renders them,
-worked out once per column instead of once per cell.
+worked out once per column instead of once per cell, and printed by a Jinja2 fragment
+(mailadmin/admin_fragments.py).
 
 Django's `items_for_result` looks every cell up anew (the field, its display, whether it links,
 a reverse() and, on a filtered list, a resolve() for the link) and the template then prints each
@@ -15,13 +16,14 @@ import operator
 from django import template
 from django.contrib.admin.templatetags.admin_list import ResultList, result_headers, result_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.contrib.admin.utils import display_for_value
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+
+from mailadmin.admin_fragments import FragmentNode
 
 register = template.Library()
 
@@ -137,11 +139,23 @@ def quick_result_list(cl):
         "result_headers": headers,
         "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
         "results": rows,
+        "rows_are_quick": True,
+    }
+
+
+def _fragment_values(context, result):
+    if not result.get("rows_are_quick"):
+        return None
+    return {
+        "result_headers": result["result_headers"],
+        "num_sorted_fields": result["num_sorted_fields"],
+        "rows": [row[0] for row in result["results"]],
     }
 
 
 @register.tag(name="quick_result_list")
 def quick_result_list_tag(parser, token):
-    return InclusionAdminNode(
-        parser, token, func=quick_result_list, template_name="change_list_results.html", takes_context=False
+    return FragmentNode(
+        parser, token, func=quick_result_list, template_name="change_list_results.html",
+        fragment="admin/mailadmin/_change_list_results.jinja", values=_fragment_values,
     )

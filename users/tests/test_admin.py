@@ -328,6 +328,21 @@ def test_the_change_list_pages_are_the_ones_django_renders(admin_client, jane_ma
     assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
 
 
+@pytest.mark.parametrize("part", ["pagination.html", "actions.html", "change_list_results.html", "filter.html"])
+def test_a_change_list_part_overridden_by_the_project_is_printed_from_the_override(
+    admin_client, jane_mailbox, tmp_path, settings, part
+):
+    folder = tmp_path / "admin" if part == "filter.html" else tmp_path / "admin" / "users" / "mailbox"
+    folder.mkdir(parents=True)
+    (folder / part).write_text(f"<p>the project's own {part}</p>")
+    settings.TEMPLATES = [
+        {**engine, "DIRS": [tmp_path, *engine["DIRS"]]} if engine["BACKEND"].endswith("DjangoTemplates") else engine
+        for engine in settings.TEMPLATES
+    ]
+    page = admin_client.get(MAILBOXES).content.decode()
+    assert f"<p>the project's own {part}</p>" in page
+
+
 def test_a_domain_admin_filtering_by_another_domain_sees_no_rows_and_no_total(client, bob, domain_b, kim):
     bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
     client.force_login(bob)

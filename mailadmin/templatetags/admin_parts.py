@@ -1,0 +1,53 @@
+"""`{% quick_pagination cl %}`, `{% quick_list_filter cl spec %}` and `{% quick_admin_actions %}`:
+Django's admin tags `pagination`, `admin_list_filter` and `admin_actions`, printed by Jinja2
+fragments while their templates are Django's own (mailadmin/admin_fragments.py)."""
+
+from django import template
+from django.contrib.admin.templatetags.admin_list import admin_actions, admin_list_filter, pagination
+
+from mailadmin.admin_fragments import FragmentNode, is_djangos_own
+from mailadmin.row_templates import render_fragment
+
+register = template.Library()
+
+
+def _pagination_values(context, result):
+    # The fragment leaves out the Save button of an editable list (a formset).
+    return None if result["cl"].formset else result
+
+
+@register.tag(name="quick_pagination")
+def quick_pagination_tag(parser, token):
+    return FragmentNode(
+        parser, token, func=pagination, template_name="pagination.html",
+        fragment="admin/mailadmin/_pagination.jinja", values=_pagination_values,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def quick_list_filter(context, cl, spec):
+    if spec.template != "admin/filter.html" or not is_djangos_own(context.template.engine, ("admin/filter.html",)):
+        return admin_list_filter(cl, spec)
+    return render_fragment("admin/mailadmin/_filter.jinja", title=spec.title, choices=spec.choices(cl))
+
+
+def _action_values(context, _result):
+    cl = context["cl"]
+    return {
+        "cl": cl,
+        "action_form": context["action_form"],
+        "action_index": context["action_index"],
+        "actions_selection_counter": context.get("actions_selection_counter"),
+        "selection_note": context.get("selection_note", ""),
+        "selection_note_all": context.get("selection_note_all", ""),
+        "module_name": context.get("module_name", ""),
+        "shown": len(cl.result_list),
+    }
+
+
+@register.tag(name="quick_admin_actions")
+def quick_admin_actions_tag(parser, token):
+    return FragmentNode(
+        parser, token, func=admin_actions, template_name="actions.html",
+        fragment="admin/mailadmin/_actions.jinja", values=_action_values, takes_context=True,
+    )
