@@ -13,6 +13,7 @@ import functools
 from pathlib import Path
 
 import django.contrib.admin
+from django.contrib.admin.templatetags.admin_list import admin_list_filter
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 
 from mailadmin.row_templates import render_fragment
@@ -65,3 +66,10 @@ class FragmentNode(InclusionAdminNode):
         if csrf_token is not None:
             new_context["csrf_token"] = csrf_token
         return engine.select_template(list(names)).render(new_context)
+
+
+def list_filter_html(engine, cl, spec):
+    """A filter's part of the sidebar, as Django's admin_list_filter prints it."""
+    if spec.template != "admin/filter.html" or not is_djangos_own(engine, ("admin/filter.html",)):
+        return admin_list_filter(cl, spec)
+    return render_fragment("admin/mailadmin/_filter.jinja", title=spec.title, choices=spec.choices(cl))

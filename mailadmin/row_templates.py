@@ -13,7 +13,8 @@ Django's own templates print, checked page by page against them.
 import jinja2
 from django.contrib.admin.templatetags.admin_list import paginator_number
 from django.template import engines
-from django.utils import formats, timezone
+from django.templatetags.static import static
+from django.utils import formats, timezone, translation
 from django.utils import text as text_utils
 from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
@@ -25,9 +26,12 @@ def environment(**options):
     from users.templatetags.quota import size, usage
 
     # A misspelt name fails the render (and the tests) instead of printing nothing.
-    env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
+    env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined, "extensions": ["jinja2.ext.i18n"]})
+    # {{ _("…") }}: Django's translations (the admin's strings).
+    env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
     env.globals.update(
-        usage=usage, size=size, current_zone=timezone.get_current_timezone, paginator_number=paginator_number
+        usage=usage, size=size, current_zone=timezone.get_current_timezone, paginator_number=paginator_number,
+        static=static,
     )
     env.filters.update(
         time_element=time_element, slugify=slugify, capfirst=capfirst, iriencode=iri_to_uri, localize=formats.localize

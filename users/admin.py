@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
-from mailadmin import csv_safe, kept_statements
+from mailadmin import admin_page, csv_safe, kept_statements
 from mailadmin.admin_actions import ActionForm
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
@@ -137,7 +137,8 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     """Lists and choices limited to what the user administers."""
 
     paginator = AdminPaginator
-    # Django's change list with the rows made once per column (mailadmin/templatetags/admin_rows.py).
+    # Django's change list with the rows made once per column (mailadmin/templatetags/admin_rows.py),
+    # printed by Jinja2 where that prints the same page (changelist_view).
     change_list_template = "admin/mailadmin/change_list.html"
     action_form = ActionForm
     # Django would COUNT(*) the whole table again for "N total" beside a filtered count, and
@@ -148,6 +149,9 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     # mailboxes (50 rows: ~45 ms; bench/RESULTS.md). Actions still reach every matching row
     # through "Select all", and "Show all" lists up to 200.
     list_per_page = 25
+
+    def changelist_view(self, request, extra_context=None):
+        return admin_page.in_jinja_where_possible(request, super().changelist_view(request, extra_context))
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle" aria-label="Select all objects on this page for an action">'))
     def action_checkbox(self, obj):

@@ -3,10 +3,9 @@ Django's admin tags `pagination`, `admin_list_filter` and `admin_actions`, print
 fragments while their templates are Django's own (mailadmin/admin_fragments.py)."""
 
 from django import template
-from django.contrib.admin.templatetags.admin_list import admin_actions, admin_list_filter, pagination
+from django.contrib.admin.templatetags.admin_list import admin_actions, pagination
 
-from mailadmin.admin_fragments import FragmentNode, is_djangos_own
-from mailadmin.row_templates import render_fragment
+from mailadmin.admin_fragments import FragmentNode, list_filter_html
 
 register = template.Library()
 
@@ -26,9 +25,7 @@ def quick_pagination_tag(parser, token):
 
 @register.simple_tag(takes_context=True)
 def quick_list_filter(context, cl, spec):
-    if spec.template != "admin/filter.html" or not is_djangos_own(context.template.engine, ("admin/filter.html",)):
-        return admin_list_filter(cl, spec)
-    return render_fragment("admin/mailadmin/_filter.jinja", title=spec.title, choices=spec.choices(cl))
+    return list_filter_html(context.template.engine, cl, spec)
 
 
 def _action_values(context, _result):

@@ -302,11 +302,15 @@ def _as_a_browser_reads_it(page):
         (reverse("admin:aliases_alias_changelist"), {"q": "in&", "o": "2.1"}),
     ],
 )
-def test_the_change_list_pages_are_the_ones_django_renders(admin_client, jane_mailbox, kim, domain_a, monkeypatch, url, query):
-    """The panel's change lists make their rows, pagination, filters and action bar their own
-    faster way; the page must stay the one Django's own templates render."""
+@pytest.mark.parametrize("whole_page_in_jinja", [True, False], ids=["jinja page", "django page with jinja parts"])
+def test_the_change_list_pages_are_the_ones_django_renders(
+    admin_client, jane_mailbox, kim, domain_a, monkeypatch, url, query, whole_page_in_jinja
+):
+    """The panel's change lists are printed their own faster way (mailadmin/admin_page.py); the
+    page must stay the one Django's own templates render."""
     from django.contrib.admin.templatetags import admin_list
 
+    from mailadmin import admin_page
     from users.admin import ScopedAdmin
 
     Alias.objects.create(domain=domain_a, source="in&fo@a.example", destination="jane@a.example")
@@ -314,25 +318,34 @@ def test_the_change_list_pages_are_the_ones_django_renders(admin_client, jane_ma
     Domain.objects.create(name="xn--bcher-kva.de")
     Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n:02}@a.example", password="{PLAIN}x") for n in range(30))
     query = {name: domain_a.pk if value == "domain_a" else value for name, value in query.items()}
+    if not whole_page_in_jinja:  # as where a project overrides admin/base_site.html
+        monkeypatch.setattr(admin_page, "in_jinja_where_possible", lambda request, response: response)
 
     def page():
         response = admin_client.get(url, query)
         assert response.status_code == 200
-        return _as_a_browser_reads_it(response.content.decode())
+        return response.template_name, _as_a_browser_reads_it(response.content.decode())
 
     with monkeypatch.context() as patched:
         patched.setattr(admin_list, "items_for_result", None)  # not Django's rows: they would fail
-        quick = page()
+        quick_template, quick = page()
     monkeypatch.setattr(ScopedAdmin, "change_list_template", None)  # Django's own templates and rows
-    assert quick == page()
+    djangos_template, djangos = page()
+    assert quick_template == (admin_page.JINJA_PAGE if whole_page_in_jinja else admin_page.DJANGO_TEMPLATE)
+    assert djangos_template[-1] == "admin/change_list.html"
+    assert quick == djangos
     assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
 
 
-@pytest.mark.parametrize("part", ["pagination.html", "actions.html", "change_list_results.html", "filter.html"])
+@pytest.mark.parametrize(
+    "part",
+    ["pagination.html", "actions.html", "change_list_results.html", "search_form.html", "filter.html", "base_site.html"],
+)
 def test_a_change_list_part_overridden_by_the_project_is_printed_from_the_override(
     admin_client, jane_mailbox, tmp_path, settings, part
 ):
-    folder = tmp_path / "admin" if part == "filter.html" else tmp_path / "admin" / "users" / "mailbox"
+    # Django looks filter.html and base_site.html up by that name only, the others per model first.
+    folder = tmp_path / "admin" if part in ("filter.html", "base_site.html") else tmp_path / "admin" / "users" / "mailbox"
     folder.mkdir(parents=True)
     (folder / part).write_text(f"<p>the project's own {part}</p>")
     settings.TEMPLATES = [

@@ -1,0 +1,115 @@
+"""The Django admin's change list page printed whole by one Jinja2 template
+(templates/admin/mailadmin/change_list.jinja) with the HTML of Django's own templates.
+
+After the rows, page links, filters and action bar (mailadmin/admin_fragments.py), what was left
+of a 25-row list page in Django's template language was the page around them: about 3.5 of its
+10 ms of CPU (bench/RESULTS.md). The Jinja2 page is used where it says exactly what Django's
+templates would: none of them overridden for the model, its app or the project, no editable
+rows, no popup, no date drill-down, no sidebar. Everywhere else Django renders the page.
+users/tests/test_admin.py checks pages against the ones Django's own templates make.
+"""
+
+import datetime
+import functools
+
+from django.contrib import messages
+from django.contrib.admin.templatetags.admin_list import pagination
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.views.main import IS_FACETS_VAR, IS_POPUP_VAR, SEARCH_VAR
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils import dateformat, timezone, translation
+
+from mailadmin.admin_fragments import admin_template_names, is_djangos_own, list_filter_html
+from mailadmin.row_templates import render_fragment
+from mailadmin.templatetags.admin_rows import quick_result_list
+
+DJANGO_TEMPLATE = "admin/mailadmin/change_list.html"
+JINJA_PAGE = "admin/mailadmin/change_list.jinja"
+# Looked up by name as they are; the parts below are looked up per model, app and project.
+PAGE_TEMPLATES = ("admin/change_list.html", "admin/base_site.html", "admin/base.html", "admin/color_theme_toggle.html")
+PARTS = ("search_form.html", "change_list_object_tools.html", "change_list_results.html", "actions.html", "pagination.html")
+
+
+def in_jinja_where_possible(request, response):
+    """The change list view's response, set to be printed by the Jinja2 page where it can be."""
+    if not isinstance(response, TemplateResponse) or response.template_name != DJANGO_TEMPLATE:
+        return response
+    context = response.context_data
+    cl = context["cl"]
+    if cl.formset or cl.is_popup or cl.date_hierarchy or context.get("is_nav_sidebar_enabled"):
+        return response
+    engine = engines["django"].engine
+    if not all(is_djangos_own(engine, (name,)) for name in PAGE_TEMPLATES) or not all(
+        is_djangos_own(engine, admin_template_names(cl.opts, part)) for part in PARTS
+    ):
+        return response
+    rows = quick_result_list(cl)
+    if not rows.get("rows_are_quick"):
+        return response
+    response.context_data = {**context, **_page_values(request, engine, context, cl, rows)}
+    response.template_name, response.using = JINJA_PAGE, "rows"
+    return response
+
+
+def _page_values(request, engine, context, cl, rows):
+    current_app = getattr(request, "current_app", None)
+    opts = cl.opts
+    values = {
+        "user": request.user,
+        "messages": messages.get_messages(request),
+        "language_code": translation.get_language(),
+        "language_bidi": translation.get_language_bidi(),
+        "utc_offset": dateformat.format(datetime.datetime.now(tz=timezone.get_current_timezone()), "Z"),
+        "docs_url": _docs_url(get_urlconf(), get_script_prefix()),
+        "url": lambda name, **kwargs: reverse(name, kwargs=kwargs or None, current_app=current_app),
+        "search_var": SEARCH_VAR,
+        "is_popup_var": IS_POPUP_VAR,
+        "is_facets_var": IS_FACETS_VAR,
+        "show_result_count": cl.result_count != cl.full_result_count,
+        "results_table": render_fragment(
+            "admin/mailadmin/_change_list_results.jinja",
+            result_headers=rows["result_headers"],
+            num_sorted_fields=rows["num_sorted_fields"],
+            rows=[row[0] for row in rows["results"]],
+        ),
+        "pagination_html": render_fragment("admin/mailadmin/_pagination.jinja", **pagination(cl)),
+        "filters": [list_filter_html(engine, cl, spec) for spec in cl.filter_specs] if cl.has_filters else [],
+        "action_bar_top": "",
+        "action_bar_bottom": "",
+    }
+    if context.get("has_add_permission"):
+        add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add", current_app=current_app)
+        values["add_url"] = add_preserved_filters(context, add, context.get("is_popup"), context.get("to_field"))
+    if context.get("action_form") and cl.show_admin_actions:
+        action_bar = functools.partial(_action_bar, context, cl)
+        index = 0
+        if context.get("actions_on_top"):
+            values["action_bar_top"], index = action_bar(index), index + 1
+        if context.get("actions_on_bottom"):
+            values["action_bar_bottom"] = action_bar(index)
+    return values
+
+
+def _action_bar(context, cl, index):
+    return render_fragment(
+        "admin/mailadmin/_actions.jinja",
+        cl=cl,
+        action_form=context["action_form"],
+        action_index=index,
+        actions_selection_counter=context.get("actions_selection_counter"),
+        selection_note=context.get("selection_note", ""),
+        selection_note_all=context.get("selection_note_all", ""),
+        module_name=context.get("module_name", ""),
+        shown=len(cl.result_list),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _docs_url(urlconf, script_prefix):
+    """Where django.contrib.admindocs is, if it is installed (Django's user links show it)."""
+    try:
+        return reverse("django-admindocs-docroot", urlconf=urlconf)
+    except NoReverseMatch:
+        return None
