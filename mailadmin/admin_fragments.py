@@ -73,3 +73,19 @@ def list_filter_html(engine, cl, spec):
     if spec.template != "admin/filter.html" or not is_djangos_own(engine, ("admin/filter.html",)):
         return admin_list_filter(cl, spec)
     return render_fragment("admin/mailadmin/_filter.jinja", title=spec.title, choices=spec.choices(cl))
+
+
+def action_bar_values(context, index):
+    """What Django's admin/actions.html reads, from a change list's context (a dict or a
+    template Context); `index`: which of the page's action bars (the top one is 0)."""
+    cl = context["cl"]
+    return {
+        "cl": cl,
+        "action_form": context["action_form"],
+        "action_index": index,
+        "actions_selection_counter": context.get("actions_selection_counter"),
+        "selection_note": context.get("selection_note", ""),
+        "selection_note_all": context.get("selection_note_all", ""),
+        "module_name": context.get("module_name", ""),
+        "shown": len(cl.result_list),
+    }

@@ -21,9 +21,10 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone, translation
 
-from mailadmin.admin_fragments import admin_template_names, is_djangos_own, list_filter_html
+from mailadmin.admin_fragments import action_bar_values, admin_template_names, is_djangos_own, list_filter_html
 from mailadmin.row_templates import render_fragment
-from mailadmin.templatetags.admin_rows import quick_result_list
+from mailadmin.templatetags.admin_parts import ACTIONS, PAGINATION
+from mailadmin.templatetags.admin_rows import RESULTS, quick_result_list, results_table_values
 
 DJANGO_TEMPLATE = "admin/mailadmin/change_list.html"
 JINJA_PAGE = "admin/mailadmin/change_list.jinja"
@@ -68,13 +69,8 @@ def _page_values(request, engine, context, cl, rows):
         "is_popup_var": IS_POPUP_VAR,
         "is_facets_var": IS_FACETS_VAR,
         "show_result_count": cl.result_count != cl.full_result_count,
-        "results_table": render_fragment(
-            "admin/mailadmin/_change_list_results.jinja",
-            result_headers=rows["result_headers"],
-            num_sorted_fields=rows["num_sorted_fields"],
-            rows=[row[0] for row in rows["results"]],
-        ),
-        "pagination_html": render_fragment("admin/mailadmin/_pagination.jinja", **pagination(cl)),
+        "results_table": render_fragment(RESULTS, **results_table_values(rows)),
+        "pagination_html": render_fragment(PAGINATION, **pagination(cl)),
         "filters": [list_filter_html(engine, cl, spec) for spec in cl.filter_specs] if cl.has_filters else [],
         "action_bar_top": "",
         "action_bar_bottom": "",
@@ -83,27 +79,10 @@ def _page_values(request, engine, context, cl, rows):
         add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add", current_app=current_app)
         values["add_url"] = add_preserved_filters(context, add, context.get("is_popup"), context.get("to_field"))
     if context.get("action_form") and cl.show_admin_actions:
-        action_bar = functools.partial(_action_bar, context, cl)
-        index = 0
-        if context.get("actions_on_top"):
-            values["action_bar_top"], index = action_bar(index), index + 1
-        if context.get("actions_on_bottom"):
-            values["action_bar_bottom"] = action_bar(index)
+        places = [place for place in ("top", "bottom") if context.get(f"actions_on_{place}")]
+        for index, place in enumerate(places):  # Django numbers the page's action bars from 0
+            values[f"action_bar_{place}"] = render_fragment(ACTIONS, **action_bar_values(context, index))
     return values
-
-
-def _action_bar(context, cl, index):
-    return render_fragment(
-        "admin/mailadmin/_actions.jinja",
-        cl=cl,
-        action_form=context["action_form"],
-        action_index=index,
-        actions_selection_counter=context.get("actions_selection_counter"),
-        selection_note=context.get("selection_note", ""),
-        selection_note_all=context.get("selection_note_all", ""),
-        module_name=context.get("module_name", ""),
-        shown=len(cl.result_list),
-    )
 
 
 @functools.lru_cache(maxsize=16)

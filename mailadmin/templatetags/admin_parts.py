@@ -5,9 +5,12 @@ fragments while their templates are Django's own (mailadmin/admin_fragments.py).
 from django import template
 from django.contrib.admin.templatetags.admin_list import admin_actions, pagination
 
-from mailadmin.admin_fragments import FragmentNode, list_filter_html
+from mailadmin.admin_fragments import FragmentNode, action_bar_values, list_filter_html
 
 register = template.Library()
+
+ACTIONS = "admin/mailadmin/_actions.jinja"
+PAGINATION = "admin/mailadmin/_pagination.jinja"
 
 
 def _pagination_values(context, result):
@@ -19,7 +22,7 @@ def _pagination_values(context, result):
 def quick_pagination_tag(parser, token):
     return FragmentNode(
         parser, token, func=pagination, template_name="pagination.html",
-        fragment="admin/mailadmin/_pagination.jinja", values=_pagination_values,
+        fragment=PAGINATION, values=_pagination_values,
     )
 
 
@@ -29,22 +32,12 @@ def quick_list_filter(context, cl, spec):
 
 
 def _action_values(context, _result):
-    cl = context["cl"]
-    return {
-        "cl": cl,
-        "action_form": context["action_form"],
-        "action_index": context["action_index"],
-        "actions_selection_counter": context.get("actions_selection_counter"),
-        "selection_note": context.get("selection_note", ""),
-        "selection_note_all": context.get("selection_note_all", ""),
-        "module_name": context.get("module_name", ""),
-        "shown": len(cl.result_list),
-    }
+    return action_bar_values(context, context["action_index"])
 
 
 @register.tag(name="quick_admin_actions")
 def quick_admin_actions_tag(parser, token):
     return FragmentNode(
         parser, token, func=admin_actions, template_name="actions.html",
-        fragment="admin/mailadmin/_actions.jinja", values=_action_values, takes_context=True,
+        fragment=ACTIONS, values=_action_values, takes_context=True,
     )

@@ -143,9 +143,11 @@ def quick_result_list(cl):
     }
 
 
-def _fragment_values(context, result):
-    if not result.get("rows_are_quick"):
-        return None
+RESULTS = "admin/mailadmin/_change_list_results.jinja"
+
+
+def results_table_values(result):
+    """What the rows' fragment reads, from quick_result_list()'s result."""
     return {
         "result_headers": result["result_headers"],
         "num_sorted_fields": result["num_sorted_fields"],
@@ -156,6 +158,6 @@ def _fragment_values(context, result):
 @register.tag(name="quick_result_list")
 def quick_result_list_tag(parser, token):
     return FragmentNode(
-        parser, token, func=quick_result_list, template_name="change_list_results.html",
-        fragment="admin/mailadmin/_change_list_results.jinja", values=_fragment_values,
+        parser, token, func=quick_result_list, template_name="change_list_results.html", fragment=RESULTS,
+        values=lambda context, result: results_table_values(result) if result.get("rows_are_quick") else None,
     )
