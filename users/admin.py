@@ -286,13 +286,11 @@ class DomainAdmin(ScopedAdmin):
 
     @admin.display(description="mailboxes", ordering="mailbox_count")
     def mailbox_count(self, domain):
-        url = _list_url("admin:users_mailbox_changelist", get_script_prefix())
-        return format_html('<a href="{}?domain={}">{}</a>', url, domain.pk, domain.mailbox_count)
+        return _count_link("admin:users_mailbox_changelist", domain, domain.mailbox_count)
 
     @admin.display(description="aliases", ordering="alias_count")
     def alias_count(self, domain):
-        url = _list_url("admin:aliases_alias_changelist", get_script_prefix())
-        return format_html('<a href="{}?domain={}">{}</a>', url, domain.pk, domain.alias_count)
+        return _count_link("admin:aliases_alias_changelist", domain, domain.alias_count)
 
 
     @admin.action(description="Delete selected domains (with their mailboxes and aliases)")
@@ -320,10 +318,17 @@ def _kept(figure):
     return Coalesce(Subquery(kept), Value(0))
 
 
+def _count_link(list_name, domain, count):
+    """A link to the list of a domain's mailboxes or aliases, the count its text. Written out:
+    format_html's checks of each argument were a seventh of the list's time under cProfile."""
+    url = _list_url(list_name, get_script_prefix())
+    return mark_safe(f'<a href="{url}?domain={int(domain.pk)}">{int(count)}</a>')
+
+
 @functools.lru_cache(maxsize=8)
 def _list_url(name, script_prefix):
     # Two reverse() calls per row were a tenth of the domain list's time.
-    return reverse(name)
+    return html.escape(reverse(name))
 
 
 def confirm_delete(model_admin, request, queryset, summary, notes=(), typed_confirmation=""):
