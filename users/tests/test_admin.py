@@ -308,33 +308,47 @@ def test_the_change_list_pages_are_the_ones_django_renders(
 ):
     """The panel's change lists are printed their own faster way (mailadmin/admin_page.py); the
     page must stay the one Django's own templates render."""
-    from django.contrib.admin.templatetags import admin_list
-
-    from mailadmin import admin_page
-    from users.admin import ScopedAdmin
-
     Alias.objects.create(domain=domain_a, source="in&fo@a.example", destination="jane@a.example")
     Alias.objects.create(domain=domain_a, source="o'brien@a.example", destination='"jane"<x>@a.example')
     Domain.objects.create(name="xn--bcher-kva.de")
     Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n:02}@a.example", password="{PLAIN}x") for n in range(30))
     query = {name: domain_a.pk if value == "domain_a" else value for name, value in query.items()}
+    quick, djangos = _ours_and_djangos(admin_client, url, query, monkeypatch, whole_page_in_jinja)
+    assert quick == djangos
+    assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
+
+
+def test_a_domain_admin_who_may_only_view_gets_the_change_list_django_renders(client, bob, jane_mailbox, monkeypatch):
+    bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
+    client.force_login(bob)
+    quick, djangos = _ours_and_djangos(client, MAILBOXES, {}, monkeypatch, whole_page_in_jinja=True)
+    assert quick == djangos
+    assert "jane@a.example" in quick and 'class="addlink"' not in quick
+
+
+def _ours_and_djangos(client, url, query, monkeypatch, whole_page_in_jinja):
+    """The page as the panel prints it, and as Django's own templates and rows print it."""
+    from django.contrib.admin.templatetags import admin_list
+
+    from mailadmin import admin_page
+    from users.admin import ScopedAdmin
+
     if not whole_page_in_jinja:  # as where a project overrides admin/base_site.html
         monkeypatch.setattr(admin_page, "in_jinja_where_possible", lambda request, response: response)
 
     def page():
-        response = admin_client.get(url, query)
+        response = client.get(url, query)
         assert response.status_code == 200
         return response.template_name, _as_a_browser_reads_it(response.content.decode())
 
     with monkeypatch.context() as patched:
         patched.setattr(admin_list, "items_for_result", None)  # not Django's rows: they would fail
-        quick_template, quick = page()
+        ours_template, ours = page()
     monkeypatch.setattr(ScopedAdmin, "change_list_template", None)  # Django's own templates and rows
     djangos_template, djangos = page()
-    assert quick_template == (admin_page.JINJA_PAGE if whole_page_in_jinja else admin_page.DJANGO_TEMPLATE)
+    assert ours_template == (admin_page.JINJA_PAGE if whole_page_in_jinja else admin_page.DJANGO_TEMPLATE)
     assert djangos_template[-1] == "admin/change_list.html"
-    assert quick == djangos
-    assert "<tbody>" in quick and "<tr><td class=\"action-checkbox\">" in quick
+    return ours, djangos
 
 
 @pytest.mark.parametrize(
