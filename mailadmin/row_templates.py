@@ -26,12 +26,10 @@ def environment(**options):
     from users.templatetags.quota import size, usage
 
     # A misspelt name fails the render (and the tests) instead of printing nothing.
-    env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined, "extensions": ["jinja2.ext.i18n"]})
-    # {{ _("…") }}: Django's translations (the admin's strings).
-    env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
+    env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(
         usage=usage, size=size, current_zone=timezone.get_current_timezone, paginator_number=paginator_number,
-        static=static,
+        static=static, _=translate, ngettext=translate_plural,
     )
     env.filters.update(
         time_element=time_element, slugify=slugify, capfirst=capfirst, iriencode=iri_to_uri, localize=formats.localize
@@ -47,6 +45,18 @@ def time_element(moment, zone=None):
     iso = timezone.localtime(moment, zone).isoformat()  # YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM
     # Both forms from one isoformat(): strftime for the second cost 3 µs of the 5.5 a row.
     return Markup(f'<time datetime="{iso}">{iso[:10]} {iso[11:19]}</time>')
+
+
+def translate(message, **values):
+    """{{ _("…") }}: Django's translation of an admin string, as {% translate %} prints it, or
+    with `values` put in (escaped) as {% blocktranslate %} does. Not Jinja2's i18n extension:
+    installed, it made every fragment of the panel's pages cost 0.7 % more instructions."""
+    text = translation.gettext(message)
+    return Markup(text) % values if values else text
+
+
+def translate_plural(singular, plural, count, **values):
+    return Markup(translation.ngettext(singular, plural, count)) % values
 
 
 def capfirst(value):
