@@ -3,6 +3,7 @@ from datetime import date
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from mailadmin.kept_widgets import KeptWidgets
 from users import addresses
 from users.models import Domain
 
@@ -60,7 +61,7 @@ class ExportForm(forms.Form):
 AUDIT_DATES = [MinValueValidator(date(1970, 1, 1)), MaxValueValidator(date(9998, 12, 31))]
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(KeptWidgets, forms.Form):
     actor = forms.CharField(required=False)
     object = forms.CharField(required=False, label="Object contains")
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),

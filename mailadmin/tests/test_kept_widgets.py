@@ -1,10 +1,10 @@
-"""The admin's action bar keeps its widgets' HTML: the same HTML Django renders, and new HTML
-whenever the choices, the value or the attributes differ."""
+"""The admin's action bar and the audit log's filter form keep their widgets' HTML: the same HTML
+Django renders, and new HTML whenever the choices, the value or the attributes differ."""
 
 from django import forms
 from django.contrib.admin import helpers
 
-from mailadmin.admin_actions import ActionForm
+from mailadmin.kept_widgets import ActionForm
 
 SOME = [("", "---------"), ("set_quota", "Set quota"), ("delete_with_summary", "Delete selected mailboxes")]
 FEWER = [("", "---------"), ("delete_with_summary", "Delete selected aliases")]
@@ -37,8 +37,19 @@ def test_a_bound_action_form_shows_the_chosen_action_and_still_validates():
 
 
 def test_a_value_the_key_cannot_hold_renders_as_usual():
-    from mailadmin.admin_actions import _kept_class
+    from mailadmin.kept_widgets import kept_class
 
-    widget = _kept_class(forms.SelectMultiple)(choices=SOME)
+    widget = kept_class(forms.SelectMultiple)(choices=SOME)
     html = widget.render("action", ["set_quota", "delete_with_summary"])
     assert html == forms.SelectMultiple(choices=SOME).render("action", ["set_quota", "delete_with_summary"])
+
+
+def test_the_audit_filter_form_is_the_html_django_renders_for_each_value():
+    from mailadmin.bulk_forms import AuditFilterForm
+
+    class PlainAuditFilterForm(forms.Form):
+        actor, object, since, until = (AuditFilterForm.base_fields[name] for name in ("actor", "object", "since", "until"))
+
+    for data in (None, {"actor": "alice", "since": "2026-01-02"}, {"actor": 'bob"<x>', "until": "not a date"}, None):
+        kept, plain = AuditFilterForm(data), PlainAuditFilterForm(data)
+        assert [str(field) for field in kept] == [str(field) for field in plain]
