@@ -326,6 +326,24 @@ def test_a_domain_admin_who_may_only_view_gets_the_change_list_django_renders(cl
     assert "jane@a.example" in quick and 'class="addlink"' not in quick
 
 
+def test_a_change_list_with_messages_is_the_one_django_renders(admin_client, jane_mailbox, monkeypatch):
+    from django.contrib import messages
+    from django.contrib.messages import context_processors
+    from django.contrib.messages.storage.base import Message
+    from django.utils.safestring import mark_safe
+
+    shown = [
+        Message(messages.SUCCESS, mark_safe('The mailbox “<a href="/x/">jane@a.example</a>” was changed.')),
+        Message(messages.WARNING, "plain text & <not markup>"),
+        Message(messages.INFO, "lowercase first"),
+    ]
+    monkeypatch.setattr(messages, "get_messages", lambda request: shown)
+    monkeypatch.setattr(context_processors, "get_messages", lambda request: shown)
+    quick, djangos = _ours_and_djangos(admin_client, MAILBOXES, {}, monkeypatch, whole_page_in_jinja=True)
+    assert quick == djangos
+    assert '<li class="success">The mailbox “<a href="/x/">' in quick and "&lt;not markup&gt;" in quick
+
+
 def _ours_and_djangos(client, url, query, monkeypatch, whole_page_in_jinja):
     """The page as the panel prints it, and as Django's own templates and rows print it."""
     from django.contrib.admin.templatetags import admin_list
