@@ -4,10 +4,11 @@ admin's change lists, rendered by Jinja2 inside the Django-template pages.
 Django's template language spends about 10 µs of CPU on each value it prints (a lookup through
 the context stack, escaping through a lazy-aware wrapper) and more on each tag: a 50-row table
 was most of what a list page spent in Python. Jinja2 compiles a template to a Python function
-and escapes with MarkupSafe's C code. Only these fragments (`templates/**/_*.jinja`) are
-Jinja2: the pages, forms and the rest of Django's admin stay in Django's language, and tests keep
-reading the views' context. The admin's fragments (mailadmin/admin_fragments.py) print what
-Django's own templates print, checked page by page against them.
+and escapes with MarkupSafe's C code. Only these fragments (`templates/**/_*.jinja`) and the
+admin's change list page (mailadmin/admin_page.py) are Jinja2: the panel's pages, forms and the
+rest of Django's admin stay in Django's language, and tests keep reading the views' context. The
+admin's fragments and page print what Django's own templates print, checked page by page
+against them.
 """
 
 import jinja2

@@ -28,10 +28,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailadmin import admin_page, csv_safe, kept_statements
-from mailadmin.kept_widgets import ActionForm
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
 from mailadmin.db import first_message
+from mailadmin.kept_widgets import ActionForm
 from mailadmin.operator import NotPermitted, Operator
 from mailadmin.params import parse_id
 from users import addresses, passwords, services, tallies
