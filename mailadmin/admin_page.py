@@ -11,18 +11,19 @@ users/tests/test_admin.py checks pages against the ones Django's own templates m
 """
 
 import datetime
-import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.templatetags.admin_list import pagination
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import IS_FACETS_VAR, IS_POPUP_VAR, SEARCH_VAR
 from django.template import engines
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone, translation
 
 from mailadmin.admin_fragments import action_bar_values, admin_template_names, is_djangos_own, list_filter_html
+from mailadmin.navigation import page_url
 from mailadmin.row_templates import render_fragment
 from mailadmin.templatetags.admin_parts import ACTIONS, PAGINATION
 from mailadmin.templatetags.admin_rows import RESULTS, quick_result_list, results_table_values
@@ -64,7 +65,10 @@ def _page_values(request, engine, context, cl, rows):
         "language_code": translation.get_language(),
         "language_bidi": translation.get_language_bidi(),
         "utc_offset": dateformat.format(datetime.datetime.now(tz=timezone.get_current_timezone()), "Z"),
-        "docs_url": _docs_url(get_urlconf(), get_script_prefix()),
+        # Where django.contrib.admindocs is, if installed: Django's user links show it.
+        "docs_url": page_url(
+            "django-admindocs-docroot", get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+        ),
         "url": lambda name, **kwargs: reverse(name, kwargs=kwargs or None, current_app=current_app),
         "search_var": SEARCH_VAR,
         "is_popup_var": IS_POPUP_VAR,
@@ -85,11 +89,3 @@ def _page_values(request, engine, context, cl, rows):
             values[f"action_bar_{place}"] = render_fragment(ACTIONS, **action_bar_values(context, index))
     return values
 
-
-@functools.lru_cache(maxsize=16)
-def _docs_url(urlconf, script_prefix):
-    """Where django.contrib.admindocs is, if it is installed (Django's user links show it)."""
-    try:
-        return reverse("django-admindocs-docroot", urlconf=urlconf)
-    except NoReverseMatch:
-        return None

@@ -46,7 +46,7 @@ def _roles(user):
 
 
 @functools.lru_cache(maxsize=256)
-def _url(url_name, script_prefix, urlconf):
+def page_url(url_name, script_prefix, urlconf):
     """reverse(url_name), or None when the page does not exist: the same for every request
     under one script prefix and URLconf, so reversed once (a dozen reverses were ~2 % of a page)."""
     try:
@@ -73,13 +73,13 @@ def topbar(request):
     for label, url_name, role in NAV:
         if role not in roles:
             continue
-        url = _url(url_name, script_prefix, urlconf)
+        url = page_url(url_name, script_prefix, urlconf)
         if url is None:
             continue
         active = request.path == url or (url != "/" and request.path.startswith(url))
         entries.append((label, url, active))
     return {
         "nav": _menu(tuple(entries)),
-        "home_url": _url("home", script_prefix, urlconf),
-        "logout_url": _url("logout", script_prefix, urlconf),
+        "home_url": page_url("home", script_prefix, urlconf),
+        "logout_url": page_url("logout", script_prefix, urlconf),
     }
