@@ -13,10 +13,9 @@ against them.
 
 import jinja2
 from django.contrib.admin.templatetags.admin_list import paginator_number
-from django.template import engines
+from django.template import defaultfilters, engines
 from django.templatetags.static import static
 from django.utils import formats, timezone, translation
-from django.utils import text as text_utils
 from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
@@ -33,7 +32,8 @@ def environment(**options):
         static=static, _=translate, ngettext=translate_plural,
     )
     env.filters.update(
-        time_element=time_element, slugify=slugify, capfirst=capfirst, iriencode=iri_to_uri, localize=formats.localize
+        time_element=time_element, slugify=slugify, capfirst=defaultfilters.capfirst, iriencode=iri_to_uri,
+        localize=formats.localize,
     )
     return env
 
@@ -58,12 +58,6 @@ def translate(message, **values):
 
 def translate_plural(singular, plural, count, **values):
     return Markup(translation.ngettext(singular, plural, count)) % values
-
-
-def capfirst(value):
-    """Django's |capfirst: safe HTML (the action column's checkbox) stays safe."""
-    text = text_utils.capfirst(str(value))
-    return Markup(text) if hasattr(value, "__html__") else text
 
 
 def render_fragment(template_name, **context):
