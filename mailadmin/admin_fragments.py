@@ -4,10 +4,9 @@ own templates: the rows' table, the page links, the filters and the action bar.
 In Django's template language each value printed looks through the context stack and escapes
 through a lazy-aware wrapper: printed by these fragments, a 25-row list page executed 12-15 %
 fewer instructions (bench/instructions.py). A fragment is used only while the template it stands
-for is Django's own:
-a project, app or model that overrides one (admin/<app>/<model>/actions.html, say) gets its
-override rendered as Django would. users/tests/test_admin.py checks whole pages against the
-ones Django's own templates make.
+for is Django's own: a project, app or model that overrides one (admin/<app>/<model>/actions.html,
+say) gets its override rendered as Django would. users/tests/test_admin.py checks whole pages
+against the ones Django's own templates make.
 """
 
 import functools

@@ -6,8 +6,8 @@ of a 25-row list page in Django's template language was the page around them: pr
 the page executed another 15 % fewer instructions (bench/instructions.py). The Jinja2 page is
 used where it says exactly what Django's templates would: none of them overridden for the
 model, its app or the project, no editable rows, no popup, no date drill-down, no sidebar.
-Everywhere else Django renders the page.
-users/tests/test_admin.py checks pages against the ones Django's own templates make.
+Everywhere else Django renders the page. users/tests/test_admin.py checks pages against the ones
+Django's own templates make.
 """
 
 import datetime
