@@ -32,6 +32,8 @@ class RowUrl:
         return _row_url(cls, name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
     def __call__(self, value):
+        if type(value) is int:  # a primary key: digits, never quoted
+            return f"{self.head}{value}{self.tail}"
         text = str(value)
         if not _UNCHANGED_BY_QUOTE.fullmatch(text):  # ids and most names: no quote() needed
             text = quote(text, safe=_SAFE)

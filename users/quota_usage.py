@@ -82,7 +82,7 @@ class Usage:
         """Whole percent used, rounded down (99.6 % is not full); None when there is no limit or no report."""
         if not self.reported or self.unlimited:
             return None
-        return math.floor(self.used * 100 / self.limit)
+        return percent_of(self.used, self.limit)
 
     @property
     def meter_value(self):
@@ -101,11 +101,7 @@ class Usage:
     @property
     def level(self):
         percent = self.percent
-        if percent is None:
-            return ""
-        if percent >= FULL:
-            return "full"
-        return "nearly-full" if percent >= NEARLY_FULL else "ok"
+        return "" if percent is None else level_of(percent)
 
     @property
     def display_used(self):
@@ -123,6 +119,18 @@ class Usage:
         if self.unlimited:
             return f"{self.display_used} (no limit)"
         return f"{self.display_used} of {self.display_limit} ({self.percent} %)"
+
+
+def percent_of(used, limit):
+    """Whole percent of a limit (not 0) that `used` bytes are, rounded down."""
+    return math.floor(used * 100 / limit)
+
+
+def level_of(percent):
+    """The bar's colour for a whole percent: amber from NEARLY_FULL, red from FULL."""
+    if percent >= FULL:
+        return "full"
+    return "nearly-full" if percent >= NEARLY_FULL else "ok"
 
 
 def usage_of(mailbox):

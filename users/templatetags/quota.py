@@ -3,7 +3,11 @@ in words; {% size bytes %}: a byte count in the panel's one human format, the ex
 
 The Django-template pages and the Jinja2 row fragments (mailadmin/row_templates.py) call the
 same two functions, and the list pages call one on every row: they build the HTML themselves
-(a row's bar cost 9 µs through a Jinja2 macro, 5.7 µs this way)."""
+(a row's bar cost 9 µs through a Jinja2 macro, 5.7 µs this way), work out each figure once,
+and keep what depends on the quota alone (the bar's bounds, the quota in words) per quota:
+a page's mailboxes share a few quotas."""
+
+import functools
 
 from django import template
 from markupsafe import Markup, escape
@@ -12,28 +16,41 @@ from users import quota_usage
 
 register = template.Library()
 
+_NOT_REPORTED = Markup(f'<span class="usage not-reported">{escape(quota_usage.NOT_REPORTED)}</span>')
+
 
 @register.simple_tag
 def usage(mailbox_or_usage):
     """{% usage mailbox %} (fetched with quota_usage.with_usage) or {% usage a_usage %}."""
     u = mailbox_or_usage
-    if not isinstance(u, quota_usage.Usage):
-        u = quota_usage.usage_of(u)
-    if not u.reported:
-        return Markup(f'<span class="usage not-reported">{escape(quota_usage.NOT_REPORTED)}</span>')
-    percent = u.percent
-    bar = ""
-    if percent is not None:
-        bar = (
-            f'<meter min="0" max="{u.limit:d}" low="{u.meter_low:d}" high="{u.meter_high:d}" optimum="0"'
-            f' value="{u.meter_value:d}" aria-hidden="true"></meter>'
-        )
-    used = f'<span title="{u.used:d} bytes">{escape(u.display_used)}</span>'
-    if u.unlimited:
-        limit = " (no limit)"
+    if isinstance(u, quota_usage.Usage):
+        used, limit = u.used, u.limit
+    elif hasattr(u, "used_bytes"):  # quota_usage.usage_of's quick case, without making a Usage
+        used, limit = u.used_bytes, u.quota
     else:
-        limit = f' of <span title="{u.limit:d} bytes">{escape(u.display_limit)}</span> ({percent:d} %)'
-    return Markup(f'<span class="usage {u.level}">{bar}{used}{limit}</span>')
+        u = quota_usage.usage_of(u)
+        used, limit = u.used, u.limit
+    if used is None:
+        return _NOT_REPORTED
+    used_html = f'<span title="{used:d} bytes">{escape(quota_usage.format_size(used))}</span>'
+    if not limit:
+        return Markup(f'<span class="usage ">{used_html} (no limit)</span>')
+    percent = quota_usage.percent_of(used, limit)
+    meter_start, limit_html = _quota_parts(limit)
+    return Markup(
+        f'<span class="usage {quota_usage.level_of(percent)}">{meter_start} value="{min(used, limit):d}"'
+        f' aria-hidden="true"></meter>{used_html} of {limit_html} ({percent:d} %)</span>'
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _quota_parts(limit):
+    """The start of the bar's <meter> (up to its value) and the quota in words, of a quota."""
+    quota = quota_usage.Usage(None, None, limit)
+    return (
+        f'<meter min="0" max="{limit:d}" low="{quota.meter_low:d}" high="{quota.meter_high:d}" optimum="0"',
+        f'<span title="{limit:d} bytes">{escape(quota.display_limit)}</span>',
+    )
 
 
 @register.simple_tag

@@ -85,6 +85,36 @@ def test_an_unlimited_quota_shows_usage_without_a_percent():
     assert usage.meter_value is None
 
 
+@pytest.mark.parametrize(
+    "used, limit, html",
+    [
+        (None, GIB, '<span class="usage not-reported">not reported yet</span>'),
+        (3 * 1024**2, 0, '<span class="usage "><span title="3145728 bytes">3 MiB</span> (no limit)</span>'),
+        (GIB // 2, GIB,
+         f'<span class="usage ok"><meter min="0" max="{GIB}" low="{GIB * 9 // 10}" high="{GIB - 1}" optimum="0"'
+         f' value="{GIB // 2}" aria-hidden="true"></meter><span title="{GIB // 2} bytes">512 MiB</span> of'
+         f' <span title="{GIB} bytes">1 GiB</span> (50 %)</span>'),
+        (90, 100,
+         '<span class="usage nearly-full"><meter min="0" max="100" low="90" high="99" optimum="0" value="90"'
+         ' aria-hidden="true"></meter><span title="90 bytes">90 bytes</span> of'
+         ' <span title="100 bytes">100 bytes</span> (90 %)</span>'),
+        (150, 100,
+         '<span class="usage full"><meter min="0" max="100" low="90" high="99" optimum="0" value="100"'
+         ' aria-hidden="true"></meter><span title="150 bytes">150 bytes</span> of'
+         ' <span title="100 bytes">100 bytes</span> (150 %)</span>'),
+    ],
+)
+def test_the_usage_bar_a_row_shows(used, limit, html):
+    from users.templatetags.quota import usage as usage_bar
+
+    shown = usage_bar(Usage(used, None, limit))
+    assert shown == html
+    # A list's mailbox (fetched with quota_usage.with_usage) shows the same as its Usage.
+    mailbox = Mailbox(email="a@a.example", quota=limit)
+    mailbox.used_bytes = used
+    assert usage_bar(mailbox) == shown
+
+
 # --- Pages ---------------------------------------------------------------------------------
 
 
