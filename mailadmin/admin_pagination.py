@@ -6,9 +6,14 @@ filtered list counts at most CAP + 1 rows: up to CAP the count is exact, beyond 
 says "more than CAP" and pages through the first CAP rows.
 """
 
+import re
 from math import ceil
 
+from django.contrib.admin.templatetags.admin_list import paginator_number as django_paginator_number
+from django.contrib.admin.views.main import PAGE_VAR
 from django.utils.functional import cached_property
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from mailadmin.pagination import QuickPaginator
 
@@ -63,3 +68,28 @@ class AdminPaginator(QuickPaginator):
             top = min(bottom + self.per_page, self.count.bound)
             return self._get_page(self._rows(self.object_list, bottom, top), number, self)
         return super().page(number)
+
+
+# Stands for the page number in a query string worked out once for all of a list's page links.
+_PAGE_MARK = "90817263544536271809"
+
+
+def paginator_number(cl, i):
+    """Django's admin_list.paginator_number(cl, i), a page link, with the query string of the
+    list's page links worked out once per list rather than once a link (ten links cost 4 % of
+    an admin list page)."""
+    if i == cl.paginator.ELLIPSIS or i == cl.page_num:
+        return django_paginator_number(cl, i)
+    parts = cl.__dict__.get("_page_link_parts")
+    if parts is None:
+        parts = cl.__dict__["_page_link_parts"] = _page_link_parts(cl)
+    end = ' class="end"' if i == cl.paginator.num_pages else ""
+    return mark_safe(f'<a href="{parts[0]}{i:d}{parts[1]}"{end}>{i:d}</a> ')
+
+
+def _page_link_parts(cl):
+    """(before, after) the page number in the list's query string for a page, escaped."""
+    query = cl.get_query_string({PAGE_VAR: _PAGE_MARK})
+    # The page's own parameter: keys and values are URL-encoded, so no other "&p=" or "?p=".
+    number = re.search(rf"(?:^\?|&){re.escape(PAGE_VAR)}=({_PAGE_MARK})(?:&|$)", query)
+    return conditional_escape(query[: number.start(1)]), conditional_escape(query[number.end(1) :])

@@ -12,7 +12,6 @@ against them.
 """
 
 import jinja2
-from django.contrib.admin.templatetags.admin_list import paginator_number
 from django.template import defaultfilters, engines
 from django.templatetags.static import static
 from django.utils import formats, timezone, translation
@@ -20,6 +19,8 @@ from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from markupsafe import Markup
+
+from mailadmin.admin_pagination import paginator_number
 
 
 def environment(**options):
