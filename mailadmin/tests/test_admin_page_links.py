@@ -28,7 +28,7 @@ class AList:
         {"q": ["a&b=c d"], "o": ["-3.1"]},
         {"scheme": ["PLAIN"], "domain__id__exact": ["4"], "q": ["<ü>"]},
         {"p": ["3"]},
-        {"xp": [_PAGE_MARK], "q": [f"p={_PAGE_MARK}&"]},
+        {"a": [_PAGE_MARK], "ap": [_PAGE_MARK], "q": [f"p={_PAGE_MARK}&"]},
         {"tag": ["1", "2"], "all": [""]},
     ],
     ids=["none", "search", "filters", "a page already", "the marker itself", "many values"],
