@@ -4,6 +4,7 @@ from django.forms.models import construct_instance
 
 from aliases import services
 from aliases.models import Alias
+from mailadmin.admin_query import QuickChoices
 from mailadmin.admin_search import TwoPrefixSearch
 from mailadmin.operator import Operator
 from users.addresses import domain_to_unicode
@@ -38,7 +39,7 @@ class AliasForm(forms.ModelForm):
         construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
 
 
-class CatchAllFilter(admin.SimpleListFilter):
+class CatchAllFilter(QuickChoices):
     title = "kind"
     parameter_name = "kind"
 

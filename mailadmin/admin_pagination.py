@@ -6,7 +6,6 @@ filtered list counts at most CAP + 1 rows: up to CAP the count is exact, beyond 
 says "more than CAP" and pages through the first CAP rows.
 """
 
-import re
 from math import ceil
 
 from django.contrib.admin.templatetags.admin_list import paginator_number as django_paginator_number
@@ -15,6 +14,7 @@ from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from mailadmin.admin_query import around_value
 from mailadmin.pagination import QuickPaginator
 
 # Rows a filtered or searched list pages through at most: 8 pages of 25, what "Show all" shows.
@@ -70,26 +70,13 @@ class AdminPaginator(QuickPaginator):
         return super().page(number)
 
 
-# Stands for the page number in a query string worked out once for all of a list's page links.
-_PAGE_MARK = "90817263544536271809"
-
-
 def paginator_number(cl, i):
     """Django's admin_list.paginator_number(cl, i), a page link, with the query string of the
-    list's page links worked out once per list rather than once a link (ten links cost 4 % of
-    an admin list page)."""
+    list's page links worked out once per list (mailadmin.admin_query) rather than once a link."""
     if i == cl.paginator.ELLIPSIS or i == cl.page_num:
         return django_paginator_number(cl, i)
     parts = cl.__dict__.get("_page_link_parts")
     if parts is None:
-        parts = cl.__dict__["_page_link_parts"] = _page_link_parts(cl)
+        parts = cl.__dict__["_page_link_parts"] = tuple(map(conditional_escape, around_value(cl, PAGE_VAR)))
     end = ' class="end"' if i == cl.paginator.num_pages else ""
     return mark_safe(f'<a href="{parts[0]}{i:d}{parts[1]}"{end}>{i:d}</a> ')
-
-
-def _page_link_parts(cl):
-    """(before, after) the page number in the list's query string for a page, escaped."""
-    query = cl.get_query_string({PAGE_VAR: _PAGE_MARK})
-    # The page's own parameter: keys and values are URL-encoded, so no other "&p=" or "?p=".
-    number = re.search(rf"(?:^\?|&){re.escape(PAGE_VAR)}=({_PAGE_MARK})(?:&|$)", query)
-    return conditional_escape(query[: number.start(1)]), conditional_escape(query[number.end(1) :])

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from mailadmin import admin_page, csv_safe, kept_statements
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
+from mailadmin.admin_query import QuickChoices
 from mailadmin.db import first_message
 from mailadmin.kept_widgets import ActionForm
 from mailadmin.operator import NotPermitted, Operator
@@ -49,7 +50,7 @@ NO_PREFIX = "none"
 MAX_DOMAIN_CHOICES = 100
 
 
-class DomainFilter(admin.SimpleListFilter):
+class DomainFilter(QuickChoices):
     """The domains this user may see, as links while they are few.
 
     With hundreds of domains a sidebar of links is no help and costs more time to render
@@ -80,7 +81,7 @@ class DomainFilter(admin.SimpleListFilter):
         return queryset
 
 
-class HashSchemeFilter(admin.SimpleListFilter):
+class HashSchemeFilter(QuickChoices):
     title = "hash scheme"
     parameter_name = "scheme"
 
