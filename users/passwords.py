@@ -475,7 +475,7 @@ class LibcCrypt(Scheme):
     def resolve(self, raw):
         text = _text(raw, self.name)
         for form in _CRYPT_FORMS:
-            if re.match(form.pattern, text):
+            if form.pattern.match(text):
                 return SCHEMES[form.scheme], raw
         return self, raw
 
@@ -513,16 +513,16 @@ def _system_crypt():
 
 @dataclass(frozen=True)
 class _CryptForm:
-    pattern: str
+    pattern: re.Pattern  # compiled once: the admin's mailbox list resolves a hash a row
     scheme: str
 
 
 _CRYPT_FORMS = (
-    _CryptForm(r"\$2[abxy]\$", "BLF-CRYPT"),
-    _CryptForm(r"\$1\$", "MD5-CRYPT"),
-    _CryptForm(r"\$5\$", "SHA256-CRYPT"),
-    _CryptForm(r"\$6\$", "SHA512-CRYPT"),
-    _CryptForm(r"[./0-9A-Za-z]{13}$", "DES-CRYPT"),
+    _CryptForm(re.compile(r"\$2[abxy]\$"), "BLF-CRYPT"),
+    _CryptForm(re.compile(r"\$1\$"), "MD5-CRYPT"),
+    _CryptForm(re.compile(r"\$5\$"), "SHA256-CRYPT"),
+    _CryptForm(re.compile(r"\$6\$"), "SHA512-CRYPT"),
+    _CryptForm(re.compile(r"[./0-9A-Za-z]{13}$"), "DES-CRYPT"),
 )
 
 
