@@ -15,7 +15,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from mailadmin.admin_query import around_value
-from mailadmin.pagination import QuickPaginator
+from mailadmin.keyset import kept_count, kept_rows
+from mailadmin.pagination import QuickPaginator, picked_by_ids, rows_in_order
 
 # Rows a filtered or searched list pages through at most: 8 pages of 25, what "Show all" shows.
 # A list of more is narrowed by filtering or typing on; the whole list has a kept total.
@@ -37,22 +38,39 @@ class MoreThan(int):
 
 
 class AdminPaginator(QuickPaginator):
+    """`kept_filtered_as`: the list is narrowed by filters whose SQL depends only on their
+    values, which the key holds: its count and each page's ids are read by statements built
+    once per key and kept (keyset.kept_count, keyset.kept_rows), as the unfiltered list's first
+    page is with `kept_as`."""
+
     def __init__(
-        self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None, kept_as=None
+        self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None,
+        kept_as=None, kept_filtered_as=None,
     ):
         super().__init__(
             object_list, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page,
             known_count=known_count, kept_as=kept_as,
         )
         self.cap = CAP if cap is None else cap
+        self.kept_filtered_as = kept_filtered_as
 
     @cached_property
     def count(self):
         if self.known_count is not None:
             return self.known_count
         # COUNT(*) over a LIMIT subquery: it stops reading after cap + 1 rows.
-        counted = self.object_list.values("pk")[: self.cap + 1].count()
+        capped = self.object_list.values("pk")[: self.cap + 1]
+        if self.kept_filtered_as is None:
+            counted = capped.count()
+        else:
+            counted = kept_count(capped, (*self.kept_filtered_as, "count", self.cap))
         return MoreThan(self.cap) if counted > self.cap else counted
+
+    def _rows(self, ordered, bottom, top):
+        if self.kept_filtered_as is None or picked_by_ids(ordered.query):
+            return super()._rows(ordered, bottom, top)
+        key = (*self.kept_filtered_as, "ids", ordered is self.object_list, bottom, top)
+        return rows_in_order(ordered, kept_rows(key, lambda: ordered.values_list("pk", flat=True)[bottom:top]))
 
     @cached_property
     def num_pages(self):

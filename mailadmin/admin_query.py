@@ -23,7 +23,11 @@ def around_value(cl, name):
 
 
 class QuickChoices(admin.SimpleListFilter):
-    """A SimpleListFilter whose choices' query strings come from around_value()."""
+    """A SimpleListFilter whose choices' query strings come from around_value().
+
+    Its queryset() must narrow by self.value() alone (not by the user, the time or another
+    parameter): a list narrowed by such filters keeps its statements per filter value
+    (users.admin.ScopedAdmin.get_paginator)."""
 
     def choices(self, changelist):
         if changelist.add_facets:  # each choice's count: Django's own

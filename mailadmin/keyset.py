@@ -296,12 +296,16 @@ def capped_count(queryset, cap, kept_as=None, in_order=()):
     With `kept_as`, the statement is built once for that key and kept (mailadmin.kept_statements):
     the queryset's SQL and parameters must be the same whenever the key is."""
     capped = queryset.order_by(*in_order)[: cap + 1]
-    if kept_as is None:
-        found = capped.count()
-    else:
-        statement = kept_statements.kept((kept_as, cap), lambda: _count_statement(capped))
-        found = 0 if statement is None else _one_value(statement)
+    found = capped.count() if kept_as is None else kept_count(capped, (kept_as, cap))
     return Total.of(found, cap)
+
+
+def kept_count(queryset, kept_as):
+    """queryset.count(), with its statement built once for the key `kept_as` and kept
+    (mailadmin.kept_statements): the queryset's SQL and parameters must be the same whenever
+    the key is."""
+    statement = kept_statements.kept(kept_as, lambda: _count_statement(queryset))
+    return 0 if statement is None else _one_value(statement)
 
 
 def _rows_statement(queryset, stand_ins=()):

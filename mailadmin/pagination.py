@@ -56,7 +56,7 @@ class QuickPaginator(Paginator):
     def _rows(self, ordered, bottom, top):
         if bottom == 0 and ordered is self.object_list and self.kept_as is not None:
             return kept_rows((*self.kept_as, top), lambda: ordered[:top])
-        if (bottom == 0 and not ordered.query.where) or _picked_by_ids(ordered.query):
+        if (bottom == 0 and not ordered.query.where) or picked_by_ids(ordered.query):
             return list(ordered[bottom:top])
         return rows_in_order(ordered, list(ordered.values_list("pk", flat=True)[bottom:top]))
 
@@ -72,7 +72,7 @@ def rows_in_order(queryset, ids, read=()):
     return [rows[pk] for pk in ids if pk in rows]
 
 
-def _picked_by_ids(query):
+def picked_by_ids(query):
     """Whether the rows are those of a list of primary keys (AND whatever else)."""
     where = query.where
     return where.connector == AND and not where.negated and any(

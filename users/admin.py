@@ -172,11 +172,27 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
         narrowed = narrowed_by(request)
         if known is None:
             known = self.kept_total(request, narrowed)
-        # Unfiltered, the first page's SQL depends only on the list, whose it is and its order: kept.
-        kept_as = None
-        if not narrowed and IS_POPUP_VAR not in request.GET:
-            kept_as = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as)
+        # Unfiltered, the first page's SQL depends only on the list, whose it is and its order:
+        # kept. Narrowed by filters that read their value alone, the count and each page's ids
+        # depend on those values too: kept per values.
+        kept_as = kept_filtered_as = None
+        if IS_POPUP_VAR not in request.GET:
+            key = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
+            if not narrowed:
+                kept_as = key
+            elif narrowed <= self.filters_by_value_alone(request):
+                kept_filtered_as = (*key, tuple(sorted((name, request.GET[name]) for name in narrowed)))
+        return self.paginator(
+            queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as,
+            kept_filtered_as=kept_filtered_as,
+        )
+
+    def filters_by_value_alone(self, request):
+        """The parameters of this list's filters whose SQL depends on their value alone."""
+        return {
+            spec.parameter_name for spec in self.get_list_filter(request)
+            if isinstance(spec, type) and issubclass(spec, QuickChoices)
+        }
 
     def kept_total(self, request, narrowed_by):
         """The list's total without counting its rows, or None: the paginator then counts up

@@ -205,6 +205,46 @@ def test_the_mailbox_changelist_pages_from_either_end_with_a_kept_total(admin_cl
     assert "119 mailboxes" in admin_client.get(url).content.decode()  # kept by the write API
 
 
+def _addresses_on(page):
+    return re.findall(r'>([a-z0-9.-]+@[a-z.]+)</a>', page)
+
+
+def test_a_list_filtered_by_scheme_reads_its_rows_afresh_from_kept_statements(admin_client, domain_a, monkeypatch):
+    from mailadmin import kept_statements
+
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"u{n:02}@a.example", password="{PLAIN}x" if n % 2 else "{SSHA}eA==")
+        for n in range(60)
+    )
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    plain = {"scheme": "PLAIN"}
+    first = admin_client.get(MAILBOXES, plain).content.decode()
+    assert _addresses_on(first) == [f"u{n:02}@a.example" for n in range(1, 50, 2)] and "30 mailboxes" in first
+    # ("admin list", model, scope, order, the filters' values, what, …): its count and its ids.
+    kept = {key[5] for _database, key in kept_statements._statements if key[4:5] == ((("scheme", "PLAIN"),),)}
+    assert kept == {"count", "ids"}
+    Mailbox.objects.create(domain=domain_a, email="a-new@a.example", password="{PLAIN}y")
+    again = admin_client.get(MAILBOXES, plain).content.decode()
+    assert _addresses_on(again)[:2] == ["a-new@a.example", "u01@a.example"] and "31 mailboxes" in again
+    second_page = admin_client.get(MAILBOXES, {**plain, "p": 2}).content.decode()
+    assert _addresses_on(second_page) == [f"u{n:02}@a.example" for n in range(49, 60, 2)]
+    other = admin_client.get(MAILBOXES, {"scheme": "SSHA"}).content.decode()
+    assert _addresses_on(other) == [f"u{n:02}@a.example" for n in range(0, 50, 2)]
+
+
+def test_each_domain_admin_keeps_their_own_filtered_list(client, bob, alice, domain_a, domain_b, jane_mailbox, kim):
+    from users.models import DomainAdminGrant
+
+    bob.user_permissions.add(Permission.objects.get(codename="view_mailbox"))
+    for viewer, shown in ((alice, ["kim@b.example"]), (bob, []), (alice, ["kim@b.example"])):
+        client.force_login(viewer)
+        page = client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()
+        assert _addresses_on(page) == shown
+    DomainAdminGrant.objects.create(user=bob, domain=domain_b)
+    client.force_login(bob)
+    assert _addresses_on(client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()) == ["kim@b.example"]
+
+
 def test_the_domain_delete_button_leads_to_the_panels_page_that_wants_the_name_typed(admin_client, domain_a):
     response = admin_client.get(reverse("admin:users_domain_delete", args=[domain_a.pk]))
     assert response.status_code == 302 and response["Location"] == reverse("domain-delete", args=["a.example"])
