@@ -54,7 +54,7 @@ def dashboard(request):
     # Kept counts, and index range scans of the kept percent (users.quota_usage).
     quota_alerts = quota_usage.nearly_full_and_full(user, alert_counts)
     for alert in quota_alerts.values():
-        mailbox_rows(alert.mailboxes)  # each row's link
+        mailbox_rows(alert.mailboxes, usage_bars=True)  # each row's link and bar
     flagged = [row for row in inventory if row.flagged]
     flagged_mailboxes = hash_inventory.some_mailboxes_of_each(user, [row.key for row in flagged])
     return render(

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from mailadmin.pagination import QuickPaginator
 from mailadmin.row_urls import RowUrl
 from users import addresses
+from users.templatetags.quota import usage
 
 PAGE_SIZE = 50
 # A search's or filter's total is counted up to here; beyond, the page says "more than".
@@ -57,11 +58,15 @@ def query_without(request, *names):
     return params.urlencode()
 
 
-def mailbox_rows(mailboxes):
-    """The mailboxes of a page with the links each row shows (`url`, `domain_url`)."""
+def mailbox_rows(mailboxes, *, usage_bars=False):
+    """The mailboxes of a page with the links each row shows (`url`, `domain_url`) and, with
+    `usage_bars`, the bar of their usage (`usage_bar`, {% usage %}'s HTML) made here rather than
+    called by the fragment: Jinja2 spent 11,000 instructions on each call, half of the bar's cost."""
     detail, domain = RowUrl.of("mailbox-detail"), RowUrl.of("domain-detail")
     rows = list(mailboxes)
     for mailbox in rows:
         mailbox.url = detail(mailbox.pk)
         mailbox.domain_url = domain(mailbox.domain_name)
+        if usage_bars:
+            mailbox.usage_bar = usage(mailbox)
     return rows

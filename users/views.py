@@ -102,7 +102,7 @@ def domain_detail(request, name):
         {
             "domain": domain,
             "usage_totals": quota_usage.totals_of(usage, domain.mailbox_count),
-            "mailbox_rows": mailbox_rows(mailboxes[:DOMAIN_PAGE_ROWS]),
+            "mailbox_rows": mailbox_rows(mailboxes[:DOMAIN_PAGE_ROWS], usage_bars=True),
             "more_mailboxes": len(mailboxes) > DOMAIN_PAGE_ROWS,
             "alias_sources": alias_sources[:DOMAIN_PAGE_ROWS],
             "more_aliases": len(alias_sources) > DOMAIN_PAGE_ROWS,
@@ -210,7 +210,7 @@ def mailbox_list(request):
         "users/mailbox_list.html",
         {
             "page": page,
-            "rows": mailbox_rows(page),
+            "rows": mailbox_rows(page, usage_bars=True),
             "q": request.GET.get("q", ""),
             "sort": sort,
             "domain_name": domain_name,
