@@ -24,12 +24,10 @@ from mailadmin.admin_pagination import paginator_number
 
 
 def environment(**options):
-    from users.templatetags.quota import size
-
     # A misspelt name fails the render (and the tests) instead of printing nothing.
     env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(
-        size=size, current_zone=timezone.get_current_timezone, paginator_number=paginator_number,
+        current_zone=timezone.get_current_timezone, paginator_number=paginator_number,
         static=static, _=translate, ngettext=translate_plural,
     )
     env.filters.update(

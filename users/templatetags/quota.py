@@ -1,11 +1,11 @@
 """{% usage mailbox %} or {% usage a_usage %}: a mailbox's reported usage, as a bar with the figures
 in words; {% size bytes %}: a byte count in the panel's one human format, the exact bytes on hover.
 
-The Django-template pages and the Jinja2 row fragments (mailadmin/row_templates.py) call the
-same two functions, and the list pages call one on every row: they build the HTML themselves
-(a row's bar cost 9 µs through a Jinja2 macro, 5.7 µs this way), work out each figure once,
-and keep what depends on the quota alone (the bar's bounds, the quota in words) per quota:
-a page's mailboxes share a few quotas."""
+The Django-template pages call them as tags; the list pages call them for every row in Python
+and hand the HTML to their Jinja2 fragments (users.listing.mailbox_rows, the domain list). They
+build the HTML themselves (a row's bar cost 9 µs through a Jinja2 macro, 5.7 µs this way), work
+out each figure once, and keep what depends on the quota alone (the bar's bounds, the quota in
+words) per quota: a page's mailboxes share a few quotas."""
 
 import functools
 
