@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Staff who owe a second factor (or its enrolment) reach nothing else until it is done.
     "mailadmin.staff.middleware.SecondFactorMiddleware",
+    # request.user without its lazy wrappers, for everything after (mailadmin/middleware.py).
+    "mailadmin.middleware.EvaluatedUser",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into a response.
