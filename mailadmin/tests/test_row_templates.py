@@ -43,6 +43,16 @@ def test_a_dicts_keys_read_as_jinja2_reads_them(source, expected):
         assert environment.from_string(source).render(row=row, counts=defaultdict(int)) == expected
 
 
+def test_a_templates_own_globals_overlay_the_environments_without_changing_them():
+    environment = engines["rows"].env
+    template = environment.from_string("{{ _('Home') }} {{ greeting }}", globals={"greeting": "hi"})
+    assert template.render() == "Home hi"
+    template.globals["_"] = lambda text: text.upper()
+    assert template.render() == "HOME hi"
+    assert environment.from_string("{{ _('Home') }}").render() == "Home"
+    assert "greeting" not in environment.globals
+
+
 def test_a_missing_key_fails_the_render_as_a_misspelt_name_does():
     with pytest.raises(jinja2.UndefinedError):
         render_source("{{ row.ulr }}", row={"url": "/a/"})
