@@ -1,8 +1,8 @@
 """django-csp's middleware with the policy built once per process instead of on every response.
 
 django-csp builds its Content-Security-Policy header from the settings for each response (and
-the report-only header too): 0.33 M instructions a request, an eighth of what the smallest
-logged-in request executes (bench/instructions.py). The panel's pages neither change the policy
+the report-only header too): 0.28 M instructions a request, a ninth of what the smallest
+logged-in request executes. The panel's pages neither change the policy
 per view nor use a nonce, so their headers are the same every time: built once, and again
 when a test changes the settings. A response with a policy of its own (django-csp's decorators)
 or a request that asked for a nonce gets django-csp's own handling.

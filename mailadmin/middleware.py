@@ -30,8 +30,8 @@ class EvaluatedUser:
     """`request.user` as the user object itself once the middleware before have worked it out.
 
     Django's AuthenticationMiddleware and django-otp's OTPMiddleware each wrap the user in a lazy
-    object, whose every attribute read raises and catches an AttributeError on the way (40 to 80
-    a page: 2-3 % of its instructions). The user is worked out on every request anyway (the
+    object, whose every attribute read raises and catches an AttributeError on the way (20 to 40
+    a page: 2-5 % of its instructions). The user is worked out on every request anyway (the
     second-factor gate asks who it is), so nothing is read that was not read before.
     """
 
