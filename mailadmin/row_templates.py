@@ -28,7 +28,7 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class Environment(jinja2.Environment):
-    """Jinja2's environment, without two of its exceptions a render.
+    """Jinja2's environment, without two kinds of exception Jinja2 raises and catches as it renders.
 
     `d.name` on a dict reads d["name"] straight away. Jinja2 tries the attribute first and
     catches the AttributeError for every key a template prints: the alias list's rows (dicts)
