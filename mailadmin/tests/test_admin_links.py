@@ -64,3 +64,15 @@ def test_each_filter_choice_is_djangos(filter_params):
 
     ours, djangos = shown(kinds.choices(changelist)), shown(admin.SimpleListFilter.choices(kinds, changelist))
     assert ours == djangos and len(ours) == 6
+
+
+def test_the_admin_pages_media_is_printed_as_django_prints_it():
+    from django.forms import Media, Script
+
+    from mailadmin.admin_page import media_html
+
+    media = Media(css={"all": ["a.css"], "print": ["p.css"]}, js=["b.js", "c.js"]) + Media(js=["c.js", "d.js"])
+    djangos = (media["css"].render(), media["js"].render())
+    assert media_html(media) == djangos == media_html(Media(css={"print": ["p.css"], "all": ["a.css"]}, js=["b.js", "c.js", "d.js"]))
+    with_an_asset = media + Media(js=[Script("e.js", type="module")])
+    assert media_html(with_an_asset)[1] == with_an_asset["js"].render() and 'type="module"' in media_html(with_an_asset)[1]

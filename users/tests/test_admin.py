@@ -245,6 +245,13 @@ def test_each_domain_admin_keeps_their_own_filtered_list(client, bob, alice, dom
     assert _addresses_on(client.get(MAILBOXES, {"scheme": "SHA512-CRYPT"}).content.decode()) == ["kim@b.example"]
 
 
+def test_the_change_list_links_its_scripts_where_the_static_files_are_now(admin_client, settings):
+    assert re.search(r'<script src="/static/admin/js/[^"]+"', admin_client.get(MAILBOXES).content.decode())
+    settings.STATIC_URL = "/elsewhere/"
+    page = admin_client.get(MAILBOXES).content.decode()
+    assert re.search(r'<script src="/elsewhere/admin/js/[^"]+"', page) and 'src="/static/' not in page
+
+
 def test_the_domain_delete_button_leads_to_the_panels_page_that_wants_the_name_typed(admin_client, domain_a):
     response = admin_client.get(reverse("admin:users_domain_delete", args=[domain_a.pk]))
     assert response.status_code == 302 and response["Location"] == reverse("domain-delete", args=["a.example"])
