@@ -8,7 +8,6 @@ import subprocess
 from datetime import datetime, timezone
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
