@@ -14,12 +14,12 @@ import datetime
 import functools
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.contrib import messages
 from django.contrib.admin.templatetags.admin_list import pagination
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import IS_FACETS_VAR, IS_POPUP_VAR, SEARCH_VAR
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, get_urlconf, reverse

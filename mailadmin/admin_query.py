@@ -10,16 +10,15 @@ from urllib.parse import quote_plus
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
-# Stands for the value in the query string worked out once; digits, which URL-encoding keeps.
-_MARK = "90817263544536271809"
+from mailadmin.row_urls import MARK
 
 
 def around_value(cl, name):
     """(before, after) the value of parameter `name` in cl.get_query_string({name: value}):
     the query string for a value is before + quote_plus(str(value)) + after."""
-    query = cl.get_query_string({name: _MARK})
+    query = cl.get_query_string({name: MARK})
     # The parameter itself: keys and values are URL-encoded, so "&" and "=" only separate them.
-    value = re.search(rf"(?:^\?|&){re.escape(quote_plus(name))}=({_MARK})(?:&|$)", query)
+    value = re.search(rf"(?:^\?|&){re.escape(quote_plus(name))}=({MARK})(?:&|$)", query)
     return query[: value.start(1)], query[value.end(1) :]
 
 

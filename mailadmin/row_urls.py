@@ -13,8 +13,9 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
-# Digits, so that it also fits an <int:…> converter; no URL of the panel holds it otherwise.
-_MARK = "90817263544536271809"
+# Stands for a value in a URL or query string worked out once for many values. Digits, so that it
+# also fits an <int:…> converter and URL-encoding keeps it; no URL of the panel holds it otherwise.
+MARK = "90817263544536271809"
 _SAFE = RFC3986_SUBDELIMS + "/~:@"
 # What quote(…, safe=_SAFE) leaves as it is: ASCII letters, digits, "_.-~" and _SAFE.
 _UNCHANGED_BY_QUOTE = re.compile(f"[A-Za-z0-9_.~{re.escape(_SAFE)}-]*")
@@ -25,7 +26,7 @@ class RowUrl:
     one of the current script prefix and URLconf, reversed once rather than on every page."""
 
     def __init__(self, name, urlconf=None):
-        self.head, _, self.tail = reverse(name, args=[_MARK], urlconf=urlconf).partition(_MARK)
+        self.head, _, self.tail = reverse(name, args=[MARK], urlconf=urlconf).partition(MARK)
 
     @classmethod
     def of(cls, name):

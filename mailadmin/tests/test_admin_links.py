@@ -9,7 +9,8 @@ from django.contrib.admin.templatetags.admin_list import paginator_number as dja
 from django.contrib.admin.views.main import ChangeList
 
 from mailadmin.admin_pagination import paginator_number
-from mailadmin.admin_query import _MARK, QuickChoices
+from mailadmin.admin_query import QuickChoices
+from mailadmin.row_urls import MARK
 
 
 class AList:
@@ -30,7 +31,7 @@ QUERIES = [
     {"q": ["a&b=c d"], "o": ["-3.1"]},
     {"scheme": ["PLAIN"], "domain__id__exact": ["4"], "q": ["<ü>"]},
     {"p": ["3"], "kind": ["x&y"]},
-    {"a": [_MARK], "ap": [_MARK], "q": [f"p={_MARK}&kind={_MARK}"]},
+    {"a": [MARK], "ap": [MARK], "q": [f"p={MARK}&kind={MARK}"]},
     {"tag": ["1", "2"], "all": [""]},
 ]
 QUERY_IDS = ["none", "search", "filters", "a page and a choice already", "the marker itself", "many values"]
