@@ -17,7 +17,7 @@ from datetime import timezone as dt_timezone
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Q
-from django.db.models.query import FlatValuesListIterable, ModelIterable, RawQuerySet
+from django.db.models.query import FlatValuesListIterable, ModelIterable, RawQuerySet, ValuesListIterable
 from django.utils.http import urlencode
 
 from mailadmin import kept_statements, utf8mb3
@@ -217,8 +217,8 @@ class QuerySetSeek(Seek):
 
 
 def kept_rows(kept_as, make_queryset, values=()):
-    """The model instances, or the values of a values_list(name, flat=True), that
-    make_queryset(*values) reads, with its statement built at the first call with this key and
+    """The model instances, the tuples of a values_list(name, …) or the values of a
+    values_list(name, flat=True) that make_queryset(*values) reads, with its statement built at the first call with this key and
     kept (mailadmin.kept_statements): the queryset's SQL must be the same whenever the key is,
     and so must its parameters but for those `values` give (a page's key, which differs from
     page to page). The statement is built with stand-ins for `values`, which each call replaces
@@ -233,16 +233,34 @@ def kept_rows(kept_as, make_queryset, values=()):
     statement = kept_statements.kept(kept_as, build)
     if statement is None:
         return []
-    read, sql, params, model, using = statement
+    read, sql, params, model, using, converters = statement
     if values:
         params = tuple(param.fill(values, using) if type(param) is _Slot else param for param in params)
     if read == "instances":
         return list(RawQuerySet(sql, model=model, params=params, using=using))
-    if read == "values":
-        with connections[using].cursor() as cursor:
+    if read in ("tuples", "values"):
+        connection = connections[using]
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
-    return list(make_queryset(*values))  # values the ORM converts, or stand-ins it did not pass on
+            rows = cursor.fetchall()
+        if converters:
+            rows = _converted(rows, converters, connection)
+        return [row[0] for row in rows] if read == "values" else [tuple(row) for row in rows]
+    return list(make_queryset(*values))  # stand-ins the ORM did not pass on, or rows it reads itself
+
+
+def _converted(rows, converters, connection):
+    """The rows with the ORM's converters applied to their values (as SQLCompiler.apply_converters)."""
+    converted = []
+    for row in rows:
+        row = list(row)
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[position] = value
+        converted.append(row)
+    return converted
 
 
 @dataclass(frozen=True)
@@ -309,22 +327,25 @@ def kept_count(queryset, kept_as):
 
 
 def _rows_statement(queryset, stand_ins=()):
-    if queryset._iterable_class is ModelIterable:
-        read = "instances"
-    elif queryset._iterable_class is FlatValuesListIterable:
-        read = "values"
-    else:
-        raise TypeError("kept_rows() reads model instances or values_list(name, flat=True)")
+    reads = {ModelIterable: "instances", ValuesListIterable: "tuples", FlatValuesListIterable: "values"}
+    read = reads.get(queryset._iterable_class)
+    if read is None:
+        raise TypeError("kept_rows() reads model instances, values_list(name, …) or values_list(name, flat=True)")
     compiler = queryset.query.get_compiler(queryset.db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         # A scope or filter that matches nothing; with stand-ins, the real values may match.
-        return ("through the ORM", None, None, None, None) if stand_ins else None
-    if read == "values" and compiler.get_converters([column for column, _sql, _alias in compiler.select]):
-        read = "through the ORM"
-    if read == "instances" and (queryset.query.select_related or queryset._prefetch_related_lookups):
-        read = "through the ORM"  # a raw query would leave the related rows to a query each
+        return ("through the ORM", None, None, None, None, None) if stand_ins else None
+    converters = ()
+    if read == "instances":
+        if queryset.query.select_related or queryset._prefetch_related_lookups:
+            read = "through the ORM"  # a raw query would leave the related rows to a query each
+    else:
+        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        if compiler.has_extra_select or compiler.has_composite_fields(columns):
+            read = "through the ORM"  # columns the ORM reads and then drops, or puts together
+        converters = tuple(compiler.get_converters(columns).items())
     if stand_ins:
         slots = {}
         for index, stand_in in enumerate(stand_ins):
@@ -333,7 +354,7 @@ def _rows_statement(queryset, stand_ins=()):
         params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)
         if {slot.index for slot in params if type(slot) is _Slot} != set(range(len(stand_ins))):
             read = "through the ORM"  # a value did not reach the parameters as it was given
-    return read, sql, params, queryset.model, queryset.db
+    return read, sql, params, queryset.model, queryset.db, converters
 
 
 def _hashable(value):

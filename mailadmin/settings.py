@@ -127,12 +127,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    from mailadmin.mysql_driver import CONVERSIONS
+
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # utf8mb4 for the connection; the guide's tables keep their own utf8mb3 columns.
             "charset": "utf8mb4",
             # Strict mode: an over-long or out-of-range value is an error, never silently cut.
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            # Moments read by C code rather than MySQLdb's Python (mailadmin/mysql_driver.py).
+            "conv": CONVERSIONS,
         }
     )
     DATABASES["default"].setdefault("TEST", {}).update(

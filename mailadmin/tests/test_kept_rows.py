@@ -36,7 +36,7 @@ def test_flat_values_are_the_orms_and_show_later_rows(mailboxes, domain_a):
     assert kept_rows(("test values",), emails)[0] == "a@a.example"
 
 
-def test_values_the_orm_converts_are_read_through_the_orm(db):
+def test_values_the_orm_converts_are_converted_as_the_orm_does(db):
     AuditEntry.objects.create(
         timestamp=timezone.now(), actor="x", action="update", object_type="mailbox", object_repr="m", changes={"quota": [1, 2]}
     )
@@ -44,7 +44,28 @@ def test_values_the_orm_converts_are_read_through_the_orm(db):
     def changes():
         return AuditEntry.objects.order_by("-id").values_list("changes", flat=True)[:1]
 
-    assert kept_rows(("test converted values",), changes) == [{"quota": [1, 2]}]
+    assert kept_rows(("test converted values",), changes) == list(changes()) == [{"quota": [1, 2]}]
+    assert kept_statements.kept(("test converted values",), lambda: None)[0] == "values"
+
+
+def test_tuples_are_the_orms_with_every_value_converted(db):
+    import datetime
+
+    now = timezone.now()
+    for n in range(3):
+        AuditEntry.objects.create(timestamp=now - datetime.timedelta(minutes=n), actor=f"a{n}", address="192.0.2.1",
+                                  action="update", object_type="mailbox", object_repr="m", changes={"quota": [n, None]})
+
+    def older(moment):
+        return AuditEntry.objects.filter(timestamp__lt=moment).order_by("-timestamp").values_list(
+            "id", "timestamp", "actor", "address", "changes")[:10]
+
+    for moment in (now + datetime.timedelta(seconds=1), now, now - datetime.timedelta(minutes=1)):
+        kept = kept_rows(("test tuples",), older, values=(moment,))
+        assert kept == list(older(moment)) and kept, moment
+        assert all(type(row) is tuple and row[1].tzinfo is not None and type(row[4]) is dict for row in kept)
+    read, _sql, params, _model, _using, converters = kept_statements.kept(("test tuples",), lambda: None)
+    assert read == "tuples" and params == (_Slot(0),)
 
 
 def test_rows_read_with_their_related_rows_are_read_through_the_orm(mailboxes, django_assert_num_queries):
@@ -63,6 +84,8 @@ def test_a_queryset_that_matches_nothing_reads_no_rows(mailboxes):
 def test_other_shapes_of_rows_are_refused(mailboxes):
     with pytest.raises(TypeError):
         kept_rows(("test dicts",), lambda: Mailbox.objects.values("email")[:1])
+    with pytest.raises(TypeError):
+        kept_rows(("test named tuples",), lambda: Mailbox.objects.values_list("email", named=True)[:1])
 
 
 def test_a_statement_kept_for_one_key_reads_the_rows_beyond_any_other(mailboxes):
@@ -72,7 +95,7 @@ def test_a_statement_kept_for_one_key_reads_the_rows_beyond_any_other(mailboxes)
     for email in ("u0@a.example", "", "u1@a.example", "zzz", "u0@a.example"):
         assert kept_rows(("test after",), after, values=(email,)) == list(after(email))
     # Kept with a place for the key, not read through the ORM each time.
-    read, _sql, params, _model, _using = kept_statements.kept(("test after",), lambda: None)
+    read, _sql, params, _model, _using, _converters = kept_statements.kept(("test after",), lambda: None)
     assert read == "instances" and params.count(_Slot(0)) == 1
 
 
@@ -119,7 +142,7 @@ def test_a_moment_in_a_key_takes_its_place_as_the_backend_writes_it(db):
     for minutes in (0, 2, 10, 2):
         moment = now - datetime.timedelta(minutes=minutes)
         assert kept_rows(("test moments",), since, values=(moment,)) == list(since(moment)), minutes
-    read, _sql, params, _model, _using = kept_statements.kept(("test moments",), lambda: None)
+    read, _sql, params, _model, _using, _converters = kept_statements.kept(("test moments",), lambda: None)
     assert read == "instances" and params == (_Slot(0),)
 
 
