@@ -92,3 +92,52 @@ def test_times_are_printed_as_djangos_date_filter_prints_them(zone, moment):
         # A page of rows looks the zone up once.
         by_rows = render_source("{% set zone = current_zone() %}{{ moment|time_element(zone) }}", moment=moment)
     assert by_fragment == by_rows == by_django
+
+
+class Html:
+    def __html__(self):
+        return "<i>its own</i>"
+
+
+PRINTED_VALUES = {
+    "text": 'a<b>"c"&\'d\'',
+    "markup": jinja2.utils.markupsafe.Markup("<b>m</b>"),
+    "django_safe": mark_safe("<b>s</b>"),
+    "number": -42,
+    "big_number": 10**30,
+    "decimal": __import__("decimal").Decimal("1.50"),
+    "fraction": 0.25,
+    "flag": True,
+    "nothing": None,
+    "own_html": Html(),
+    "lazy": __import__("django.utils.functional", fromlist=["lazy"]).lazy(lambda: "<lazy & text>", str)(),
+    "listed": ["<x>", 1],
+}
+
+# Every place a template prints a value: plainly, in blocks, macros, calls, filters, loops, and
+# where autoescaping is switched off or decided as the template runs.
+PRINTING_TEMPLATES = [
+    "{% for name, value in values|dictsort %}[{{ name }}={{ value }}]{% endfor %}",
+    "{{ values.text ~ values.markup }}|{{ values.text|e }}|{{ values.markup|safe }}|{{ values.listed|join(',') }}",
+    "{% set captured %}<p>{{ values.text }}{{ values.number }}</p>{% endset %}{{ captured }}{{ captured|length }}",
+    "{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}{{ cell(values.text) }}{{ cell(values.own_html) }}",
+    "{% macro wrap() %}<div>{{ caller() }}</div>{% endmacro %}{% call wrap() %}{{ values.text }}{% endcall %}",
+    "{% filter upper %}{{ values.text }}{{ values.django_safe }}{% endfilter %}",
+    "{% autoescape false %}{{ values.text }}{% endautoescape %}{{ values.text }}",
+    "{% autoescape switch %}{{ values.text }}{{ values.markup }}{% endautoescape %}",
+    "{{ values.nothing }}{{ values.flag }}{{ values.fraction }}{{ values.decimal }}{{ values.big_number }}{{ values.lazy }}",
+    "{% if values.text %}{{ values.text[1:4] }}{% endif %}{{ 'literal <b>' }}{{ '<' ~ values.number }}",
+]
+
+
+@pytest.mark.parametrize("switch", [True, False])
+@pytest.mark.parametrize("source", PRINTING_TEMPLATES)
+def test_printed_values_are_escaped_as_jinja2_escapes_them(source, switch):
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    context = {"values": PRINTED_VALUES, "switch": switch}
+    assert render_source(source, **context) == plain.from_string(source).render(context)
+
+
+def test_printed_values_skip_the_markup_escape_makes():
+    code = engines["rows"].env.compile("{{ a }}{% set b %}{{ a }}{% endset %}{{ a|e }}", raw=True)
+    assert code.count("environment.escape_text(") == 3 and "escape(" not in code
