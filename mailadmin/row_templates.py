@@ -17,7 +17,7 @@ from django.template import defaultfilters, engines
 from django.templatetags.static import static
 from django.utils import formats, timezone, translation
 from django.utils.encoding import iri_to_uri
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from markupsafe import Markup, escape
 
@@ -123,7 +123,8 @@ def time_element(moment, zone=None):
     once a row (a lookup in a context-local: 5 % of an audit page's CPU)."""
     iso = timezone.localtime(moment, zone).isoformat()  # YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM
     # Both forms from one isoformat(): strftime for the second cost 3 µs of the 5.5 a row.
-    return Markup(f'<time datetime="{iso}">{iso[:10]} {iso[11:19]}</time>')
+    # A SafeString, not a Markup, which asks the text for __html__ (an exception raised and caught).
+    return SafeString(f'<time datetime="{iso}">{iso[:10]} {iso[11:19]}</time>')
 
 
 def translate(message, **values):
