@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.db.models.query import FlatValuesListIterable, ModelIterable, RawQuerySet, ValuesListIterable
 from django.utils.http import urlencode
 
-from mailadmin import kept_statements, utf8mb3
+from mailadmin import instances, kept_statements, utf8mb3
 
 PAGE_NUMBERS_READ = 10
 
@@ -218,11 +218,12 @@ class QuerySetSeek(Seek):
 
 def kept_rows(kept_as, make_queryset, values=()):
     """The model instances, the tuples of a values_list(name, …) or the values of a
-    values_list(name, flat=True) that make_queryset(*values) reads, with its statement built at the first call with this key and
-    kept (mailadmin.kept_statements): the queryset's SQL must be the same whenever the key is,
-    and so must its parameters but for those `values` give (a page's key, which differs from
-    page to page). The statement is built with stand-ins for `values`, which each call replaces
-    with its own; each call reads the rows afresh."""
+    values_list(name, flat=True) that make_queryset(*values) reads, with its statement built at
+    the first call with this key and kept (mailadmin.kept_statements): the queryset's SQL must be
+    the same whenever the key is, and so must its parameters but for those `values` give (a
+    page's key, which differs from page to page). The statement is built with stand-ins for
+    `values`, which each call replaces with its own; each call reads the rows afresh, and makes
+    its instances as mailadmin.instances does."""
     if not all(map(_has_stand_in, values)):
         return list(make_queryset(*values))
 
@@ -233,34 +234,37 @@ def kept_rows(kept_as, make_queryset, values=()):
     statement = kept_statements.kept(kept_as, build)
     if statement is None:
         return []
-    read, sql, params, model, using, converters = statement
+    read, sql, params, model, using, converters, names = statement
     if values:
         params = tuple(param.fill(values, using) if type(param) is _Slot else param for param in params)
-    if read == "instances":
+    if read == "instances" and (names is None or instances.initialised_with_signals(model)):
         return list(RawQuerySet(sql, model=model, params=params, using=using))
-    if read in ("tuples", "values"):
+    if read in ("instances", "tuples", "values"):
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:
-            rows = _converted(rows, converters, connection)
+            rows = instances.converted(rows, converters, connection)
+        if read == "instances":
+            return instances.make(model, using, names, rows)
         return [row[0] for row in rows] if read == "values" else [tuple(row) for row in rows]
     return list(make_queryset(*values))  # stand-ins the ORM did not pass on, or rows it reads itself
 
 
-def _converted(rows, converters, connection):
-    """The rows with the ORM's converters applied to their values (as SQLCompiler.apply_converters)."""
-    converted = []
-    for row in rows:
-        row = list(row)
-        for position, (functions, expression) in converters:
-            value = row[position]
-            for convert in functions:
-                value = convert(value, expression, connection)
-            row[position] = value
-        converted.append(row)
-    return converted
+def _instance_names(compiler, model):
+    """The attribute each selected column becomes on an instance (its field's attname, or its
+    annotation's name), when setting them in the instance's __dict__ is what Django does to make
+    it; otherwise None."""
+    klass_info = compiler.klass_info
+    if klass_info is None or klass_info["model"] is not model:
+        return None
+    names = [None] * compiler.col_count
+    for position in klass_info["select_fields"]:
+        names[position] = compiler.select[position][0].target.attname
+    for name, position in compiler.annotation_col_map.items():
+        names[position] = name
+    return names if instances.made_plainly(model, names) else None
 
 
 @dataclass(frozen=True)
@@ -336,16 +340,17 @@ def _rows_statement(queryset, stand_ins=()):
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         # A scope or filter that matches nothing; with stand-ins, the real values may match.
-        return ("through the ORM", None, None, None, None, None) if stand_ins else None
-    converters = ()
-    if read == "instances":
-        if queryset.query.select_related or queryset._prefetch_related_lookups:
-            read = "through the ORM"  # a raw query would leave the related rows to a query each
-    else:
-        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
-        if compiler.has_extra_select or compiler.has_composite_fields(columns):
-            read = "through the ORM"  # columns the ORM reads and then drops, or puts together
-        converters = tuple(compiler.get_converters(columns).items())
+        return ("through the ORM", None, None, None, None, None, None) if stand_ins else None
+    columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+    converters = tuple(compiler.get_converters(columns).items())
+    names = None
+    if compiler.has_extra_select or compiler.has_composite_fields(columns):
+        read = "through the ORM"  # columns the ORM reads and then drops, or puts together
+    elif read == "instances":
+        if queryset.query.select_related or queryset._prefetch_related_lookups or queryset._known_related_objects:
+            read = "through the ORM"  # related rows a raw query would leave to a query each
+        else:
+            names = _instance_names(compiler, queryset.model)
     if stand_ins:
         slots = {}
         for index, stand_in in enumerate(stand_ins):
@@ -354,7 +359,7 @@ def _rows_statement(queryset, stand_ins=()):
         params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)
         if {slot.index for slot in params if type(slot) is _Slot} != set(range(len(stand_ins))):
             read = "through the ORM"  # a value did not reach the parameters as it was given
-    return read, sql, params, queryset.model, queryset.db, converters
+    return read, sql, params, queryset.model, queryset.db, converters, names
 
 
 def _hashable(value):

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, Value, When
 from django.db.models.functions import StrIndex, Substr, Upper
 
-from mailadmin import kept_statements
+from mailadmin import instances, kept_statements
 from users.models import Mailbox
 
 
@@ -133,7 +133,7 @@ def some_mailboxes_of_each(user, keys, shown=SHOWN):
         lambda: _some_of_each_statements(user, keys, shown),
     )
     for statement in statements:
-        for mailbox in Mailbox.objects.raw(*statement):
+        for mailbox in instances.raw(Mailbox, *statement):
             found[keys[mailbox.union_part]].append(mailbox)
     return {key: sorted(rows, key=lambda mailbox: mailbox.email) for key, rows in found.items()}
 

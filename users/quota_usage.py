@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils.functional import cached_property
 
-from mailadmin import keyset, kept_statements
+from mailadmin import instances, keyset, kept_statements
 from mailadmin.pagination import rows_in_order
 from users import addresses, tallies
 from users.models import DomainUsage, Mailbox, QuotaUsage
@@ -220,12 +220,12 @@ def nearly_full_and_full(user, counts, shown=ALERT_SHOWN):
     for name in ALERT_RANGES:
         key = ("fullest", name, shown, kept_statements.scope_of(user))
         statement = kept_statements.kept(key, lambda name=name: _fullest_statement(user, name, shown))
-        rows = Mailbox.objects.raw(*statement, translations=_FULLEST_COLUMNS) if statement else []
-        alerts[name] = Alert(counts[f"mailboxes_{name}"], list(rows))
+        rows = instances.raw(Mailbox, *statement, translations=_FULLEST_COLUMNS) if statement else []
+        alerts[name] = Alert(counts[f"mailboxes_{name}"], rows)
     return alerts
 
 
-# The statement's columns (values_list names them by their path) as Mailbox.objects.raw() reads them.
+# The statement's columns (values_list names them by their path) as a raw query of Mailbox reads them.
 _FULLEST_COLUMNS = {f"mailbox__{field.attname}": field.attname for field in Mailbox._meta.concrete_fields} | {
     "bytes": "used_bytes"
 }

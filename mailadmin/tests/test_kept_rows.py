@@ -64,7 +64,7 @@ def test_tuples_are_the_orms_with_every_value_converted(db):
         kept = kept_rows(("test tuples",), older, values=(moment,))
         assert kept == list(older(moment)) and kept, moment
         assert all(type(row) is tuple and row[1].tzinfo is not None and type(row[4]) is dict for row in kept)
-    read, _sql, params, _model, _using, converters = kept_statements.kept(("test tuples",), lambda: None)
+    read, _sql, params, _model, _using, _converters, _names = kept_statements.kept(("test tuples",), lambda: None)
     assert read == "tuples" and params == (_Slot(0),)
 
 
@@ -95,7 +95,7 @@ def test_a_statement_kept_for_one_key_reads_the_rows_beyond_any_other(mailboxes)
     for email in ("u0@a.example", "", "u1@a.example", "zzz", "u0@a.example"):
         assert kept_rows(("test after",), after, values=(email,)) == list(after(email))
     # Kept with a place for the key, not read through the ORM each time.
-    read, _sql, params, _model, _using, _converters = kept_statements.kept(("test after",), lambda: None)
+    read, _sql, params, _model, _using, _converters, _names = kept_statements.kept(("test after",), lambda: None)
     assert read == "instances" and params.count(_Slot(0)) == 1
 
 
@@ -142,7 +142,7 @@ def test_a_moment_in_a_key_takes_its_place_as_the_backend_writes_it(db):
     for minutes in (0, 2, 10, 2):
         moment = now - datetime.timedelta(minutes=minutes)
         assert kept_rows(("test moments",), since, values=(moment,)) == list(since(moment)), minutes
-    read, _sql, params, _model, _using, _converters = kept_statements.kept(("test moments",), lambda: None)
+    read, _sql, params, _model, _using, _converters, _names = kept_statements.kept(("test moments",), lambda: None)
     assert read == "instances" and params == (_Slot(0),)
 
 
@@ -154,3 +154,45 @@ def test_a_key_of_other_types_is_read_through_the_orm(mailboxes):
 
     day = datetime.date(2026, 1, 1)
     assert kept_rows(("test days",), created_on, values=(day,)) == list(created_on(day))
+
+
+def _made(instance):
+    """What an instance holds: its values, annotations and deferred fields, and its state."""
+    values = {name: value for name, value in vars(instance).items() if name != "_state"}
+    return values, instance.get_deferred_fields(), instance._state.adding, instance._state.db
+
+
+def test_instances_hold_what_djangos_own_hold(mailboxes):
+    from users import quota_usage
+
+    def annotated():
+        return quota_usage.with_usage(Mailbox.objects.order_by("email"))[:10]
+
+    def deferred():
+        return Mailbox.objects.only("email").order_by("-email")[:10]
+
+    for key, make in (("test annotated", annotated), ("test deferred", deferred)):
+        kept = kept_rows((key,), make)
+        assert [_made(m) for m in kept] == [_made(m) for m in make()] and kept
+        assert kept_statements.kept((key,), lambda: None)[-1] is not None  # made here, not by Django
+    mailbox = kept_rows(("test deferred",), deferred)[0]
+    assert mailbox.quota == 2  # a deferred field is read when asked for, as Django's are
+    mailbox.quota = 9
+    mailbox.save()
+    assert Mailbox.objects.get(pk=mailbox.pk).quota == 9
+
+
+def test_instances_of_a_model_with_init_signals_are_made_by_django(mailboxes):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def note(sender, instance, **kwargs):
+        seen.append(instance.email)
+
+    post_init.connect(note, sender=Mailbox)
+    try:
+        rows = kept_rows(("test signals",), lambda: Mailbox.objects.order_by("email")[:10])
+    finally:
+        post_init.disconnect(note, sender=Mailbox)
+    assert seen == [m.email for m in rows] == ["u0@a.example", "u1@a.example", "u2@a.example"]
