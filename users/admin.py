@@ -331,7 +331,10 @@ class DomainAdmin(ScopedAdmin):
         return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
 
 
+@functools.cache
 def _kept(figure):
+    # Made once: annotate() resolves a copy of it for each list, and making the subquery cost
+    # more than resolving it.
     kept = DomainCount.objects.filter(domain_id=OuterRef("pk")).values(figure)[:1]
     return Coalesce(Subquery(kept), Value(0))
 

@@ -498,3 +498,15 @@ def test_show_all_is_not_offered_or_honoured_for_a_list_counted_only_up_to_its_c
     assert f"more than {CAP} mailboxes" in listed and 'class="showall"' not in listed
     everything = admin_client.get(MAILBOXES, {"scheme": "SHA512-CRYPT", "all": ""}).content.decode()
     assert "u024@a.example" in everything and "u025@a.example" not in everything
+
+
+def test_the_domain_lists_counts_follow_each_change_and_order_it(admin_client, domain_a, domain_b):
+    def counts_in_order():
+        page = admin_client.get(DOMAINS, {"o": "-3"}).content.decode()  # by mailboxes, most first
+        return re.findall(r'<td class="field-name">([^<]+)</td><td class="field-mailbox_count"><a [^>]*>(\d+)</a>', page)
+
+    assert sorted(counts_in_order()) == [("a.example", "0"), ("b.example", "0")]
+    Mailbox.objects.create(domain=domain_b, email="kim@b.example", password="{PLAIN}x")
+    assert counts_in_order() == [("b.example", "1"), ("a.example", "0")]
+    Mailbox.objects.bulk_create(Mailbox(domain=domain_a, email=f"u{n}@a.example", password="{PLAIN}x") for n in range(2))
+    assert counts_in_order() == [("a.example", "2"), ("b.example", "1")]
