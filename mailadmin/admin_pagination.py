@@ -70,7 +70,8 @@ class AdminPaginator(QuickPaginator):
         if self.kept_filtered_as is None or picked_by_ids(ordered.query):
             return super()._rows(ordered, bottom, top)
         key = (*self.kept_filtered_as, "ids", ordered is self.object_list, bottom, top)
-        return rows_in_order(ordered, kept_rows(key, lambda: ordered.values_list("pk", flat=True)[bottom:top]))
+        ids = kept_rows(key, lambda: ordered.values_list("pk", flat=True)[bottom:top])
+        return rows_in_order(ordered, ids, kept_as=self.kept_filtered_as)
 
     @cached_property
     def num_pages(self):

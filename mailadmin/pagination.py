@@ -54,20 +54,34 @@ class QuickPaginator(Paginator):
         return self._get_page(self._rows(ordered, bottom, top), number, self)
 
     def _rows(self, ordered, bottom, top):
-        if bottom == 0 and ordered is self.object_list and self.kept_as is not None:
-            return kept_rows((*self.kept_as, top), lambda: ordered[:top])
+        if bottom == 0 and self.kept_as is not None and (ordered is self.object_list or not ordered.query.where):
+            # The first page, or the last read from the end: the rows at once, with no offset.
+            return kept_rows((*self.kept_as, ordered is self.object_list, top), lambda: ordered[:top])
         if (bottom == 0 and not ordered.query.where) or picked_by_ids(ordered.query):
             return list(ordered[bottom:top])
-        return rows_in_order(ordered, list(ordered.values_list("pk", flat=True)[bottom:top]))
+        if self.kept_as is None:
+            return rows_in_order(ordered, list(ordered.values_list("pk", flat=True)[bottom:top]))
+        # A statement per page (LIMIT and OFFSET are written into it), up to what is kept.
+        ids = kept_rows((*self.kept_as, "ids", ordered is self.object_list, bottom, top),
+                        lambda: ordered.values_list("pk", flat=True)[bottom:top])
+        return rows_in_order(ordered, ids, kept_as=self.kept_as)
 
 
-def rows_in_order(queryset, ids, read=()):
+def rows_in_order(queryset, ids, read=(), kept_as=None):
     """The rows of `queryset` with the primary keys `ids`, in the order of `ids`: those of `read`
     (rows already at hand) as they are, the others in one query. An id whose row is gone since
-    it was read is left out."""
+    it was read is left out. `kept_as`: the query's statement is kept under that key, with a
+    place for each id (keyset.kept_rows), for as many ids; the queryset's SQL and parameters
+    must be the same whenever the key is."""
     rows = {row.pk: row for row in read}
-    unread = [pk for pk in ids if pk not in rows]
-    if unread:
+    unread = [pk for pk in dict.fromkeys(ids) if pk not in rows]
+    if unread and kept_as is not None:
+        def by_ids(*pks):
+            return queryset.order_by().filter(pk__in=pks)
+
+        found = kept_rows((*kept_as, "by ids", len(unread)), by_ids, values=tuple(unread))
+        rows.update((row.pk, row) for row in found)
+    elif unread:
         rows.update((row.pk, row) for row in queryset.order_by().filter(pk__ids=unread))
     return [rows[pk] for pk in ids if pk in rows]
 

@@ -95,11 +95,12 @@ class DomainWalk(Seek):
         return _parse("domain", text)
 
 
-def seek(mailboxes, sort, *, domains=None, kept_as=None):
+def seek(mailboxes, sort, *, domains=None, kept_as=None, narrowed=None):
     """A keyset.Seek over `mailboxes` in the order `sort` (a key of ORDERINGS). `domains`, when
     given, are the domains those mailboxes may be in (the list is not narrowed otherwise): the
     domain orders then walk them one by one. `kept_as`: what the SQL of `mailboxes` in this order
-    depends on, for its pages' statements to be kept (keyset.QuerySetSeek)."""
+    depends on, for its pages' statements to be kept; `narrowed`: (narrow, values), a search
+    whose values take their places in them (keyset.QuerySetSeek)."""
     if domains is not None and sort in ("domain", "-domain"):
         return DomainWalk(mailboxes, domains, descending=sort == "-domain")
     return QuerySetSeek(
@@ -109,4 +110,5 @@ def seek(mailboxes, sort, *, domains=None, kept_as=None):
         to_text=lambda key: _to_text(sort, key),
         parse=lambda text: _parse(sort, text),
         kept_as=kept_as,
+        narrowed=narrowed,
     )

@@ -318,7 +318,7 @@ class UsageOrderPaginator(Paginator):
             ranked = bottom + len(ids) if ids or bottom == 0 else self._ranked.count()
             start = max(bottom - ranked, 0)
             ids += self._unranked.values_list("pk", flat=True)[start : start + top - bottom - len(ids)]
-        return self._get_page(rows_in_order(self.object_list, ids, read), number, self)
+        return self._get_page(rows_in_order(self.object_list, ids, read, kept_as=self.kept_as), number, self)
 
 
 # The name the mailbox list knows it by.

@@ -158,22 +158,38 @@ MAILBOX_SORTS = {
 }
 
 
+def _by_address_prefix(mailboxes, prefix):
+    # istartswith, not startswith: MariaDB renders startswith as LIKE BINARY, which cannot
+    # range-scan the case-insensitive unique index; stored addresses are lowercase anyway.
+    return mailboxes.filter(email__istartswith=prefix)
+
+
+def _by_domain_prefix(mailboxes, prefix):
+    return mailboxes.filter(domain__name__istartswith=prefix)
+
+
+def _search(query):
+    """(narrow, values) for keyset.QuerySetSeek, or None for no search: "@a.example" finds a
+    domain's mailboxes, any other text the addresses it starts."""
+    if not query:
+        return None
+    return (_by_domain_prefix, (query[1:],)) if query.startswith("@") else (_by_address_prefix, (query,))
+
+
 @staff_required
 @require_GET
 def mailbox_list(request):
-    mailboxes = mailboxes_for(request.user)
+    # `unsearched`: the list narrowed by all but the search, which kept statements take as a value.
+    unsearched = mailboxes = mailboxes_for(request.user)
     query = search_prefix(request)
-    if query:
-        # istartswith, not startswith: MariaDB renders startswith as LIKE BINARY, which cannot
-        # range-scan the case-insensitive unique index; stored addresses are lowercase anyway.
-        # "@a.example" finds a domain's mailboxes.
-        if query.startswith("@"):
-            mailboxes = mailboxes.filter(domain__name__istartswith=query[1:])
-        else:
-            mailboxes = mailboxes.filter(email__istartswith=query)
+    search = _search(query)
+    if search:
+        narrow, values = search
+        mailboxes = narrow(mailboxes, *values)
     domain_name = request.GET.get("domain", "")
     if domain_name:
         mailboxes = mailboxes.filter(domain__name=domain_name)
+        unsearched = unsearched.filter(domain__name=domain_name)
     scheme = request.GET.get("scheme", "")
     if scheme:
         mailboxes = hash_inventory.mailboxes_with(mailboxes, scheme)
@@ -181,18 +197,30 @@ def mailbox_list(request):
     over = int(over) if over in ("90", "100") else None  # the dashboard's "all mailboxes over …" links
     if over:
         mailboxes = quota_usage.over(mailboxes, over)
+        unsearched = quota_usage.over(unsearched, over)
     sort = request.GET.get("sort", "email")
     if sort not in MAILBOX_SORTS:
         sort = "email"
     narrowed = bool(query or scheme or request.GET.get("over"))
-    # First: the kept figures are counted again here when rows appeared behind the panel's
-    # back, and the walk by domain reads them.
-    total = _mailbox_total(
-        request.user, mailboxes, filtered=narrowed, domain_name=domain_name, only_over=None if query or scheme else over
+    # Unless narrowed to a scheme, the rows' SQL depends only on whose list it is, the domain
+    # and the share of the quota it is narrowed to, the order and the kind of search: it is
+    # kept, with a place for the search's text.
+    kept_as = None if scheme else (
+        "mailbox list", kept_statements.scope_of(request.user), domain_name, over, sort, search and search[0].__name__
     )
-    # Unless searched or narrowed to a scheme, the rows' SQL depends only on whose list it is, the
-    # domain and the share of the quota it is narrowed to, and the order: it is kept.
-    kept_as = None if query or scheme else ("mailbox list", kept_statements.scope_of(request.user), domain_name, over, sort)
+    if search and not scheme:
+        def found(*values):
+            return search[0](unsearched, *values).order_by()[: TOTAL_CAP + 1]
+
+        total = keyset.Total.of(keyset.kept_count_of((*kept_as, "count"), found, values=search[1]), TOTAL_CAP)
+    else:
+        # First: the kept figures are counted again here when rows appeared behind the panel's
+        # back, and the walk by domain reads them.
+        total = _mailbox_total(
+            request.user, mailboxes, filtered=narrowed, domain_name=domain_name, only_over=None if query or scheme else over
+        )
+    if search and sort in quota_usage.SORTS:
+        kept_as = None  # searched, the figure's order is read through the ORM
     if sort in quota_usage.SORTS:
         ordered = quota_usage.with_usage(mailboxes).order_by(*MAILBOX_SORTS[sort])
         paginator = quota_usage.KeptOrderPaginator(
@@ -201,8 +229,12 @@ def mailbox_list(request):
         page = paginator.get_page(request.GET.get("page"))
     else:
         domains = None if narrowed else domains_for(request.user).filter(**({"name": domain_name} if domain_name else {}))
+        if search and kept_as is not None:
+            seek = mailbox_seek.seek(quota_usage.with_usage(unsearched), sort, kept_as=kept_as, narrowed=search)
+        else:
+            seek = mailbox_seek.seek(quota_usage.with_usage(mailboxes), sort, domains=domains, kept_as=kept_as)
         page = keyset.page_of(
-            mailbox_seek.seek(quota_usage.with_usage(mailboxes), sort, domains=domains, kept_as=kept_as),
+            seek,
             request.GET,
             PAGE_SIZE,
             base_query=query_without(request, "page", "after", "before"),

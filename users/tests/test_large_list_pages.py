@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from aliases.models import Alias
 from aliases import services as aliases
-from mailadmin import keyset
+from mailadmin import keyset, kept_statements
 from mailadmin.operator import Operator
 from mailadmin.pagination import QuickPaginator
 from users import services
@@ -459,6 +459,41 @@ def test_the_domain_lists_kept_first_page_shows_new_domains_and_each_persons_own
     services.create_domain(Operator(label="cli:ops", via="cli"), "c.example")
     DomainAdminGrant.objects.create(user=bob, domain=Domain.objects.get(name="c.example"))
     assert names(alice) == ["a.example", "b.example", "c.example"] and names(bob) == ["a.example", "c.example"]
+
+
+def test_every_page_of_a_kept_list_is_the_orms_page_and_shows_what_changed_since(domain_a, django_assert_num_queries):
+    from django.core.paginator import Paginator
+
+    add_mailboxes(domain_a, 47)
+    ordered = Mailbox.objects.order_by("email")
+
+    def pages(kept_as):
+        paginator = QuickPaginator(ordered, 10, known_count=47, kept_as=kept_as)
+        return [[(m.pk, m.email, m.quota) for m in paginator.page(number)] for number in range(1, 6)]
+
+    expected = [[(m.pk, m.email, m.quota) for m in Paginator(ordered, 10).page(number)] for number in range(1, 6)]
+    assert pages(("test every page",)) == pages(None) == expected
+    Mailbox.objects.filter(email__in=["u0012@a.example", "u0046@a.example"]).update(quota=7)
+    Mailbox.objects.filter(email="u0013@a.example").delete()
+    with django_assert_num_queries(1 + 2 * 3 + 1):  # the first and last pages' rows; ids, then rows, between
+        again = pages(("test every page",))
+    assert again[1][2] == (again[1][2][0], "u0012@a.example", 7) and "u0013@a.example" not in str(again)
+    assert again[4][-1][1:] == ("u0046@a.example", 7)
+    assert kept_statements.kept(("test every page", "ids", True, 10, 20), lambda: None)[0] == "values"
+
+
+def test_rows_read_by_kept_ids_are_the_orms_whatever_the_ids(domain_a, django_assert_num_queries):
+    from mailadmin.pagination import rows_in_order
+
+    add_mailboxes(domain_a, 12)
+    mailboxes = Mailbox.objects.filter(domain=domain_a).order_by("email")
+    pks = list(mailboxes.values_list("pk", flat=True))
+    for ids in (pks[:3], pks[3:6][::-1], [pks[7], pks[7], pks[1]], pks[9:12]):
+        assert rows_in_order(mailboxes, ids, kept_as=("test by ids",)) == rows_in_order(mailboxes, ids)
+    Mailbox.objects.filter(pk=pks[10]).delete()
+    with django_assert_num_queries(1):
+        assert [m.pk for m in rows_in_order(mailboxes, pks[9:12], kept_as=("test by ids",))] == [pks[9], pks[11]]
+    assert kept_statements.kept(("test by ids", "by ids", 3), lambda: None)[0] == "instances"
 
 
 def test_a_page_of_rows_picked_by_ids_is_read_in_one_query(domain_a, django_assert_num_queries):
