@@ -196,3 +196,38 @@ def test_instances_of_a_model_with_init_signals_are_made_by_django(mailboxes):
     finally:
         post_init.disconnect(note, sender=Mailbox)
     assert seen == [m.email for m in rows] == ["u0@a.example", "u1@a.example", "u2@a.example"]
+
+
+def test_a_prefix_takes_its_place_in_a_like_pattern_escaped_as_the_orm_escapes_it(mailboxes, domain_a):
+    from mailadmin.keyset import kept_count_of
+
+    for odd in ("u_x", "u%x", "u\\x", "ux"):
+        Mailbox.objects.create(domain=domain_a, email=f"{odd}@a.example", password="{PLAIN}x")
+
+    def starting(prefix):
+        return Mailbox.objects.filter(email__istartswith=prefix).order_by("email")[:10]
+
+    for prefix in ("u", "U0", "u_", "u%", "u\\", "ux", "zz", "u0@a.example", "😀"):
+        assert kept_rows(("test prefix",), starting, values=(prefix,)) == list(starting(prefix)), prefix
+        assert kept_count_of(("test prefix count",), starting, values=(prefix,)) == starting(prefix).count(), prefix
+    read, _sql, params, *_rest = kept_statements.kept(("test prefix",), lambda: None)
+    assert read == "instances" and params == (_Slot(0, prefix=True),)
+
+
+def test_kept_sql_is_the_built_statement_with_the_values_in_their_places(mailboxes):
+    from django.db import connection
+
+    from mailadmin.keyset import kept_sql
+
+    def build(prefix, after):
+        sql, params = Mailbox.objects.filter(email__istartswith=prefix, email__gt=after).values("email").query.sql_with_params()
+        return sql, params
+
+    def emails(statement):
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+            return sorted(row[0] for row in cursor.fetchall())
+
+    for prefix, after in (("u", ""), ("u", "u0@a.example"), ("u_", ""), ("x", "a")):
+        assert emails(kept_sql(("test sql",), build, (prefix, after))) == emails(build(prefix, after))
+    assert set(kept_statements.kept(("test sql",), lambda: None)[1]) == {_Slot(0, prefix=True), _Slot(1)}

@@ -244,6 +244,34 @@ def test_a_searchs_total_is_counted_afresh_at_each_view(client, alice, domain_a)
     assert total(listed(client, "mailbox-list", q="u00")).count == 65
 
 
+@pytest.mark.parametrize("sort", ["email", "-quota", "domain"])
+def test_searches_of_every_kind_share_one_kept_statement_and_find_what_the_orm_finds(
+    client, alice, bob, domain_a, domain_b, sort, monkeypatch
+):
+    from mailadmin import kept_statements
+
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    add_mailboxes(domain_a, 12)
+    add_mailboxes(domain_b, 3)
+    for odd in ("u_1", "u%1", "u\\1", "uz_x", "u_"):
+        Mailbox.objects.create(domain=domain_a, email=f"{odd}@a.example", password=HASH)
+    client.force_login(alice)
+    searches = ["u00", "U001", "u_", "u%", "u\\", "u_1", "zzz", "@b.ex", "@", "@a.example", "u00😀"]
+    for text in searches * 2:
+        narrowed = Mailbox.objects.filter(domain__name__istartswith=text[1:]) if text.startswith("@") else (
+            Mailbox.objects.filter(email__istartswith=text.lower()))
+        expected = [m.email for m in narrowed.order_by(*SORTS[sort])][:50]
+        response = listed(client, "mailbox-list", q=text, sort=sort)
+        assert [m.email for m in response.context["page"]] == expected, text
+        assert total(response).count == len(expected), text
+    kept = [key for _database, key in kept_statements._statements if key[:1] == ("mailbox list",) and key[5]]
+    assert {key[5] for key in kept} == {"_by_address_prefix", "_by_domain_prefix"}
+    assert len(kept) == 2 * 2  # for each kind: the first page's rows and the count, whatever the text
+    client.force_login(bob)
+    assert mailbox_emails(client, q="u0001", sort=sort) == ["u0001@a.example"]
+    assert mailbox_emails(client, q="@b.ex", sort=sort) == []  # the same statements, in their own scope
+
+
 def test_a_domains_total_is_the_one_the_write_api_keeps(client, alice, bob, domain_a, domain_b):
     add_mailboxes(domain_a, 3)
     add_mailboxes(domain_b, 4)
