@@ -5,7 +5,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from aliases.models import Alias
-from mailadmin import utf8mb3
+from mailadmin import keyset, utf8mb3
 from mailadmin.keyset import Ordering, QuerySetSeek, Seek, Total
 from mailadmin.row_urls import RowUrl
 from users import addresses
@@ -86,15 +86,26 @@ class SearchSeek(Seek):
     merged by the database (UNION), so that the order of the merge is the collation's own.
     """
 
-    def __init__(self, aliases, prefix):
-        self.by_source = aliases.filter(source__istartswith=prefix).values_list("source", flat=True).distinct()
-        self.by_destination = aliases.filter(destination__istartswith=prefix).values_list("source", flat=True).distinct()
+    def __init__(self, aliases, prefix, kept_as=None):
+        """`kept_as`: what the SQL of `aliases` depends on (whose list, the domain): the
+        statements are built once for it and kept, with places for the prefix and a page's key
+        (keyset.kept_sql)."""
+        self.aliases, self.prefix, self.kept_as = aliases, prefix, kept_as
 
     def _union(self, limit, order, key=None):
         """SQL and parameters of the two sides' first `limit` sources in `order` ("source" or
         "-source"; beyond `key`), merged."""
+        values = (self.prefix,) if key is None else (self.prefix, key)
+        if self.kept_as is None:
+            return self._union_of(limit, order, *values)
+        return keyset.kept_sql(
+            (*self.kept_as, limit, order, key is None), lambda *values: self._union_of(limit, order, *values), values
+        )
+
+    def _union_of(self, limit, order, prefix, key=None):
         parts, params = [], []
-        for name, side in (("by_source", self.by_source), ("by_destination", self.by_destination)):
+        for name, column in (("by_source", "source"), ("by_destination", "destination")):
+            side = self.aliases.filter(**{f"{column}__istartswith": prefix}).values_list("source", flat=True).distinct()
             # Never Meta.ordering, which would add `destination` to the DISTINCT.
             side = side.order_by(order)
             if key is not None:

@@ -30,10 +30,13 @@ def alias_list(request):
     query = search_prefix(request)
     # One line per address. Prefix matches: istartswith because startswith is LIKE BINARY on
     # MariaDB, which no case-insensitive index serves; stored addresses are lowercase.
+    # The SQL depends only on whose list it is and the domain it is filtered to (and a search's
+    # text, which kept statements take as a value).
     if query:
-        seek = listing.SearchSeek(aliases, query)
+        seek = listing.SearchSeek(
+            aliases, query, kept_as=("alias search", kept_statements.scope_of(request.user), domain_name)
+        )
     else:
-        # Not searched, the SQL depends only on whose list it is and the domain it is filtered to.
         seek = listing.sources_seek(aliases, kept_as=("alias list", kept_statements.scope_of(request.user), domain_name))
     page = keyset.page_of(seek, request.GET, PAGE_SIZE, base_query=query_without(request, "page", "after", "before"))
     # Addresses are counted only up to a cap (distinct sources are kept nowhere); the rows,

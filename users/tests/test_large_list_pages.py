@@ -325,6 +325,34 @@ def alias_sources(response):
     return [row["source"] for row in response.context["rows"]]
 
 
+def test_alias_searches_share_kept_statements_and_find_what_a_reading_of_every_row_finds(
+    client, alice, bob, domain_a, domain_b, monkeypatch
+):
+    from mailadmin import kept_statements
+
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    add_aliases(domain_a, 60)
+    add_aliases(domain_b, 5)
+    for source, destination in (("s_1@a.example", "x@y.example"), ("s%1@a.example", "s_9@z.example"),
+                                ("t@a.example", "S0@elsewhere.example")):
+        Alias.objects.create(domain=domain_a, source=source, destination=destination)
+    rows = list(Alias.objects.values_list("source", "destination"))
+    client.force_login(alice)
+    for text in ("s0", "S00", "s_", "s%", "d00", "t", "zzz", "s0😀") * 2:
+        found = sorted({source for source, destination in rows
+                        if source.startswith(text.lower()) or destination.lower().startswith(text.lower())})
+        response = listed(client, "alias-list", q=text)
+        assert alias_sources(response) == found[:50], text
+        assert total(response).count == len(found), text
+        if len(found) > 50:
+            after = listed(client, "alias-list", q=text, after=found[49])
+            assert alias_sources(after) == found[50:100], text
+    kept = {key[3:] for _database, key in kept_statements._statements if key[0] == "alias search"}
+    assert kept == {(51, "source", True), (1001, "source", True), (51, "source", False)}
+    client.force_login(bob)
+    assert alias_sources(listed(client, "alias-list", q="s00")) == [f"s00{i}@a.example" for i in range(10)]
+
+
 def test_next_and_previous_walk_the_alias_list_one_line_per_address(client, alice, domain_a):
     add_aliases(domain_a, 170)
     client.force_login(alice)
