@@ -149,25 +149,45 @@ def visible_entries(user):
     return entries.filter(domain__in=Domain.objects.visible_to(user).values("name"))
 
 
+# How each filter of the log narrows its entries, in the order they are applied.
+_AUDIT_FILTERS = {
+    "actor": lambda entries, actor: entries.filter(actor=actor),
+    # A prefix, so the object_repr index answers it (an address, a domain, "@a.example").
+    "object": lambda entries, prefix: entries.filter(object_repr__istartswith=prefix),
+    "since": lambda entries, moment: entries.filter(timestamp__gte=moment),
+    "until": lambda entries, moment: entries.filter(timestamp__lt=moment),
+}
+
+
+class AuditFilters:
+    """The filters a request's form asks for: their names (what the log's SQL depends on, with
+    whose log it is) and their values (which kept statements take in their places)."""
+
+    def __init__(self, form):
+        self.names, self.values = (), ()
+        if not form.is_valid():
+            return
+        data, zone = form.cleaned_data, timezone.get_current_timezone()
+        given = {
+            "actor": data["actor"].strip() if data["actor"] else None,
+            "object": data["object"].strip() if data["object"] else None,
+            "since": datetime.combine(data["since"], time.min, zone) if data["since"] else None,
+            "until": datetime.combine(data["until"] + timedelta(days=1), time.min, zone) if data["until"] else None,
+        }
+        applied = [(name, value) for name, value in given.items() if value]
+        self.names, self.values = tuple(name for name, _ in applied), tuple(value for _, value in applied)
+
+    def narrow(self, entries, *values):
+        for name, value in zip(self.names, values):
+            entries = _AUDIT_FILTERS[name](entries, value)
+        return entries
+
+
 def _filtered(request):
-    """(the filter form, the entries it leaves, whether it narrowed them)."""
+    """(the filter form, the entries it leaves, the filters)."""
     form = AuditFilterForm(request.GET)
-    entries = visible_entries(request.user)
-    narrowed = False
-    if form.is_valid():
-        data = form.cleaned_data
-        narrowed = any(data[name] for name in ("actor", "object", "since", "until"))
-        if data["actor"]:
-            entries = entries.filter(actor=data["actor"].strip())
-        if data["object"]:
-            # A prefix, so the object_repr index answers it (an address, a domain, "@a.example").
-            entries = entries.filter(object_repr__istartswith=data["object"].strip())
-        zone = timezone.get_current_timezone()
-        if data["since"]:
-            entries = entries.filter(timestamp__gte=datetime.combine(data["since"], time.min, zone))
-        if data["until"]:
-            entries = entries.filter(timestamp__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone))
-    return form, entries, narrowed
+    filters = AuditFilters(form)
+    return form, filters.narrow(visible_entries(request.user), *filters.values), filters
 
 
 AUDIT_PAGE = 50
@@ -178,16 +198,26 @@ AUDIT_COUNT_UP_TO = 1000
 @staff_required
 @require_GET
 def audit_log(request):
-    form, entries, narrowed = _filtered(request)
-    # Unfiltered, the statements depend only on whose log it is: built once and kept.
-    kept_as = None if narrowed else ("audit log", kept_statements.scope_of(request.user))
+    form = AuditFilterForm(request.GET)
+    filters = AuditFilters(form)
+    entries = visible_entries(request.user)
+    # The statements depend only on whose log it is and which filters narrow it: built once and
+    # kept, with places for the filters' values.
+    kept_as = ("audit log", kept_statements.scope_of(request.user), filters.names)
     page = audit_page(
-        entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"), kept_as=kept_as
+        entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"),
+        kept_as=kept_as, narrowed=(filters.narrow, filters.values),
     )
     query = request.GET.copy()
     for cursor in ("older_than", "newer_than"):
         query.pop(cursor, None)
-    matching = keyset.capped_count(entries, AUDIT_COUNT_UP_TO, kept_as=None if kept_as is None else (*kept_as, "count"))
+
+    def capped(*values):
+        return filters.narrow(entries, *values).order_by()[: AUDIT_COUNT_UP_TO + 1]
+
+    matching = keyset.Total.of(
+        keyset.kept_count_of((*kept_as, "count", AUDIT_COUNT_UP_TO), capped, values=filters.values), AUDIT_COUNT_UP_TO
+    )
     return render(
         request,
         "audit/log.html",
@@ -226,32 +256,42 @@ class AuditRow:
         self.summary = describe_changes(changes)
 
 
-def audit_page(entries, older_than=None, newer_than=None, kept_as=None):
+def audit_page(entries, older_than=None, newer_than=None, kept_as=None, narrowed=None):
     """One page of the log (AuditRow), newest first, keyed by the last entry seen instead of an
     OFFSET: the last page of a million entries costs what the first does (the (timestamp) index
-    holds the id too, so the range and the order both come from it). `kept_as`: the page's
-    statements are kept under that key, with places for the entry a page starts from
+    holds the id too, so the range and the order both come from it). `narrowed`: (narrow,
+    values), the entries are narrow(entries, *values). `kept_as`: the page's statements are kept
+    under that key, with places for those values and the entry a page starts from
     (keyset.kept_rows)."""
+    narrow, narrowing = narrowed or (lambda entries: entries, ())
     entries = entries.values_list(*AuditRow.COLUMNS)
 
     def read(direction, make_queryset, *values):
         if kept_as is None:
-            rows = list(make_queryset(*values))
+            rows = list(make_queryset(narrow(entries, *narrowing), *values))
         else:
-            rows = keyset.kept_rows((*kept_as, direction, AUDIT_PAGE), make_queryset, values=values)
-        return rows if direction == "anchor" else [AuditRow(row) for row in rows]
+            def narrowed_queryset(*values):
+                return make_queryset(narrow(entries, *values[: len(narrowing)]), *values[len(narrowing) :])
+
+            rows = keyset.kept_rows((*kept_as, direction, AUDIT_PAGE), narrowed_queryset, values=(*narrowing, *values))
+        return [AuditRow(row) for row in rows]
 
     def anchor_time(pk):
         return AuditEntry.objects.filter(pk=pk).values_list("timestamp", flat=True)[:1]
 
     anchor_id = older_than if older_than is not None else newer_than
-    anchor = read("anchor", anchor_time, anchor_id) if anchor_id else []
+    anchor = []
+    if anchor_id:
+        anchor_key = None if kept_as is None else ("audit log anchor",)
+        anchor = list(anchor_time(anchor_id)) if anchor_key is None else keyset.kept_rows(
+            anchor_key, anchor_time, values=(anchor_id,)
+        )
     if not anchor:
-        rows = read("newest", lambda: entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
+        rows = read("newest", lambda entries: entries.order_by("-timestamp", "-id")[: AUDIT_PAGE + 1])
         return AuditPage(rows[:AUDIT_PAGE], has_newer=False, has_older=len(rows) > AUDIT_PAGE)
     when, pk = anchor[0], anchor_id
     if older_than is not None:
-        def older(when, pk):
+        def older(entries, when, pk):
             return entries.filter(timestamp__lte=when).exclude(timestamp=when, id__gte=pk).order_by("-timestamp", "-id")[
                 : AUDIT_PAGE + 1
             ]
@@ -259,7 +299,7 @@ def audit_page(entries, older_than=None, newer_than=None, kept_as=None):
         rows = read("older", older, when, pk)
         return AuditPage(rows[:AUDIT_PAGE], has_newer=True, has_older=len(rows) > AUDIT_PAGE)
 
-    def newer(when, pk):
+    def newer(entries, when, pk):
         return entries.filter(timestamp__gte=when).exclude(timestamp=when, id__lte=pk).order_by("timestamp", "id")[
             : AUDIT_PAGE + 1
         ]
@@ -272,7 +312,7 @@ def audit_page(entries, older_than=None, newer_than=None, kept_as=None):
 @staff_required
 @require_GET
 def audit_export(request):
-    _form, entries, _narrowed = _filtered(request)
+    _form, entries, _filters = _filtered(request)
 
     def lines():
         writer = csv.writer(csv_io._Echo())

@@ -199,3 +199,44 @@ def test_the_first_page_and_its_count_follow_new_entries_and_each_persons_scope(
     again = client.get(reverse("audit-log")).content.decode()
     assert "zoe@b.example" in again
     assert int(re.search(r"(\d+) entries match", again).group(1)) == int(re.search(r"(\d+) entries match", first).group(1)) + 1
+
+
+def test_every_filter_and_page_of_the_log_lists_what_a_reading_of_every_entry_lists(client, alice, db, monkeypatch):
+    """Filtered pages are read through statements kept per set of filters, the filters' values
+    and a page's entry in their places (mailadmin/keyset.py)."""
+    from mailadmin import kept_statements
+
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    start = timezone.now().replace(microsecond=0) - timedelta(days=30)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(timestamp=start + timedelta(hours=7 * n), actor=["alice", "bob", "cli:ops"][n % 3], action="update",
+                   object_type="mailbox", object_repr=[f"u{n}@a.example", f"u_{n}@b.example", f"u%{n}@c.example"][n % 3],
+                   domain="a.example", changes={"quota": [n, n + 1]})
+        for n in range(90)
+    )
+    entries = list(AuditEntry.objects.order_by("-timestamp", "-id"))
+    client.force_login(alice)
+    day = timezone.localdate() - timedelta(days=20)
+    filters = [
+        ({"actor": "bob"}, lambda e: e.actor == "bob"),
+        ({"actor": "nobody"}, lambda e: False),
+        ({"object": "u_"}, lambda e: e.object_repr.startswith("u_")),
+        ({"object": "U%"}, lambda e: e.object_repr.startswith("u%")),
+        ({"object": "u1"}, lambda e: e.object_repr.startswith("u1")),
+        ({"since": day.isoformat()}, lambda e: timezone.localdate(e.timestamp) >= day),
+        ({"until": day.isoformat(), "actor": "alice"}, lambda e: timezone.localdate(e.timestamp) <= day and e.actor == "alice"),
+    ]
+    for query, keeps in filters * 2:
+        expected = [e.object_repr for e in entries if keeps(e)]
+        seen, url_query = [], dict(query)
+        while True:
+            response = client.get(reverse("audit-log"), url_query)
+            page = response.context["page"]
+            seen += [entry.object_repr for entry in page.entries]
+            if not page.has_older:
+                break
+            url_query = {**query, "older_than": page.entries[-1].pk}
+        assert seen == expected, query
+        assert response.context["matching"] == len(expected), query
+    kept = {key[2] for _database, key in kept_statements._statements if key[0] == "audit log"}
+    assert kept == {("actor",), ("object",), ("since",), ("actor", "until")}
