@@ -11,7 +11,7 @@ last page, as Django's paginator answered an out-of-range number.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.core.exceptions import EmptyResultSet
@@ -245,21 +245,21 @@ def kept_rows(kept_as, make_queryset, values=()):
     if statement is None:
         return []
     read, sql, params, model, using, converters, names = statement
+    if read == "through the ORM":  # stand-ins the ORM did not pass on, or rows it reads itself
+        return list(make_queryset(*values))
     if values:
         params = _filled(params, values, using)
     if read == "instances" and (names is None or instances.initialised_with_signals(model)):
         return list(RawQuerySet(sql, model=model, params=params, using=using))
-    if read in ("instances", "tuples", "values"):
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if converters:
-            rows = instances.converted(rows, converters, connection)
-        if read == "instances":
-            return instances.make(model, using, names, rows)
-        return [row[0] for row in rows] if read == "values" else [tuple(row) for row in rows]
-    return list(make_queryset(*values))  # stand-ins the ORM did not pass on, or rows it reads itself
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if converters:
+        rows = instances.converted(rows, converters, connection)
+    if read == "instances":
+        return instances.make(model, using, names, rows)
+    return [row[0] for row in rows] if read == "values" else [tuple(row) for row in rows]
 
 
 def _instance_names(compiler, model):
@@ -315,12 +315,17 @@ def _stand_ins(values):
         if type(value) is str:
             stand_ins.append(f"\x00kept key {index}\x00")
         elif type(value) is int:
-            # Positive and within a 32-bit column's range: the ORM finds no row for a value out
-            # of a field's range (or below a positive field's) without building the statement.
-            stand_ins.append(2_071_330_117 + index)
+            stand_ins.append(_FIRST_STAND_IN + index)
         else:
-            stand_ins.append(datetime(1901, 2, 3, 4, 5, 6, 789_000 + index, tzinfo=dt_timezone.utc))
+            stand_ins.append(_STAND_IN_MOMENT + timedelta(microseconds=index))
     return tuple(stand_ins)
+
+
+# Positive and within a 32-bit column's range: the ORM finds no row for a value out of a field's
+# range (or below a positive field's) without building the statement.
+_FIRST_STAND_IN = 2_071_330_117
+_STAND_IN_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 789_000, tzinfo=dt_timezone.utc)
+_STAND_IN_DAY = "1901-02-03"
 
 
 def capped_count(queryset, cap, kept_as=None, in_order=()):
@@ -366,9 +371,10 @@ def _rows_statement(queryset, stand_ins=()):
         else:
             names = _instance_names(compiler, queryset.model)
     if stand_ins:
-        params = _slotted(params, stand_ins, queryset.db)
-        if params is None:
+        slotted = _slotted(params, stand_ins, queryset.db)
+        if slotted is None:
             read = "through the ORM"  # a value did not reach the parameters as it was given
+        params = slotted
     return read, sql, params, queryset.model, queryset.db, converters, names
 
 
@@ -385,7 +391,19 @@ def _slotted(params, stand_ins, using):
     params = tuple(slots.get((type(param), param), param) if _hashable(param) else param for param in params)
     if {slot.index for slot in params if type(slot) is _Slot} != set(range(len(stand_ins))):
         return None
+    if any(type(param) is not _Slot and _holds_stand_in(param) for param in params):
+        return None  # a value that reached the parameters changed as well as as it was given
     return params
+
+
+def _holds_stand_in(param):
+    """Whether a parameter holds a stand-in the ORM changed on its way (a pattern of another
+    kind, a part of a moment): the statement would run with the stand-in instead of the value."""
+    if isinstance(param, str):
+        return "\x00kept key " in param or param.startswith(_STAND_IN_DAY)
+    if isinstance(param, int):
+        return _FIRST_STAND_IN <= param < _FIRST_STAND_IN + 1000
+    return isinstance(param, (date, datetime)) and param.year == _STAND_IN_MOMENT.year
 
 
 def _filled(params, values, using):

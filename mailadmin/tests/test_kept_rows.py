@@ -231,3 +231,19 @@ def test_kept_sql_is_the_built_statement_with_the_values_in_their_places(mailbox
     for prefix, after in (("u", ""), ("u", "u0@a.example"), ("u_", ""), ("x", "a")):
         assert emails(kept_sql(("test sql",), build, (prefix, after))) == emails(build(prefix, after))
     assert set(kept_statements.kept(("test sql",), lambda: None)[1]) == {_Slot(0, prefix=True), _Slot(1)}
+
+
+def test_a_value_used_as_it_is_and_changed_too_is_never_run_as_its_stand_in(mailboxes):
+    from django.db.models import Q
+
+    def both(text):
+        return Mailbox.objects.filter(Q(email=text) | Q(email__contains=text)).order_by("email")[:10]
+
+    def on_the_day(moment):
+        return AuditEntry.objects.filter(Q(timestamp=moment) | Q(timestamp__date=moment.date())).order_by("id")[:10]
+
+    assert kept_rows(("test both",), both, values=("u1",)) == list(both("u1")) and list(both("u1"))
+    assert kept_statements.kept(("test both",), lambda: None)[0] == "through the ORM"
+    AuditEntry.objects.create(timestamp=timezone.now(), actor="x", action="create", object_type="domain", object_repr="d")
+    moment = timezone.now()
+    assert kept_rows(("test day",), on_the_day, values=(moment,)) == list(on_the_day(moment)) and list(on_the_day(moment))
