@@ -19,6 +19,7 @@ from mailadmin.models import AuditEntry
 from mailadmin.operator import Operator
 from mailadmin.permissions import staff_required
 from mailadmin.staff.reauth import recent_auth_required
+from users.listing import query_without
 from users.models import Domain, Mailbox
 
 
@@ -208,9 +209,7 @@ def audit_log(request):
         entries, older_than=_entry_id(request, "older_than"), newer_than=_entry_id(request, "newer_than"),
         kept_as=kept_as, narrowed=(filters.narrow, filters.values),
     )
-    query = request.GET.copy()
-    for cursor in ("older_than", "newer_than"):
-        query.pop(cursor, None)
+    query = query_without(request, "older_than", "newer_than")
 
     def capped(*values):
         return filters.narrow(entries, *values).order_by()[: AUDIT_COUNT_UP_TO + 1]
@@ -224,7 +223,7 @@ def audit_log(request):
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
             "matching": matching.count,
             "more_than": matching.capped,
         },

@@ -2,6 +2,8 @@
 
 Used by the users and aliases apps alike (aliases builds on users, never the reverse)."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
@@ -52,10 +54,9 @@ def show_once(request, template, context):
 
 
 def query_without(request, *names):
-    params = request.GET.copy()
-    for name in names:
-        params.pop(name, None)
-    return params.urlencode()
+    """The request's query string without the parameters `names`, as QueryDict.urlencode()
+    writes it: without copying the QueryDict first (a deep copy, 0.1 M instructions a call)."""
+    return urlencode([(name, value) for name, values in request.GET.lists() if name not in names for value in values])
 
 
 def mailbox_rows(mailboxes, *, usage_bars=False):

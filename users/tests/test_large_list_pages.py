@@ -16,6 +16,7 @@ from mailadmin import keyset, kept_statements
 from mailadmin.operator import Operator
 from mailadmin.pagination import QuickPaginator
 from users import services
+from users.listing import query_without
 from users.models import Domain, Mailbox
 
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
@@ -783,3 +784,17 @@ def test_recount_counts_again_from_the_tables(domain_a):
     out = StringIO()
     call_command("recount", stdout=out)
     assert out.getvalue() == "Counted 1 domains, 7 mailboxes and 0 aliases.\n"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "page=2", "q=a+b&page=3&sort=-quota", "q=%C3%BCber%40x&q=second&after=u%2B1%40a.example",
+     "domain=&page=&x=%26%3D%25", "q=caf%C3%A9+%F0%9F%98%80&before=z%40a.example&over=90"],
+)
+def test_a_query_without_some_parameters_is_written_as_django_writes_it(rf, query):
+    request = rf.get("/mailboxes/?" + query)
+    for names in [("page",), ("page", "after", "before"), ("q", "sort"), ()]:
+        expected = request.GET.copy()
+        for name in names:
+            expected.pop(name, None)
+        assert query_without(request, *names) == expected.urlencode(), names
