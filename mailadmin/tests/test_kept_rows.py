@@ -1,6 +1,8 @@
 """keyset.kept_rows: a page's statement built once and kept; its rows read afresh each time,
 as the ORM would read them."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -247,3 +249,19 @@ def test_a_value_used_as_it_is_and_changed_too_is_never_run_as_its_stand_in(mail
     AuditEntry.objects.create(timestamp=timezone.now(), actor="x", action="create", object_type="domain", object_repr="d")
     moment = timezone.now()
     assert kept_rows(("test day",), on_the_day, values=(moment,)) == list(on_the_day(moment)) and list(on_the_day(moment))
+
+
+def test_a_kept_count_reads_the_primary_keys_alone_as_djangos_count_does(mailboxes, domain_a):
+    from mailadmin.keyset import kept_count, kept_count_of
+
+    def starting(prefix):
+        return Mailbox.objects.filter(email__istartswith=prefix).order_by()[:2]
+
+    assert kept_count_of(("test count",), starting, values=("u",)) == starting("u").count() == 2
+    assert kept_count(Mailbox.objects.order_by()[:10], ("test whole count",)) == 3
+    distinct = Mailbox.objects.values_list("domain_id", flat=True).distinct().order_by()
+    assert kept_count(distinct, ("test distinct count",)) == distinct.count() == 1
+    for key in (("test count",), ("test whole count",)):
+        sql = kept_statements.kept(key, lambda: None)[0]
+        inner = re.search(r"\(SELECT (.*?) FROM ", sql).group(1)
+        assert "," not in inner and "email" not in inner and "id" in inner, sql
