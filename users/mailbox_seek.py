@@ -8,7 +8,7 @@ A page link carries the key of a row as text: the address for the address and do
 from mailadmin import utf8mb3
 from mailadmin.keyset import Ordering, QuerySetSeek, Seek
 from users import addresses
-from users.models import Domain, DomainCount
+from users.models import DomainCount
 
 ORDERINGS = {
     "email": ("email",),
