@@ -83,7 +83,10 @@ class SearchSeek(Seek):
     One WHERE with `source LIKE 'x%' OR destination LIKE 'x%'` is read by MariaDB as a full scan
     of an index (400-480 ms at 2,000,000 rows); here each side is its own query — a range scan
     of the (source, destination) key, and one of the destination index — and the two are
-    merged by the database (UNION), so that the order of the merge is the collation's own.
+    merged by the database, so that the order of the merge is the collation's own. The
+    destination side leaves out the sources the source side finds: the two never share an
+    address, so neither the merge nor the count has duplicates to remove (a UNION's took 0.9 ms
+    of counting 1,001 addresses at 2,000,000 aliases).
     """
 
     def __init__(self, aliases, prefix, kept_as=None):
@@ -94,29 +97,45 @@ class SearchSeek(Seek):
 
     def _union(self, limit, order, key=None):
         """SQL and parameters of the two sides' first `limit` sources in `order` ("source" or
-        "-source"; beyond `key`), merged."""
+        "-source"; beyond `key`), one after the other."""
+        return self._kept("union", limit, order, key, self._union_of)
+
+    def _kept(self, kind, limit, order, key, build):
         values = (self.prefix,) if key is None else (self.prefix, key)
         if self.kept_as is None:
-            return self._union_of(limit, order, *values)
+            return build(limit, order, *values)
         return keyset.kept_sql(
-            (*self.kept_as, limit, order, key is None), lambda *values: self._union_of(limit, order, *values), values
+            (*self.kept_as, kind, limit, order, key is None), lambda *values: build(limit, order, *values), values
         )
 
     def _union_of(self, limit, order, prefix, key=None):
-        parts, params = [], []
-        for name, column in (("by_source", "source"), ("by_destination", "destination")):
-            side = self.aliases.filter(**{f"{column}__istartswith": prefix}).values_list("source", flat=True).distinct()
+        sides = self._sides(limit, order, prefix, key)
+        quoted = connection.ops.quote_name("source")
+        sql = " UNION ALL ".join(f"SELECT {quoted} FROM ({side}) {name}" for name, side, _params in sides)
+        return sql, [param for _name, _side, params in sides for param in params]
+
+    def _count_of(self, limit, order, prefix):
+        sides = self._sides(limit, order, prefix)
+        counts = " + ".join(f"(SELECT COUNT(*) FROM ({side}) {name})" for name, side, _params in sides)
+        return f"SELECT {counts or 0}", [param for _name, _side, params in sides for param in params]
+
+    def _sides(self, limit, order, prefix, key=None):
+        """(name, sql, params) of each side that can match: the sources starting with `prefix`,
+        and the other sources with a destination that does."""
+        by_source = self.aliases.filter(source__istartswith=prefix)
+        by_destination = self.aliases.filter(destination__istartswith=prefix).exclude(source__istartswith=prefix)
+        sides = []
+        for name, side in (("by_source", by_source), ("by_destination", by_destination)):
             # Never Meta.ordering, which would add `destination` to the DISTINCT.
-            side = side.order_by(order)
+            side = side.values_list("source", flat=True).distinct().order_by(order)
             if key is not None:
                 side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
             try:
-                sql, side_params = side[:limit].query.sql_with_params()
+                sql, params = side[:limit].query.sql_with_params()
             except EmptyResultSet:  # a scope or filter that matches nothing
                 continue
-            parts.append(f"SELECT {connection.ops.quote_name('source')} FROM ({sql}) {name}")
-            params.extend(side_params)
-        return " UNION ".join(parts), params
+            sides.append((name, sql, params))
+        return sides
 
     def read(self, key, forward, limit, offset=0):
         order = "source" if forward else "-source"
@@ -130,14 +149,11 @@ class SearchSeek(Seek):
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, cap):
-        """Total of the addresses found, counting at most cap + 1 on each side, each read in
-        index order: unordered, MariaDB's DISTINCT went through a temporary table (1.09 ms
-        against 0.77 for the 1,001 addresses of a search at a million aliases)."""
-        sql, params = self._union(cap + 1, "source")
-        if not sql:
-            return Total(0)
+        """Total of the addresses found, counting at most cap + 1 on each side, each side read
+        in index order (unordered, MariaDB's DISTINCT went through a temporary table)."""
+        sql, params = self._kept("count", cap + 1, "source", None, self._count_of)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) found", params)
+            cursor.execute(sql, params)
             found = cursor.fetchone()[0]
         return Total.of(found, cap)
 
