@@ -174,6 +174,24 @@ def test_the_domain_list_counts_mailboxes_and_aliases(admin_client, jane_mailbox
     assert f'?domain={domain_b.pk}">0</a>' in page
 
 
+def test_the_domain_list_shows_each_viewer_their_own_domains_in_turn(client, alice, bob, carol, domain_a, domain_b):
+    from users.models import DomainAdminGrant
+
+    for user in (bob, carol):
+        user.user_permissions.add(Permission.objects.get(codename="view_domain"))
+
+    def listed_for(viewer):
+        client.force_login(viewer)
+        page = client.get(DOMAINS).content.decode()
+        return sorted(pk for pk in (domain_a.pk, domain_b.pk) if f'?domain={pk}">' in page)
+
+    for viewer, shown in ((alice, [domain_a.pk, domain_b.pk]), (bob, [domain_a.pk]), (carol, [domain_b.pk]),
+                          (alice, [domain_a.pk, domain_b.pk]), (bob, [domain_a.pk])):
+        assert listed_for(viewer) == shown
+    DomainAdminGrant.objects.create(user=bob, domain=domain_b)
+    assert listed_for(bob) == [domain_a.pk, domain_b.pk]
+
+
 def test_new_passwords_are_refused_for_too_many_mailboxes_at_once(admin_client, jane_mailbox, kim, monkeypatch):
     from users import admin as users_admin
 
