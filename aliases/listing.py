@@ -85,8 +85,8 @@ class SearchSeek(Seek):
     of the (source, destination) key, and one of the destination index — and the two are
     merged by the database, so that the order of the merge is the collation's own. The
     destination side leaves out the sources the source side finds: the two never share an
-    address, so neither the merge nor the count has duplicates to remove (a UNION's took 0.9 ms
-    of counting 1,001 addresses at 2,000,000 aliases).
+    address, so neither the merge nor the count has duplicates to remove (counting 1,001
+    addresses at 2,000,000 aliases: 1.3-1.6 ms as one UNION, 0.6-0.8 ms as two counts added).
     """
 
     def __init__(self, aliases, prefix, kept_as=None):
