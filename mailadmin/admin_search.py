@@ -7,7 +7,12 @@ Each prefix alone is a range scan of its own index, so the matching ids are read
 a time, at most the paginator's cap + 1 of each, and the list shows the rows with those ids.
 On MariaDB both range scans are the parts of one UNION, which also puts them in the list's order
 (a search matching more than the cap read its ids a third time to do that).
+
+A search over prefixes of one column is Django's one condition, made by PrefixSearch so that the
+paginator can build its statements once with places for the words (AdminPaginator's `searched`).
 """
+
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db import connections
@@ -27,6 +32,41 @@ def search_words(search_term):
         if bit:
             words.append(bit)
     return words
+
+
+def prefix_search_fields(fields):
+    """The columns of search_fields that are all "^column" prefixes, or None."""
+    fields = [str(field) for field in fields]
+    if fields and all(field.startswith("^") for field in fields):
+        return tuple(field[1:] for field in fields)
+    return None
+
+
+@dataclass(frozen=True)
+class PrefixSearch:
+    """The rows of `unsearched` where every word starts one of `fields`: the condition Django's
+    admin makes of search_fields = ["^column", …], with the words as the only values its SQL
+    takes from the search. `result` is those rows for `words`, as the change list lists them."""
+
+    unsearched: object
+    fields: tuple
+    words: tuple
+
+    def narrowed(self, *words):
+        return self.unsearched.filter(Q.create(
+            [Q.create([(f"{field}__istartswith", word) for field in self.fields], connector=Q.OR) for word in words]
+        ))
+
+    @property
+    def shape(self):
+        """What the SQL depends on besides the unsearched rows and the words' values."""
+        return ("search", self.fields, len(self.words))
+
+    @classmethod
+    def of(cls, queryset, fields, words):
+        search = cls(queryset, tuple(fields), tuple(words))
+        object.__setattr__(search, "result", search.narrowed(*words))
+        return search
 
 
 def prefix_matching_ids(queryset, fields, words, cap):

@@ -31,6 +31,7 @@ from mailadmin import admin_page, csv_safe, kept_statements
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
 from mailadmin.admin_query import QuickChoices
+from mailadmin.admin_search import PrefixSearch, prefix_search_fields, search_words
 from mailadmin.db import first_message
 from mailadmin.kept_widgets import ActionForm
 from mailadmin.operator import NotPermitted, Operator
@@ -168,24 +169,39 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_search_results(self, request, queryset, search_term):
+        words = search_words(search_term)
+        fields = prefix_search_fields(self.get_search_fields(request))
+        if not words or fields is None or request.method != "GET":
+            return super().get_search_results(request, queryset, search_term)
+        # Django's condition, made so that the paginator can keep its statements (get_paginator).
+        request.admin_prefix_search = PrefixSearch.of(queryset, fields, words)
+        return request.admin_prefix_search.result, False
+
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         known = getattr(request, "admin_search_count", None)  # set by mailadmin.admin_search
         narrowed = narrowed_by(request)
         if known is None:
             known = self.kept_total(request, narrowed)
+        search = getattr(request, "admin_prefix_search", None)
+        if search is not None and search.result is not queryset:
+            search = None
         # Unfiltered, the first page's SQL depends only on the list, whose it is and its order:
         # kept. Narrowed by filters that read their value alone, the count and each page's ids
-        # depend on those values too: kept per values.
+        # depend on those values too: kept per values. A prefix search's words are values the
+        # kept statements take at each request: they are kept per number of words.
         kept_as = kept_filtered_as = None
         if IS_POPUP_VAR not in request.GET:
             key = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
+            by_value = self.filters_by_value_alone(request) | ({SEARCH_VAR} if search else set())
             if not narrowed:
                 kept_as = key
-            elif narrowed <= self.filters_by_value_alone(request):
-                kept_filtered_as = (*key, tuple(sorted((name, request.GET[name]) for name in narrowed)))
+            elif narrowed <= by_value:
+                filters = tuple(sorted((name, request.GET[name]) for name in narrowed - {SEARCH_VAR}))
+                kept_filtered_as = (*key, filters, search.shape if search else None)
         return self.paginator(
             queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as,
-            kept_filtered_as=kept_filtered_as,
+            kept_filtered_as=kept_filtered_as, searched=search if kept_filtered_as else None,
         )
 
     def filters_by_value_alone(self, request):

@@ -238,9 +238,9 @@ def test_a_list_filtered_by_scheme_reads_its_rows_afresh_from_kept_statements(ad
     plain = {"scheme": "PLAIN"}
     first = admin_client.get(MAILBOXES, plain).content.decode()
     assert _addresses_on(first) == [f"u{n:02}@a.example" for n in range(1, 50, 2)] and "30 mailboxes" in first
-    # ("admin list", model, scope, order, the filters' values, what, …): its count, its ids and
-    # the rows of those ids.
-    kept = {key[5] for _database, key in kept_statements._statements if key[4:5] == ((("scheme", "PLAIN"),),)}
+    # ("admin list", model, scope, order, the filters' values, the search's shape, what, …): its
+    # count, its ids and the rows of those ids.
+    kept = {key[6] for _database, key in kept_statements._statements if key[4:6] == ((("scheme", "PLAIN"),), None)}
     assert kept == {"count", "ids", "by ids"}
     Mailbox.objects.create(domain=domain_a, email="a-new@a.example", password="{PLAIN}y")
     again = admin_client.get(MAILBOXES, plain).content.decode()
@@ -249,6 +249,39 @@ def test_a_list_filtered_by_scheme_reads_its_rows_afresh_from_kept_statements(ad
     assert _addresses_on(second_page) == [f"u{n:02}@a.example" for n in range(49, 60, 2)]
     other = admin_client.get(MAILBOXES, {"scheme": "SSHA"}).content.decode()
     assert _addresses_on(other) == [f"u{n:02}@a.example" for n in range(0, 50, 2)]
+
+
+def test_each_search_of_the_mailbox_list_reads_its_own_rows_through_the_statements_kept_for_its_shape(
+    admin_client, domain_a, monkeypatch
+):
+    from mailadmin import kept_statements
+
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain_a, email=f"{prefix}{n:02}@a.example", password="{PLAIN}x")
+        for prefix in ("red", "rest", "blue") for n in range(30)
+    )
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    red = admin_client.get(MAILBOXES, {"q": "red"}).content.decode()
+    assert _addresses_on(red) == [f"red{n:02}@a.example" for n in range(25)] and "30 mailboxes" in red
+    assert _search_shapes(kept_statements) == {("search", ("email",), 1)}
+    blue = admin_client.get(MAILBOXES, {"q": "blue"}).content.decode()
+    assert _addresses_on(blue) == [f"blue{n:02}@a.example" for n in range(25)] and "30 mailboxes" in blue
+    # The last page is read from the end, with the words of this search, not of the first one.
+    last_blue = admin_client.get(MAILBOXES, {"q": "BLUE", "p": 2}).content.decode()
+    assert _addresses_on(last_blue) == [f"blue{n:02}@a.example" for n in range(25, 30)] and "30 mailboxes" in last_blue
+    assert _addresses_on(admin_client.get(MAILBOXES, {"q": "re", "p": 3}).content.decode()) == [
+        f"rest{n:02}@a.example" for n in range(20, 30)
+    ]
+    both_words = admin_client.get(MAILBOXES, {"q": "re rest0"}).content.decode()
+    assert _addresses_on(both_words) == [f"rest{n:02}@a.example" for n in range(10)] and "10 mailboxes" in both_words
+    nothing = admin_client.get(MAILBOXES, {"q": "re%"}).content.decode()
+    assert _addresses_on(nothing) == [] and "0 mailboxes" in nothing
+    assert _search_shapes(kept_statements) == {("search", ("email",), 1), ("search", ("email",), 2)}
+
+
+def _search_shapes(kept_statements):
+    """The searches' shapes in the keys of the kept statements of the admin's filtered lists."""
+    return {key[5] for _database, key in kept_statements._statements if key[0] == "admin list" and len(key) > 6} - {None}
 
 
 def test_each_domain_admin_keeps_their_own_filtered_list(client, bob, alice, domain_a, domain_b, jane_mailbox, kim):
