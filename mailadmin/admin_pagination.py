@@ -15,7 +15,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from mailadmin.admin_query import around_value
-from mailadmin.keyset import kept_count, kept_count_of, kept_rows
+from mailadmin.keyset import kept_count, kept_rows
 from mailadmin.pagination import QuickPaginator, picked_by_ids, rows_in_order
 
 # Rows a filtered or searched list pages through at most: 8 pages of 25, what "Show all" shows.
@@ -43,9 +43,9 @@ class AdminPaginator(QuickPaginator):
     once per key and kept (keyset.kept_count, keyset.kept_rows), as the unfiltered list's first
     page is with `kept_as`.
 
-    `searched` (with `kept_filtered_as`): the list is that mailadmin.admin_search.PrefixSearch's
-    result, and its statements are kept with places for the search's words, which differ from
-    one search to the next; the key holds how many words there are."""
+    `searched` (with `kept_filtered_as`): the list is the result of a search of
+    mailadmin.admin_search, which reads its count and its pages' rows itself (`counted`,
+    `page_rows`) with statements kept under that key, or answers None."""
 
     def __init__(
         self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, known_count=None, cap=None,
@@ -64,35 +64,27 @@ class AdminPaginator(QuickPaginator):
         if self.known_count is not None:
             return self.known_count
         # COUNT(*) over a LIMIT subquery: it stops reading after cap + 1 rows.
-        capped = self.object_list.values("pk")[: self.cap + 1]
-        key = (*(self.kept_filtered_as or ()), "count", self.cap)
-        if self.searched is not None:
-            counted = kept_count_of(
-                key, lambda *words: self.searched.narrowed(*words).values("pk")[: self.cap + 1], self.searched.words
-            )
-        elif self.kept_filtered_as is None:
-            counted = capped.count()
+        if self.kept_filtered_as is None:
+            counted = self.object_list.values("pk")[: self.cap + 1].count()
         else:
-            counted = kept_count(capped, key)
+            key = (*self.kept_filtered_as, "count", self.cap)
+            counted = self.searched.counted(key, self.cap) if self.searched is not None else None
+            if counted is None:
+                counted = kept_count(self.object_list.values("pk")[: self.cap + 1], key)
         return MoreThan(self.cap) if counted > self.cap else counted
 
     def _rows(self, ordered, bottom, top):
+        # Whether the rows are read in the list's order, or from its end (QuickPaginator.page).
+        in_order = ordered is self.object_list
+        if self.searched is not None:
+            rows = self.searched.page_rows(self.kept_filtered_as, in_order, bottom, top)
+            if rows is not None:
+                return rows
         if self.kept_filtered_as is None or picked_by_ids(ordered.query):
             return super()._rows(ordered, bottom, top)
-        in_order = ordered is self.object_list
-        key = (*self.kept_filtered_as, "ids", in_order, bottom, top)
-        if self.searched is None:
-            ids = kept_rows(key, lambda: ordered.values_list("pk", flat=True)[bottom:top])
-            return rows_in_order(ordered, ids, kept_as=self.kept_filtered_as)
-
-        def page_ids(*words):
-            rows = self.searched.narrowed(*words)
-            return (rows if in_order else rows.reverse()).values_list("pk", flat=True)[bottom:top]
-
-        ids = kept_rows(key, page_ids, values=self.searched.words)
-        # The rows by their ids from the list before the search: a statement with the words in
-        # it would be kept with the first search's words.
-        return rows_in_order(self.searched.unsearched, ids, kept_as=self.kept_filtered_as)
+        ids = kept_rows((*self.kept_filtered_as, "ids", in_order, bottom, top),
+                        lambda: ordered.values_list("pk", flat=True)[bottom:top])
+        return rows_in_order(ordered, ids, kept_as=self.kept_filtered_as)
 
     @cached_property
     def num_pages(self):

@@ -15,12 +15,15 @@ paginator can build its statements once with places for the words (AdminPaginato
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 
 from mailadmin import admin_pagination
 from mailadmin.admin_pagination import MoreThan
+from mailadmin.keyset import kept_count_of, kept_rows, kept_sql
+from mailadmin.pagination import rows_in_order
 
 
 def search_words(search_term):
@@ -62,6 +65,22 @@ class PrefixSearch:
         """What the SQL depends on besides the unsearched rows and the words' values."""
         return ("search", self.fields, len(self.words))
 
+    def counted(self, kept_as, cap):
+        """The rows found, counted up to cap + 1 by a statement kept under `kept_as`."""
+        return kept_count_of(kept_as, lambda *words: self.narrowed(*words).values("pk")[: cap + 1], self.words)
+
+    def page_rows(self, kept_as, in_order, bottom, top):
+        """The rows bottom:top of the list, or of it reversed (not `in_order`): their ids by a
+        statement kept under `kept_as`, then the rows by their ids."""
+        def page_ids(*words):
+            rows = self.narrowed(*words)
+            return (rows if in_order else rows.reverse()).values_list("pk", flat=True)[bottom:top]
+
+        ids = kept_rows((*kept_as, "ids", in_order, bottom, top), page_ids, values=self.words)
+        # From the rows before the search: a statement with the words in it would be kept
+        # with the first search's words.
+        return rows_in_order(self.unsearched, ids, kept_as=kept_as)
+
     @classmethod
     def of(cls, queryset, fields, words):
         search = cls(queryset, tuple(fields), tuple(words))
@@ -69,7 +88,31 @@ class PrefixSearch:
         return search
 
 
-def prefix_matching_ids(queryset, fields, words, cap):
+@dataclass(frozen=True)
+class PickedIds:
+    """The rows of `unsearched` with the primary keys `ids` (TwoPrefixSearch's), as the list
+    lists them (`result`); `in_order`: whether `ids` are in the list's order, so that a page's
+    rows can be read by the page's ids alone."""
+
+    unsearched: object
+    ids: list
+    in_order: bool
+    shape: tuple
+    result: object
+
+    def counted(self, kept_as, cap):
+        return None  # known already: the paginator's known_count
+
+    def page_rows(self, kept_as, in_order, bottom, top):
+        """The rows bottom:top of the list, or of it reversed (not `in_order`), by their ids;
+        None when the ids are not in the list's order."""
+        if not self.in_order:
+            return None
+        ids = self.ids if in_order else self.ids[::-1]
+        return rows_in_order(self.unsearched, ids[bottom:top], kept_as=kept_as)
+
+
+def prefix_matching_ids(queryset, fields, words, cap, kept_as=None):
     """(ids, complete): rows of `queryset` where every word starts one of `fields`.
 
     Complete: exactly the rows the admin's OR finds, at most `cap` of them. Otherwise more
@@ -81,21 +124,15 @@ def prefix_matching_ids(queryset, fields, words, cap):
     index order; further words only narrow those rows. istartswith, as the admin's "^": MariaDB's
     LIKE with the column's case-insensitive collation uses the index (startswith is LIKE BINARY,
     which does not), and Django escapes % and _ so that they match themselves.
+
+    `kept_as`: where the ids are read in one query (in_one_query()), its statement is kept under
+    that key with places for the words (keyset.kept_sql): the queryset's SQL and parameters
+    must be the same whenever the key is.
     """
-    first, *others = words
-    narrowed = queryset
-    for word in others:
-        narrowed = narrowed.filter(Q.create([(f"{field}__istartswith", word) for field in fields], connector=Q.OR))
-    per_field = [narrowed.filter(**{f"{field}__istartswith": first}).order_by(field) for field in fields]
-    order = list(queryset.query.order_by or queryset.model._meta.ordering)
-    if (
-        len(per_field) > 1
-        and connections[queryset.db].features.supports_slicing_ordering_in_compound
-        and all(isinstance(name, str) for name in order)
-    ):
-        return _first_in_order_together(per_field, order, cap)
+    if in_one_query(queryset, fields):
+        return _first_in_order_together(queryset, fields, words, cap, kept_as)
     ids, complete = set(), True
-    for matching in per_field:
+    for matching in _per_field(queryset, fields, words):
         found = list(matching.values_list("pk", flat=True)[: cap + 1])
         complete = complete and len(found) <= cap
         ids.update(found)
@@ -104,31 +141,70 @@ def prefix_matching_ids(queryset, fields, words, cap):
     return list(queryset.filter(pk__ids=ids).values_list("pk", flat=True)[:cap]), False
 
 
-def _first_in_order_together(per_field, order, cap):
-    """prefix_matching_ids() in one query, where a UNION's parts may have their own ORDER BY and
-    LIMIT (MariaDB): the first cap + 1 of each field's range scan, each row once, put in the
-    list's order by the UNION. cap + 1 rows in all means more match (a field found more than
-    cap, or the fields together did), however many each field found."""
+def in_one_query(queryset, fields):
+    """Whether prefix_matching_ids() reads the ids in one query, in the queryset's order: where
+    a UNION's parts may have their own ORDER BY and LIMIT (MariaDB)."""
+    return (
+        len(fields) > 1
+        and connections[queryset.db].features.supports_slicing_ordering_in_compound
+        and all(isinstance(name, str) for name in _order_of(queryset))
+    )
+
+
+def _order_of(queryset):
+    return list(queryset.query.order_by or queryset.model._meta.ordering)
+
+
+def _per_field(queryset, fields, words):
+    """A queryset per field: the rows where the first word starts that field, in its index's
+    order, narrowed to those where each further word starts one of the fields."""
+    first, *others = words
+    narrowed = queryset
+    for word in others:
+        narrowed = narrowed.filter(Q.create([(f"{field}__istartswith", word) for field in fields], connector=Q.OR))
+    return [narrowed.filter(**{f"{field}__istartswith": first}).order_by(field) for field in fields]
+
+
+def _first_in_order_together(queryset, fields, words, cap, kept_as):
+    """prefix_matching_ids() in one query: the first cap + 1 of each field's range scan, each
+    row once, put in the list's order by the UNION. cap + 1 rows in all means more match (a
+    field found more than cap, or the fields together did), however many each field found."""
+    order = _order_of(queryset)
     names = [name.lstrip("-") for name in order]
     columns = ["pk"] + [name for name in names if name != "pk"]
-    first, *others = (matching.values_list(*columns)[: cap + 1] for matching in per_field)
-    rows = list(first.union(*others).order_by(*order, "pk")[: cap + 1])
-    return [row[0] for row in rows[:cap]], len(rows) <= cap
+
+    def union_of(*words):
+        first, *others = (matching.values_list(*columns)[: cap + 1] for matching in _per_field(queryset, fields, words))
+        try:
+            return first.union(*others).order_by(*order, "pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # a scope or filter that matches nothing
+            return None
+
+    statement = union_of(*words) if kept_as is None else kept_sql((*kept_as, "ids", cap), union_of, tuple(words))
+    if statement is None:
+        return [], True
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(*statement)
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids[:cap], len(ids) <= cap
 
 
 class TwoPrefixSearch:
-    """For a ModelAdmin whose search_fields are all "^column" prefixes of indexed columns."""
+    """For a ModelAdmin whose search_fields are all "^column" prefixes of indexed columns; with
+    ScopedAdmin, whose kept_list_keys() gives the key the search's statement is kept under."""
 
     def get_search_results(self, request, queryset, search_term):
         words = search_words(search_term)
-        fields = [str(field) for field in self.get_search_fields(request)]
+        fields = prefix_search_fields(self.get_search_fields(request))
         # An action applies to everything the search matches ("Select all"), so a POST keeps
         # Django's one condition: it runs once, for a change the person asked for.
-        if not words or request.method != "GET" or not all(field.startswith("^") for field in fields):
+        if not words or fields is None or request.method != "GET":
             return super().get_search_results(request, queryset, search_term)
         # The list reads its page from these ids: the paginator's cap keeps them few.
         cap = admin_pagination.CAP
-        ids, complete = prefix_matching_ids(queryset, [field[1:] for field in fields], words, cap)
+        shape = ("two prefixes", fields, len(words))
+        kept_as = self.kept_list_keys(request, shape)[1]
+        ids, complete = prefix_matching_ids(queryset, fields, words, cap, kept_as=kept_as)
         # For the paginator (ScopedAdmin.get_paginator): the count is known, no COUNT needed.
         request.admin_search_count = len(ids) if complete else MoreThan(cap)
         if not complete:
@@ -138,4 +214,6 @@ class TwoPrefixSearch:
                 "Type more of the address to see every match.",
                 messages.WARNING,
             )
-        return queryset.filter(pk__ids=ids), False
+        result = queryset.filter(pk__ids=ids)
+        request.admin_prefix_search = PickedIds(queryset, list(ids), in_one_query(queryset, fields), shape, result)
+        return result, False

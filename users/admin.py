@@ -180,29 +180,35 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         known = getattr(request, "admin_search_count", None)  # set by mailadmin.admin_search
-        narrowed = narrowed_by(request)
         if known is None:
-            known = self.kept_total(request, narrowed)
+            known = self.kept_total(request, narrowed_by(request))
         search = getattr(request, "admin_prefix_search", None)
         if search is not None and search.result is not queryset:
             search = None
-        # Unfiltered, the first page's SQL depends only on the list, whose it is and its order:
-        # kept. Narrowed by filters that read their value alone, the count and each page's ids
-        # depend on those values too: kept per values. A prefix search's words are values the
-        # kept statements take at each request: they are kept per number of words.
-        kept_as = kept_filtered_as = None
-        if IS_POPUP_VAR not in request.GET:
-            key = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
-            by_value = self.filters_by_value_alone(request) | ({SEARCH_VAR} if search else set())
-            if not narrowed:
-                kept_as = key
-            elif narrowed <= by_value:
-                filters = tuple(sorted((name, request.GET[name]) for name in narrowed - {SEARCH_VAR}))
-                kept_filtered_as = (*key, filters, search.shape if search else None)
+        kept_as, kept_filtered_as = self.kept_list_keys(request, search.shape if search else None)
         return self.paginator(
             queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as,
             kept_filtered_as=kept_filtered_as, searched=search if kept_filtered_as else None,
         )
+
+    def kept_list_keys(self, request, search_shape=None):
+        """(kept_as, kept_filtered_as) for the paginator, each a key or None.
+
+        Unfiltered, the first page's SQL depends only on the list, whose it is and its order:
+        kept_as. Narrowed by filters that read their value alone, the count and each page's ids
+        depend on those values too: kept_filtered_as holds them. A prefix search's words are
+        values the kept statements take at each request, so the key holds only the search's
+        shape (`search_shape`: which columns, how many words)."""
+        if IS_POPUP_VAR in request.GET:
+            return None, None
+        narrowed = narrowed_by(request)
+        key = ("admin list", self.opts.label, kept_statements.scope_of(request.user), request.GET.get(ORDER_VAR, ""))
+        if not narrowed:
+            return key, None
+        if narrowed <= self.filters_by_value_alone(request) | ({SEARCH_VAR} if search_shape else set()):
+            filters = tuple(sorted((name, request.GET[name]) for name in narrowed - {SEARCH_VAR}))
+            return None, (*key, filters, search_shape)
+        return None, None
 
     def filters_by_value_alone(self, request):
         """The parameters of this list's filters whose SQL depends on their value alone."""

@@ -163,3 +163,36 @@ def test_a_search_for_a_character_the_tables_cannot_hold_finds_nothing(client, a
     client.force_login(alice)
     response = client.get(ALIASES, {"q": "\N{GRINNING FACE}"})
     assert response.status_code == 200 and "0 aliases" in response.content.decode()
+
+
+def test_searches_in_turn_each_list_their_own_aliases_page_by_page(client, alice, domain_a, monkeypatch):
+    from django.db import connection
+
+    from mailadmin import kept_statements
+
+    monkeypatch.setattr(kept_statements, "_statements", {})
+    client.force_login(alice)
+    made = {}
+    for source, destination in (
+        [(f"red{n:02}", "x") for n in range(30)] + [(f"blue{n:02}", "y") for n in range(30)]
+        + [(f"m{n}", "red-m") for n in range(5)]
+    ):
+        made[source] = Alias.objects.create(domain=domain_a, source=f"{source}@a.example", destination=f"{destination}@c.example")
+
+    def listed(query):
+        page = client.get(ALIASES, query).content.decode()
+        return [source for source, alias in made.items() if _listed(page, alias)], page
+
+    # In the list's order (by source): m0 … m4, found by their destination, before red00 … red29.
+    red, page = listed({"q": "red"})
+    assert sorted(red) == [f"m{n}" for n in range(5)] + [f"red{n:02}" for n in range(20)] and "35 aliases" in page
+    blue, page = listed({"q": "blue"})
+    assert sorted(blue) == [f"blue{n:02}" for n in range(25)] and "30 aliases" in page
+    # The last pages are read from the end, each with its own words.
+    assert sorted(listed({"q": "blue", "p": 2})[0]) == [f"blue{n:02}" for n in range(25, 30)]
+    assert sorted(listed({"q": "RED", "p": 2})[0]) == [f"red{n:02}" for n in range(20, 30)]
+    assert sorted(listed({"q": "red m"})[0]) == [f"m{n}" for n in range(5)]
+    if connection.features.supports_slicing_ordering_in_compound:  # the ids in one query, kept
+        shapes = {key[5] for _database, key in kept_statements._statements if key[0] == "admin list" and len(key) > 6}
+        fields = ("source", "destination")
+        assert shapes == {("two prefixes", fields, 1), ("two prefixes", fields, 2)}
