@@ -8,6 +8,7 @@ a mailbox has a "set password" page, and bulk actions go through users.services.
 import csv
 import functools
 import html
+import posixpath
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import get_script_prefix, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -372,14 +373,15 @@ def _kept(figure):
 def _count_link(list_name, domain, count):
     """A link to the list of a domain's mailboxes or aliases, the count its text. Written out:
     format_html's checks of each argument were a seventh of the list's time under cProfile."""
-    url = _list_url(list_name, get_script_prefix())
-    return SafeString(f'<a href="{url}?domain={int(domain.pk)}">{int(count)}</a>')
+    return SafeString(f'<a href="{_from_domain_list(list_name)}?domain={int(domain.pk)}">{int(count)}</a>')
 
 
-@functools.lru_cache(maxsize=8)
-def _list_url(name, script_prefix):
-    # Two reverse() calls per row were a tenth of the domain list's time.
-    return html.escape(reverse(name))
+@functools.cache
+def _from_domain_list(name):
+    """The URL of the list `name`, relative to the domain list's: the same under any script
+    prefix, so worked out once (two reverse() calls per row were a tenth of the list's time, and
+    reading the script prefix for each link still 6 % under cProfile)."""
+    return html.escape(posixpath.relpath(reverse(name), reverse("admin:users_domain_changelist")) + "/")
 
 
 def confirm_delete(model_admin, request, queryset, summary, notes=(), typed_confirmation=""):

@@ -1,6 +1,7 @@
 import csv
 import io
 import re
+from urllib.parse import urljoin
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -172,6 +173,11 @@ def test_the_domain_list_counts_mailboxes_and_aliases(admin_client, jane_mailbox
     page = admin_client.get(DOMAINS).content.decode()
     assert f'?domain={domain_a.pk}">1</a>' in page and f'?domain={domain_a.pk}">2</a>' in page
     assert f'?domain={domain_b.pk}">0</a>' in page
+    # The links are relative to the domain list, as a browser follows them.
+    mailboxes_link = re.search(rf'href="([^"]+\?domain={domain_a.pk})">1</a>', page).group(1)
+    assert urljoin(DOMAINS, mailboxes_link) == f"{MAILBOXES}?domain={domain_a.pk}"
+    aliases_link = re.search(rf'href="([^"]+\?domain={domain_a.pk})">2</a>', page).group(1)
+    assert urljoin(DOMAINS, aliases_link) == f"{reverse('admin:aliases_alias_changelist')}?domain={domain_a.pk}"
 
 
 def test_the_domain_list_shows_each_viewer_their_own_domains_in_turn(client, alice, bob, carol, domain_a, domain_b):
