@@ -16,7 +16,6 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.templatetags.admin_list import pagination
-from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import IS_FACETS_VAR, IS_POPUP_VAR, SEARCH_VAR
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -26,6 +25,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone, translation
 
 from mailadmin.admin_fragments import action_bar_values, admin_template_names, is_djangos_own, list_filter_html
+from mailadmin.admin_query import with_preserved_filters
 from mailadmin.navigation import page_url
 from mailadmin.row_templates import render_fragment
 from mailadmin.templatetags.admin_parts import ACTIONS, PAGINATION
@@ -87,7 +87,9 @@ def _page_values(request, engine, context, cl, rows):
     }
     if context.get("has_add_permission"):
         add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add", current_app=current_app)
-        values["add_url"] = add_preserved_filters(context, add, context.get("is_popup"), context.get("to_field"))
+        values["add_url"] = with_preserved_filters(
+            add, context.get("preserved_filters"), context.get("is_popup"), context.get("to_field")
+        )
     if context.get("action_form") and cl.show_admin_actions:
         places = [place for place in ("top", "bottom") if context.get(f"actions_on_{place}")]
         for index, place in enumerate(places):  # Django numbers the page's action bars from 0

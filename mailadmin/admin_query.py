@@ -5,9 +5,10 @@ mailbox list's page links then cost 0.52 M instructions instead of 0.87, its two
 instead of 1.17 (of some 18)."""
 
 import re
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus
 
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.utils.translation import gettext_lazy
 
 from mailadmin.row_urls import MARK
@@ -20,6 +21,15 @@ def around_value(cl, name):
     # The parameter itself: keys and values are URL-encoded, so "&" and "=" only separate them.
     value = re.search(rf"(?:^\?|&){re.escape(quote_plus(name))}=({MARK})(?:&|$)", query)
     return query[: value.start(1)], query[value.end(1) :]
+
+
+def with_preserved_filters(url, preserved_filters, popup=False, to_field=None):
+    """add_preserved_filters() of a change list's context for `url`, a page of the list's model
+    other than the list itself (a row's change page, the add page). Django resolve()s the URL to
+    learn whether it is the list's own, whose filters it would unwrap; the caller knows it is not
+    (two resolve()s a filtered list were 4 % of its time under cProfile). Given as `preserved_qsl`,
+    the filters are merged as Django merges them for such a URL."""
+    return add_preserved_filters({"preserved_qsl": parse_qsl(preserved_filters or "")}, url, popup, to_field)
 
 
 class QuickChoices(admin.SimpleListFilter):

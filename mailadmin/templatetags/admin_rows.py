@@ -15,7 +15,6 @@ import operator
 
 from django import template
 from django.contrib.admin.templatetags.admin_list import ResultList, result_headers, result_list
-from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -24,6 +23,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
 
 from mailadmin.admin_fragments import FragmentNode
+from mailadmin.admin_query import with_preserved_filters
 
 register = template.Library()
 
@@ -71,7 +71,7 @@ def _change_url(cl):
         args=(PK_MARKER,),
         current_app=cl.model_admin.admin_site.name,
     )
-    url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url)
+    url = with_preserved_filters(url, cl.preserved_filters)
     before, after = conditional_escape(url).split(PK_MARKER)
     return before, after
 

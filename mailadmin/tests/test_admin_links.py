@@ -77,3 +77,30 @@ def test_the_admin_pages_media_is_printed_as_django_prints_it():
     assert media_html(media) == djangos == media_html(Media(css={"print": ["p.css"], "all": ["a.css"]}, js=["b.js", "c.js", "d.js"]))
     with_an_asset = media + Media(js=[Script("e.js", type="module")])
     assert media_html(with_an_asset)[1] == with_an_asset["js"].render() and 'type="module"' in media_html(with_an_asset)[1]
+
+
+PRESERVED = [
+    "",
+    "scheme=PLAIN",
+    "q=a%26b%3Dc+d&o=-3.1",
+    "domain=4&q=%3C%C3%BC%3E&p=2",
+    "_changelist_filters=scheme%3DPLAIN",
+    "kind=x&kind=y&all=",
+]
+
+
+@pytest.mark.parametrize("preserved_filters", PRESERVED)
+@pytest.mark.parametrize("name, args", [("admin:users_mailbox_change", ["__row_pk__"]), ("admin:users_mailbox_add", [])])
+@pytest.mark.parametrize("popup, to_field", [(False, None), (True, "email")])
+def test_a_rows_and_the_add_pages_preserved_filters_are_djangos(preserved_filters, name, args, popup, to_field):
+    from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+    from django.urls import reverse
+
+    from mailadmin.admin_query import with_preserved_filters
+    from users.models import Mailbox
+
+    url = reverse(name, args=args)
+    djangos = add_preserved_filters(
+        {"opts": Mailbox._meta, "preserved_filters": preserved_filters}, url, popup, to_field
+    )
+    assert with_preserved_filters(url, preserved_filters, popup, to_field) == djangos
