@@ -13,6 +13,7 @@ paginator can build its statements once with places for the words (AdminPaginato
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib import messages
 from django.core.exceptions import EmptyResultSet
@@ -81,11 +82,9 @@ class PrefixSearch:
         # with the first search's words.
         return rows_in_order(self.unsearched, ids, kept_as=kept_as)
 
-    @classmethod
-    def of(cls, queryset, fields, words):
-        search = cls(queryset, tuple(fields), tuple(words))
-        object.__setattr__(search, "result", search.narrowed(*words))
-        return search
+    @cached_property
+    def result(self):
+        return self.narrowed(*self.words)
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
         if not words or fields is None or request.method != "GET":
             return super().get_search_results(request, queryset, search_term)
         # Django's condition, made so that the paginator can keep its statements (get_paginator).
-        request.admin_prefix_search = PrefixSearch.of(queryset, fields, words)
+        request.admin_prefix_search = PrefixSearch(queryset, fields, tuple(words))
         return request.admin_prefix_search.result, False
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
