@@ -38,12 +38,16 @@ def search_words(search_term):
     return words
 
 
-def prefix_search_fields(fields):
-    """The columns of search_fields that are all "^column" prefixes, or None."""
-    fields = [str(field) for field in fields]
-    if fields and all(field.startswith("^") for field in fields):
-        return tuple(field[1:] for field in fields)
-    return None
+def prefix_search(model_admin, request, search_term):
+    """(columns, words) of a search this module runs instead of Django's one condition, or None:
+    a GET whose search has words, on a ModelAdmin whose search_fields are all "^column" prefixes.
+    An action applies to everything the search matches ("Select all"), so a POST keeps Django's
+    condition: it runs once, for a change the person asked for."""
+    words = search_words(search_term)
+    fields = [str(field) for field in model_admin.get_search_fields(request)]
+    if not words or not fields or not all(field.startswith("^") for field in fields) or request.method != "GET":
+        return None
+    return tuple(field[1:] for field in fields), tuple(words)
 
 
 @dataclass(frozen=True)
@@ -193,12 +197,10 @@ class TwoPrefixSearch:
     ScopedAdmin, whose kept_list_keys() gives the key the search's statement is kept under."""
 
     def get_search_results(self, request, queryset, search_term):
-        words = search_words(search_term)
-        fields = prefix_search_fields(self.get_search_fields(request))
-        # An action applies to everything the search matches ("Select all"), so a POST keeps
-        # Django's one condition: it runs once, for a change the person asked for.
-        if not words or fields is None or request.method != "GET":
+        terms = prefix_search(self, request, search_term)
+        if terms is None:
             return super().get_search_results(request, queryset, search_term)
+        fields, words = terms
         # The list reads its page from these ids: the paginator's cap keeps them few.
         cap = admin_pagination.CAP
         shape = ("two prefixes", fields, len(words))

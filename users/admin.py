@@ -32,7 +32,7 @@ from mailadmin import admin_page, csv_safe, kept_statements
 from mailadmin.admin_input import AdminInputGuards
 from mailadmin.admin_pagination import AdminPaginator
 from mailadmin.admin_query import QuickChoices
-from mailadmin.admin_search import PrefixSearch, prefix_search_fields, search_words
+from mailadmin.admin_search import PrefixSearch, prefix_search
 from mailadmin.db import first_message
 from mailadmin.kept_widgets import ActionForm
 from mailadmin.operator import NotPermitted, Operator
@@ -171,12 +171,11 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def get_search_results(self, request, queryset, search_term):
-        words = search_words(search_term)
-        fields = prefix_search_fields(self.get_search_fields(request))
-        if not words or fields is None or request.method != "GET":
+        terms = prefix_search(self, request, search_term)
+        if terms is None:
             return super().get_search_results(request, queryset, search_term)
         # Django's condition, made so that the paginator can keep its statements (get_paginator).
-        request.admin_prefix_search = PrefixSearch(queryset, fields, tuple(words))
+        request.admin_prefix_search = PrefixSearch(queryset, *terms)
         return request.admin_prefix_search.result, False
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
