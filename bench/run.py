@@ -324,8 +324,8 @@ WARM_UPS, MOST_WARM_UP_ROUNDS = 3, 20
 
 def warm_up(each, path):
     """The last of WARM_UPS requests, after rounds of as many requests at once as the server
-    has workers until every worker has served the page twice (up to MOST_WARM_UP_ROUNDS; each
-    request is served by the worker whose CPU time grew most). A worker's first request of a
+    has workers until every worker has served the page twice (up to MOST_WARM_UP_ROUNDS; a
+    worker served in a round when its CPU time grew by more than half a millisecond). A worker's first request of a
     page pays what its process does once (imports, Jinja2 compiling templates, kept
     statements: 40-49 ms of CPU for the first Django admin page on 2026-12-04). One request
     after another, the worker that just answered takes the next one too, often for all of
