@@ -26,6 +26,14 @@ def require_or_skip(condition, reason):
     pytest.skip(reason)
 
 
+def admin_search_shapes():
+    """The search shapes in the keys of the statements kept for the Django admin's narrowed lists:
+    ("admin list", model, scope, order, filters' values, search shape, what, …)."""
+    from mailadmin import kept_statements
+
+    return {key[5] for _database, key in kept_statements._statements if key[0] == "admin list" and len(key) > 6} - {None}
+
+
 @pytest.fixture
 def domain_a(db):
     from users.models import Domain
