@@ -188,7 +188,7 @@ class ScopedAdmin(AdminInputGuards, admin.ModelAdmin):
         kept_as, kept_filtered_as = self.kept_list_keys(request, search.shape if search else None)
         return self.paginator(
             queryset, per_page, orphans, allow_empty_first_page, known_count=known, kept_as=kept_as,
-            kept_filtered_as=kept_filtered_as, searched=search if kept_filtered_as else None,
+            kept_filtered_as=kept_filtered_as, searched=search,
         )
 
     def kept_list_keys(self, request, search_shape=None):
