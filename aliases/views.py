@@ -18,7 +18,7 @@ from mailadmin.permissions import staff_required
 from users import addresses
 from users.access import domains_for
 from users import tallies
-from users.listing import PAGE_SIZE, TOTAL_CAP, query_without, search_prefix
+from users.listing import PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, query_without, search_prefix
 
 @staff_required
 @require_GET
@@ -39,10 +39,11 @@ def alias_list(request):
     else:
         seek = listing.sources_seek(aliases, kept_as=("alias list", kept_statements.scope_of(request.user), domain_name))
     page = keyset.page_of(seek, request.GET, PAGE_SIZE, base_query=query_without(request, "page", "after", "before"))
-    # Addresses are counted only up to a cap (distinct sources are kept nowhere); the rows,
-    # which the write API keeps per domain, are told exactly when nothing narrows the list.
+    # Addresses are counted only up to a cap (distinct sources are kept nowhere), a search's up
+    # to a lower one (users.listing); the rows, which the write API keeps per domain, are told
+    # exactly when nothing narrows the list.
     if query:
-        page.total = seek.count(TOTAL_CAP)
+        page.total = seek.count(SEARCH_TOTAL_CAP)
         rows_note = ""
     else:
         page.total = keyset.capped_count(

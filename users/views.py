@@ -22,7 +22,7 @@ from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.row_urls import RowUrl
 from mailadmin.staff.reauth import recent_auth_required
 from users import addresses, forms, hash_inventory, mailbox_seek, quota_usage, services, tallies
-from users.listing import PAGE_SIZE, TOTAL_CAP, mailbox_rows, paginate, paginate_large, query_without, search_prefix, show_once
+from users.listing import PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, mailbox_rows, paginate_large, query_without, search_prefix, show_once
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
 from users.models import Mailbox
 from users.templatetags.quota import size
@@ -41,7 +41,11 @@ def domain_list(request):
     # Rows added behind the panel's back are noticed once, for all the page's figures.
     if query:
         tallies.ensure_counted()
-        page = paginate(request, domains.filter(name__startswith=query).order_by("name"))
+        # A range scan of the names' index (startswith is LIKE BINARY on MariaDB, which the
+        # case-insensitive index does not serve: a scan of every name), counted up to a cap.
+        found = domains.filter(name__istartswith=query).order_by("name")
+        total = keyset.capped_count(found, SEARCH_TOTAL_CAP, in_order=["name"])
+        page = paginate_large(request, found, known_count=total.count, capped=total.capped)
     else:
         page = paginate_large(
             request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"],
@@ -210,14 +214,15 @@ def mailbox_list(request):
     )
     if search and not scheme:
         def found(*values):
-            return search[0](unsearched, *values).order_by()[: TOTAL_CAP + 1]
+            return search[0](unsearched, *values).order_by()[: SEARCH_TOTAL_CAP + 1]
 
-        total = keyset.Total.of(keyset.kept_count_of((*kept_as, "count"), found, values=search[1]), TOTAL_CAP)
+        total = keyset.Total.of(keyset.kept_count_of((*kept_as, "count"), found, values=search[1]), SEARCH_TOTAL_CAP)
     else:
         # First: the kept figures are counted again here when rows appeared behind the panel's
         # back, and the walk by domain reads them.
         total = _mailbox_total(
-            request.user, mailboxes, filtered=narrowed, domain_name=domain_name, only_over=None if query or scheme else over
+            request.user, mailboxes, filtered=narrowed, domain_name=domain_name, searched=bool(search),
+            only_over=None if query or scheme else over,
         )
     if search and sort in quota_usage.SORTS:
         kept_as = None  # searched, the figure's order is read through the ORM
@@ -257,17 +262,17 @@ def mailbox_list(request):
     )
 
 
-def _mailbox_total(user, mailboxes, *, filtered, domain_name, only_over=None):
-    """The whole list's or one domain's total as the write API keeps it; a search's counted up
-    to TOTAL_CAP (what grows is never counted). `only_over`: the list is narrowed by that
-    percent of the quota alone."""
+def _mailbox_total(user, mailboxes, *, filtered, domain_name, searched=False, only_over=None):
+    """The whole list's or one domain's total as the write API keeps it; a filtered list's
+    counted up to TOTAL_CAP, a searched one's up to SEARCH_TOTAL_CAP (what grows is never
+    counted). `only_over`: the list is narrowed by that percent of the quota alone."""
     if not filtered and not domain_name:
         return keyset.Total(tallies.totals(user)["mailboxes"])
     if not filtered:
         return keyset.Total(tallies.domain_totals(user, name=domain_name)["mailboxes"])
     if only_over and not domain_name:
         return quota_usage.count_over(user, only_over, TOTAL_CAP)
-    return keyset.capped_count(mailboxes, TOTAL_CAP)
+    return keyset.capped_count(mailboxes, SEARCH_TOTAL_CAP if searched else TOTAL_CAP)
 
 
 @sensitive_variables("password")

@@ -4,6 +4,7 @@ from django.urls import reverse
 from aliases.models import Alias
 from users import tallies
 from users.models import Domain, Mailbox
+from users.listing import SEARCH_TOTAL_CAP
 from users.views import DOMAIN_PAGE_ROWS
 
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
@@ -33,6 +34,27 @@ def test_search_is_a_prefix_of_the_name(client, alice, domain_a, domain_b):
     client.force_login(alice)
     response = client.get(reverse("domain-list"), {"q": "B."})
     assert [d.name for d in response.context["rows"]] == ["b.example"]
+
+
+def test_a_search_counts_up_to_the_search_cap_and_pages_only_the_first_matches(client, alice):
+    Domain.objects.bulk_create(Domain(name=f"d{i:03}.example") for i in range(SEARCH_TOTAL_CAP + 5))
+    client.force_login(alice)
+    first = client.get(reverse("domain-list"), {"q": "d"})
+    assert (first.context["page"].paginator.count, first.context["page"].paginator.capped) == (SEARCH_TOTAL_CAP, True)
+    assert f"more than {SEARCH_TOTAL_CAP} match; the first {SEARCH_TOTAL_CAP} are listed" in first.content.decode()
+    # Past the last page: the last of the first matches, not the last of all of them.
+    last = client.get(reverse("domain-list"), {"q": "d", "page": 999})
+    names = [d.name for d in last.context["rows"]]
+    assert names == [f"d{i:03}.example" for i in range(SEARCH_TOTAL_CAP - 50, SEARCH_TOTAL_CAP)]
+    narrowed = client.get(reverse("domain-list"), {"q": "D00"})
+    assert (narrowed.context["page"].paginator.count, narrowed.context["page"].paginator.capped) == (10, False)
+    assert "10 in all" in narrowed.content.decode()
+
+
+def test_a_domain_admin_searches_only_their_domains(client, bob, domain_a, domain_b):
+    client.force_login(bob)
+    assert [d.name for d in client.get(reverse("domain-list"), {"q": "b"}).context["rows"]] == []
+    assert [d.name for d in client.get(reverse("domain-list"), {"q": "a"}).context["rows"]] == ["a.example"]
 
 
 def test_the_list_costs_the_same_queries_for_many_domains(client, alice, django_assert_max_num_queries):
