@@ -74,6 +74,7 @@ def pages(size, mailbox_pk, domain_name):
     return [
         ("dashboard", "dashboard", "dashboard", [], {}, None),
         ("domain list", "page", "domain-list", [], {}, None),
+        ("domain search `d0`", "page", "domain-list", [], {"q": "d0"}, None),
         ("domain detail", "page", "domain-detail", [domain_name], {}, None),
         ("mailbox list, first page", "page", "mailbox-list", [], {}, None),
         ("mailbox list, 4th page (Next ×3)", "page", "mailbox-list", [], {}, "next3"),

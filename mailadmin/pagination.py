@@ -25,15 +25,14 @@ from mailadmin.keyset import kept_rows
 class QuickPaginator(Paginator):
     """Paginates a queryset ordered by columns that end in a unique one (email; source, destination).
 
-    `known_count`: the total, when the caller knows it (kept by the write API, users.tallies);
-    with `capped`, counting stopped there: more rows follow, and only the first `known_count`
-    are paged. `kept_as`: the first page's statement is built once for that key and kept (keyset.kept_rows):
+    `known_count`: the total, when the caller knows it (kept by the write API, users.tallies).
+    `kept_as`: the first page's statement is built once for that key and kept (keyset.kept_rows):
     the list's SQL and parameters must be the same whenever the key is.
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, capped=False, kept_as=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, kept_as=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.known_count, self.capped, self.kept_as = known_count, capped, kept_as
+        self.known_count, self.kept_as = known_count, kept_as
 
     @cached_property
     def count(self):
@@ -48,9 +47,8 @@ class QuickPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         ordered = self.object_list
-        if bottom > self.count - top and not self.capped:
+        if bottom > self.count - top:
             # Nearer the end: the same rows counted from there, reverse() flips every ORDER BY column.
-            # (Not when capped: the rows go on past the count.)
             ordered, bottom, top = ordered.reverse(), self.count - top, self.count - bottom
             return self._get_page(self._rows(ordered, bottom, top)[::-1], number, self)
         return self._get_page(self._rows(ordered, bottom, top), number, self)

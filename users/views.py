@@ -22,7 +22,10 @@ from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.row_urls import RowUrl
 from mailadmin.staff.reauth import recent_auth_required
 from users import addresses, forms, hash_inventory, mailbox_seek, quota_usage, services, tallies
-from users.listing import PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, mailbox_rows, paginate_large, query_without, search_prefix, show_once
+from users.listing import (
+    PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, mailbox_rows, paginate_large, paginate_search, query_without,
+    search_prefix, show_once,
+)
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
 from users.models import Mailbox
 from users.templatetags.quota import size
@@ -42,10 +45,11 @@ def domain_list(request):
     if query:
         tallies.ensure_counted()
         # A range scan of the names' index (startswith is LIKE BINARY on MariaDB, which the
-        # case-insensitive index does not serve: a scan of every name), counted up to a cap.
-        found = domains.filter(name__istartswith=query).order_by("name")
-        total = keyset.capped_count(found, SEARCH_TOTAL_CAP, in_order=["name"])
-        page = paginate_large(request, found, known_count=total.count, capped=total.capped)
+        # case-insensitive index does not serve: a scan of every name).
+        def found(text):
+            return domains.filter(name__istartswith=text).order_by("name")
+
+        page = paginate_search(request, found, query, kept_as=("domain search", kept_statements.scope_of(request.user)))
     else:
         page = paginate_large(
             request, domains.order_by("name"), known_count=tallies.totals(request.user)["domains"],

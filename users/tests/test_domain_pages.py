@@ -46,9 +46,14 @@ def test_a_search_counts_up_to_the_search_cap_and_pages_only_the_first_matches(c
     last = client.get(reverse("domain-list"), {"q": "d", "page": 999})
     names = [d.name for d in last.context["rows"]]
     assert names == [f"d{i:03}.example" for i in range(SEARCH_TOTAL_CAP - 50, SEARCH_TOTAL_CAP)]
+    # Another search after these: its own matches, though its statements are those kept for the first.
     narrowed = client.get(reverse("domain-list"), {"q": "D00"})
+    assert [d.name for d in narrowed.context["rows"]] == [f"d{i:03}.example" for i in range(10)]
     assert (narrowed.context["page"].paginator.count, narrowed.context["page"].paginator.capped) == (10, False)
     assert "10 in all" in narrowed.content.decode()
+    assert [d.name for d in client.get(reverse("domain-list"), {"q": "d1"}).context["rows"]] == [
+        f"d{i:03}.example" for i in range(100, 150)
+    ]
 
 
 def test_a_domain_admin_searches_only_their_domains(client, bob, domain_a, domain_b):
