@@ -5,6 +5,7 @@ can serve. Figures: bench/RESULTS.md."""
 import re
 
 import pytest
+from django.db.models import Q
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +18,7 @@ from mailadmin.operator import Operator
 from mailadmin.pagination import QuickPaginator
 from users import services
 from users.listing import SEARCH_TOTAL_CAP, query_without
-from users.models import Domain, Mailbox
+from users.models import Domain, Mailbox, QuotaUsage
 
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
 MD5 = "{MD5-CRYPT}$1$salt$3Ok0xg9F8nVfsz2NxCAaS/"
@@ -49,7 +50,11 @@ def mailbox_emails(client, **query):
 
 
 def total(response):
-    return response.context["page"].total
+    """The list's total as its page tells it: a page by key's, or a numbered page's paginator's."""
+    page = response.context["page"]
+    if page.paginator is None:
+        return page.total
+    return keyset.Total(page.paginator.count, capped=page.paginator.capped)
 
 
 def walk(client, name, link, start, **query):
@@ -248,7 +253,7 @@ def test_a_searchs_total_is_counted_afresh_at_each_view(client, alice, domain_a)
 
 
 @pytest.mark.parametrize("sort", ["email", "-quota", "domain"])
-def test_searches_of_every_kind_share_one_kept_statement_and_find_what_the_orm_finds(
+def test_searches_find_what_the_orm_finds_and_those_read_in_order_share_kept_statements(
     client, alice, bob, domain_a, domain_b, sort, monkeypatch
 ):
     from mailadmin import kept_statements
@@ -268,8 +273,12 @@ def test_searches_of_every_kind_share_one_kept_statement_and_find_what_the_orm_f
         assert [m.email for m in response.context["page"]] == expected, text
         assert total(response).count == len(expected), text
     kept = [key for _database, key in kept_statements._statements if key[:1] == ("mailbox list",) and key[5]]
-    assert {key[5] for key in kept} == {"_by_address_prefix", "_by_domain_prefix"}
-    assert len(kept) == 2 * 2  # for each kind: the first page's rows and the count, whatever the text
+    if sort == "email":
+        # An address search reads the addresses' index in the list's order: the first page's
+        # rows and the count are kept, whatever the text. The others are picked by their ids.
+        assert {key[5] for key in kept} == {"_by_address_prefix"} and len(kept) == 2
+    else:
+        assert kept == []
     client.force_login(bob)
     assert mailbox_emails(client, q="u0001", sort=sort) == ["u0001@a.example"]
     assert mailbox_emails(client, q="@b.ex", sort=sort) == []  # the same statements, in their own scope
@@ -541,9 +550,10 @@ def test_every_page_of_a_kept_list_is_the_orms_page_and_shows_what_changed_since
     assert kept_statements.kept(("test every page", "ids", True, 10, 20), lambda: None)[0] == "values"
 
 
-def test_rows_read_by_kept_ids_are_the_orms_whatever_the_ids(domain_a, django_assert_num_queries):
+def test_rows_read_by_kept_ids_are_the_orms_whatever_the_ids(domain_a, django_assert_num_queries, monkeypatch):
     from mailadmin.pagination import rows_in_order
 
+    monkeypatch.setattr(kept_statements, "_statements", {})  # never emptied at its limit halfway through
     add_mailboxes(domain_a, 12)
     mailboxes = Mailbox.objects.filter(domain=domain_a).order_by("email")
     pks = list(mailboxes.values_list("pk", flat=True))
@@ -800,3 +810,74 @@ def test_a_query_without_some_parameters_is_written_as_django_writes_it(rf, quer
         for name in names:
             expected.pop(name, None)
         assert query_without(request, *names) == expected.urlencode(), names
+
+
+PICKED_SORTS = {**SORTS, "used": ["usage__bytes", "email"], "-used": ["-usage__bytes", "-email"]}
+
+
+def some_old_mailboxes_with_usage(domain_a, domain_b):
+    """MD5-CRYPT mailboxes among others in both domains, most with reported usage."""
+    add_mailboxes(domain_a, 6)
+    add_mailboxes(domain_a, 7, prefix="old", password=MD5)
+    add_mailboxes(domain_b, 3, prefix="old", password=MD5)
+    for n, mailbox in enumerate(Mailbox.objects.order_by("email")):
+        if n % 4:  # every fourth never reported
+            QuotaUsage.objects.create(mailbox_id=mailbox.email, bytes=1000 * ((n * 7) % 11) + n, messages=1)
+
+
+def in_list_order(mailboxes, sort):
+    """The addresses of `mailboxes` as the list orders them: by a usage figure, the reported
+    ones first in the figure's order, then the others by address."""
+    if sort.lstrip("-") != "used":
+        return [m.email for m in mailboxes.order_by(*PICKED_SORTS[sort])]
+    return [m.email for m in mailboxes.filter(usage__isnull=False).order_by(*PICKED_SORTS[sort])] + [
+        m.email for m in mailboxes.filter(usage__isnull=True).order_by("-email" if sort.startswith("-") else "email")]
+
+
+@pytest.mark.parametrize("sort", PICKED_SORTS)
+def test_a_scheme_filter_lists_its_mailboxes_in_any_order_as_the_orm_sorts_them(client, alice, bob, domain_a, domain_b, sort):
+    some_old_mailboxes_with_usage(domain_a, domain_b)
+    client.force_login(alice)
+    response = listed(client, "mailbox-list", scheme="MD5-CRYPT", sort=sort)
+    expected = in_list_order(Mailbox.objects.filter(password__startswith="{MD5-CRYPT}"), sort)
+    assert len(expected) == 10 and [m.email for m in response.context["page"]] == expected
+    assert total(response) == keyset.Total(10) and "10 in all" in response.content.decode()
+    client.force_login(bob)  # a.example only: the same pick, in their scope
+    assert [m.email for m in listed(client, "mailbox-list", scheme="MD5-CRYPT", sort=sort).context["page"]] == [
+        email for email in expected if email.endswith("@a.example")]
+
+
+@pytest.mark.parametrize("query, matching", [
+    ({"scheme": "MD5-CRYPT", "sort": "-quota"}, Q(password__startswith="{MD5-CRYPT}")),
+    ({"q": "@", "sort": "email"}, Q()),
+    ({"q": "old", "sort": "-used"}, Q(email__startswith="old")),
+])
+def test_a_picked_list_beyond_the_cap_lists_that_many_of_its_matches_and_says_so(
+    client, alice, domain_a, domain_b, query, matching, monkeypatch
+):
+    from users import views
+
+    monkeypatch.setattr(views, "SEARCH_TOTAL_CAP", 4)
+    some_old_mailboxes_with_usage(domain_a, domain_b)
+    client.force_login(alice)
+    response = listed(client, "mailbox-list", **query)
+    listed_here = [m.email for m in response.context["page"]]
+    assert len(listed_here) == 4 and total(response) == keyset.Total(4, capped=True)
+    assert "more than 4 match; 4 of them are listed" in response.content.decode()
+    assert listed_here == in_list_order(Mailbox.objects.filter(matching, email__in=listed_here), query["sort"])
+
+
+@pytest.mark.mariadb
+def test_a_picked_list_reads_its_ids_through_the_filters_index(mariadb, client, alice, domain_a):
+    add_mailboxes(domain_a, 300)
+    add_mailboxes(domain_a, 3, prefix="old", password=MD5)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = listed(client, "mailbox-list", scheme="MD5-CRYPT", sort="-quota")
+    assert [m.email for m in response.context["page"]] == ["old0002@a.example", "old0001@a.example", "old0000@a.example"]
+    [picking] = [q["sql"] for q in queries if "LIKE '{MD5-CRYPT}%'" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + picking)
+        columns = [c[0] for c in cursor.description]
+        plan = dict(zip(columns, cursor.fetchone()))
+    assert (plan["type"], plan["key"]) == ("range", "virtual_users_password_scheme")

@@ -512,8 +512,7 @@ def test_the_over_filter_counts_no_usage_row_whose_mailbox_is_gone(client, alice
         client.force_login(admin)
         response = client.get(reverse("mailbox-list"), {"over": "100", "sort": sort})
         page = response.context["page"]
-        total = page.total.count if sort == "email" else page.paginator.count
-        assert (total, sorted(m.email for m in page)) == (2, ["f0@a.example", "f1@a.example"])
+        assert (page.paginator.count, sorted(m.email for m in page)) == (2, ["f0@a.example", "f1@a.example"])
 
 
 def test_the_over_filters_total_is_the_kept_count_not_a_count_of_rows(client, alice, bob, domain_a, domain_b):
@@ -523,9 +522,9 @@ def test_the_over_filters_total_is_the_kept_count_not_a_count_of_rows(client, al
     tallies.ensure_counted()  # the mailboxes were added behind the panel's back
     for admin, over, expected in ((alice, "100", 2), (alice, "90", 3), (bob, "100", 1), (bob, "90", 2)):
         client.force_login(admin)
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(reverse("mailbox-list"), {"over": over})
-        assert response.context["page"].total.count == expected
+        with CaptureQueriesContext(connection) as queries:  # in its own order, as the dashboard links it
+            response = client.get(reverse("mailbox-list"), {"over": over, "sort": "-percent"})
+        assert response.context["page"].paginator.count == expected
         assert not [query["sql"] for query in queries if "COUNT(" in query["sql"]]
 
 
