@@ -67,6 +67,28 @@ class QuickPaginator(Paginator):
         return rows_in_order(ordered, ids, kept_as=self.kept_as)
 
 
+class PickedPaginator(Paginator):
+    """Pages of rows picked by their ids (`count` of them; `capped`: more matched than were
+    picked): each page's ids sorted by the database among the picked ones alone
+    (`picked_in_order`), then its rows read by id from `unpicked`, the list before the pick
+    (rows_in_order; `kept_as`: its statement is kept, unpicked's SQL must be the same whenever
+    the key is)."""
+
+    picked = True  # the page says "N of them are listed", not "the first N"
+
+    def __init__(self, picked_in_order, unpicked, per_page, *, count, capped=False, kept_as=None):
+        super().__init__(picked_in_order, per_page)
+        self.unpicked, self.capped, self.kept_as = unpicked, capped, kept_as
+        self.count = count  # over the cached property: known
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
+        return self._get_page(rows_in_order(self.unpicked, ids, kept_as=self.kept_as), number, self)
+
+
 def rows_in_order(queryset, ids, read=(), kept_as=None):
     """The rows of `queryset` with the primary keys `ids`, in the order of `ids`: those of `read`
     (rows already at hand) as they are, the others in one query. An id whose row is gone since

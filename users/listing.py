@@ -31,15 +31,11 @@ def paginate_large(request, queryset, param="page", known_count=None, kept_as=No
 
 
 class CappedPaginator(Paginator):
-    """A Paginator that knows whether more rows match than it pages (`capped`, the template says
-    so), and whether it pages the first of them or some of them (`picked`). `count`: the total,
-    when known."""
+    """A Paginator that knows whether more rows match than it pages (the template says so)."""
 
-    def __init__(self, object_list, per_page, *, count=None, capped=False, picked=False, **kwargs):
+    def __init__(self, object_list, per_page, *, capped=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.capped, self.picked = capped, picked
-        if count is not None:
-            self.count = count  # over the cached property
+        self.capped = capped
 
 
 class SearchMatches:

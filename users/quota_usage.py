@@ -267,16 +267,15 @@ class UsageOrderPaginator(Paginator):
     index (a page costs its offset in index entries, never a sort of every row); those without
     one (not reported, no limit) follow, by address, and are looked for only by the pages that
     reach them. The total is `known_count` when the caller knows it (with `capped`: counting
-    stopped there, more match, and only the first `known_count` are paged, or with `picked`
-    some `known_count` of them); else counted.
+    stopped there, more match, and only the first `known_count` are paged); else counted.
     `kept_as`: the first page's statement is built once for that key and kept
     (mailadmin.keyset.kept_rows): the list's SQL and parameters must be the same whenever the key is.
     """
 
-    def __init__(self, object_list, per_page, *, known_count=None, capped=False, picked=False, kept_as=None, **kwargs):
+    def __init__(self, object_list, per_page, *, known_count=None, capped=False, kept_as=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
-        self.capped, self.picked = capped, picked
+        self.capped = capped
         self.kept_as = kept_as
         figure = object_list.query.order_by[0]
         self._figure = figure.lstrip("-")

@@ -11,6 +11,7 @@ on `email` and `name`.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -18,12 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mailadmin import keyset, kept_statements
 from mailadmin.operator import Operator
+from mailadmin.pagination import PickedPaginator
 from mailadmin.permissions import staff_required, superadmin_required
 from mailadmin.row_urls import RowUrl
 from mailadmin.staff.reauth import recent_auth_required
 from users import addresses, forms, hash_inventory, mailbox_seek, quota_usage, services, tallies
 from users.listing import (
-    PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, CappedPaginator, mailbox_rows, paginate_large, paginate_search,
+    PAGE_SIZE, SEARCH_TOTAL_CAP, TOTAL_CAP, mailbox_rows, paginate_large, paginate_search,
     query_without, search_prefix, show_once,
 )
 from users.access import domains_for, get_domain_for_user, get_mailbox_for_user, mailboxes_for
@@ -249,22 +251,30 @@ def _order_served_by_narrowing(search, scheme, over, sort):
 
 def _picked_page(request, mailboxes, sort, cap):
     """A page of `mailboxes`, a narrowed list, picked: the ids of up to `cap` + 1 of them read
-    through the narrowing's own index, then their rows in the list's order, sorted by the
-    database (at most `cap` of them, whatever the size of the installation). Beyond `cap`, the
-    page says "more than `cap` match; `cap` of them are listed"."""
+    through the narrowing's own index, then each page's ids sorted by the database among them
+    (at most `cap`, whatever the size of the installation) and its rows read by id. Beyond
+    `cap`, the page says "more than `cap` match; `cap` of them are listed"."""
     ids = list(mailboxes.order_by().values_list("pk", flat=True)[: cap + 1])
     total = keyset.Total.of(len(ids), cap)
-    # Read from the list as the account sees it by the ids alone: the narrowing's conditions
-    # could lead MariaDB back to walking an index.
-    picked = quota_usage.with_usage(mailboxes_for(request.user).filter(pk__ids=ids[:cap]))
-    picked = picked.order_by(*MAILBOX_SORTS[sort])
-    if sort in quota_usage.SORTS:
-        paginator = quota_usage.KeptOrderPaginator(
-            picked, PAGE_SIZE, known_count=total.count, capped=total.capped, picked=True
-        )
-    else:
-        paginator = CappedPaginator(picked, PAGE_SIZE, count=total.count, capped=total.capped, picked=True)
+    # Sorted by the ids alone: the narrowing's conditions could lead MariaDB back to walking an index.
+    scoped = mailboxes_for(request.user)
+    picked = quota_usage.with_usage(scoped.filter(pk__ids=ids[:cap])).order_by(*_picked_order(sort))
+    paginator = PickedPaginator(
+        picked, quota_usage.with_usage(scoped), PAGE_SIZE, count=total.count, capped=total.capped,
+        kept_as=("mailbox rows", kept_statements.scope_of(request.user)),
+    )
     return paginator.get_page(request.GET.get("page"))
+
+
+def _picked_order(sort):
+    """MAILBOX_SORTS[sort] for mailboxes picked by id: by a figure, those without one (not
+    reported, no limit) last, by address, as quota_usage.KeptOrderPaginator lists them."""
+    if sort not in quota_usage.SORTS:
+        return MAILBOX_SORTS[sort]
+    figure = quota_usage.SORTS[sort][0]
+    if figure.startswith("-"):
+        return [F(figure[1:]).desc(nulls_last=True), "-email"]
+    return [F(figure).asc(nulls_last=True), "email"]
 
 
 def _page_in_order(request, mailboxes, unsearched, search, over, sort, domain_name, narrowed):
