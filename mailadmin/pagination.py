@@ -68,25 +68,39 @@ class QuickPaginator(Paginator):
 
 
 class PickedPaginator(Paginator):
-    """Pages of rows picked by their ids (`count` of them; `capped`: more matched than were
-    picked): each page's ids sorted by the database among the picked ones alone
-    (`picked_in_order`), then its rows read by id from `unpicked`, the list before the pick
-    (rows_in_order; `kept_as`: its statement is kept, unpicked's SQL must be the same whenever
-    the key is)."""
+    """Pages of the rows of `unpicked` whose primary keys are `ids` (`capped`: more matched than
+    were picked), in the order `order_by`: each page's ids sorted by the database among the
+    picked alone, then its rows read by id (rows_in_order). `kept_as`: both statements are kept
+    (keyset.kept_rows), the sort's for `pad_to` ids whatever their number (the ids filled up
+    with the last of them, which IN reads once): `unpicked`'s SQL and `order_by` must be the
+    same whenever the key is."""
 
     picked = True  # the page says "N of them are listed", not "the first N"
 
-    def __init__(self, picked_in_order, unpicked, per_page, *, count, capped=False, kept_as=None):
-        super().__init__(picked_in_order, per_page)
-        self.unpicked, self.capped, self.kept_as = unpicked, capped, kept_as
-        self.count = count  # over the cached property: known
+    def __init__(self, ids, unpicked, order_by, per_page, *, pad_to, capped=False, kept_as=None):
+        super().__init__(list(ids), per_page)
+        self.unpicked, self.order_by, self.pad_to = unpicked, order_by, pad_to
+        self.capped, self.kept_as = capped, kept_as
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top]) if top > bottom else []
-        return self._get_page(rows_in_order(self.unpicked, ids, kept_as=self.kept_as), number, self)
+        return self._get_page(self._rows(bottom, top) if top > bottom else [], number, self)
+
+    def _rows(self, bottom, top):
+        picked = tuple(self.object_list)
+        picked += picked[-1:] * (self.pad_to - len(picked))
+
+        def in_order(*ids):
+            in_picked = self.unpicked.filter(pk__in=ids).order_by(*self.order_by)
+            return in_picked.values_list("pk", flat=True)[bottom : bottom + self.per_page]
+
+        if self.kept_as is None:
+            ids = list(in_order(*picked))
+        else:
+            ids = kept_rows((*self.kept_as, "picked in order", len(picked), bottom), in_order, values=picked)
+        return rows_in_order(self.unpicked, ids[: top - bottom], kept_as=self.kept_as)
 
 
 def rows_in_order(queryset, ids, read=(), kept_as=None):

@@ -255,13 +255,10 @@ def _picked_page(request, mailboxes, sort, cap):
     (at most `cap`, whatever the size of the installation) and its rows read by id. Beyond
     `cap`, the page says "more than `cap` match; `cap` of them are listed"."""
     ids = list(mailboxes.order_by().values_list("pk", flat=True)[: cap + 1])
-    total = keyset.Total.of(len(ids), cap)
-    # Sorted by the ids alone: the narrowing's conditions could lead MariaDB back to walking an index.
-    scoped = mailboxes_for(request.user)
-    picked = quota_usage.with_usage(scoped.filter(pk__ids=ids[:cap])).order_by(*_picked_order(sort))
+    # Sorted among the ids alone: the narrowing's conditions could lead MariaDB back to walking an index.
     paginator = PickedPaginator(
-        picked, quota_usage.with_usage(scoped), PAGE_SIZE, count=total.count, capped=total.capped,
-        kept_as=("mailbox rows", kept_statements.scope_of(request.user)),
+        ids[:cap], quota_usage.with_usage(mailboxes_for(request.user)), _picked_order(sort), PAGE_SIZE,
+        pad_to=cap, capped=len(ids) > cap, kept_as=("picked mailboxes", kept_statements.scope_of(request.user), sort),
     )
     return paginator.get_page(request.GET.get("page"))
 
