@@ -258,7 +258,7 @@ def _picked_page(request, mailboxes, sort, cap):
     # Sorted among the ids alone: the narrowing's conditions could lead MariaDB back to walking an index.
     paginator = PickedPaginator(
         ids[:cap], quota_usage.with_usage(mailboxes_for(request.user)), _picked_order(sort), PAGE_SIZE,
-        pad_to=cap, capped=len(ids) > cap, kept_as=("picked mailboxes", kept_statements.scope_of(request.user), sort),
+        capped=len(ids) > cap, kept_as=("picked mailboxes", kept_statements.scope_of(request.user)),
     )
     return paginator.get_page(request.GET.get("page"))
 
