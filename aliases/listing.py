@@ -77,23 +77,37 @@ def sources_seek(aliases, kept_as=None):
     )
 
 
+def _sql_of(queryset):
+    """(sql, params) of a queryset, or None for one that matches nothing (a scope or a filter)."""
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
 class SearchSeek(Seek):
     """The distinct sources of the aliases whose source or destination starts with `prefix`.
 
     One WHERE with `source LIKE 'x%' OR destination LIKE 'x%'` is read by MariaDB as a full scan
-    of an index (400-480 ms at 2,000,000 rows); here each side is its own query — a range scan
-    of the (source, destination) key, and one of the destination index — and the two are
-    merged by the database, so that the order of the merge is the collation's own. The
-    destination side leaves out the sources the source side finds: the two never share an
-    address, so neither the merge nor the count has duplicates to remove (counting 1,001
-    addresses at 2,000,000 aliases: 1.3-1.6 ms as one UNION, 0.6-0.8 ms as two counts added).
+    of an index (400-480 ms at 2,000,000 rows); here each side is its own query, merged by the
+    database so that the order of the merge is the collation's own. The destination side leaves
+    out the sources the source side finds: the two never share an address, so neither the merge
+    nor the count has duplicates to remove (counting 1,001 addresses at 2,000,000 aliases:
+    1.3-1.6 ms as one UNION, 0.6-0.8 ms as two counts added).
+
+    The sources side is a range of the (source, destination) key, in the list's order. The
+    destination side is **picked**: its first `cap` + 1 rows in the destination index's order,
+    whose sources are then put in order. Ordering every match by source instead (as a
+    destination index range holds them in another order) grew with them: `user099`, 20,000
+    aliases at 2,000,000, took 165-180 ms. Beyond `cap` + 1 such rows the total says "more than
+    `cap`" and the pages list the picked ones' sources.
     """
 
-    def __init__(self, aliases, prefix, kept_as=None):
+    def __init__(self, aliases, prefix, cap, kept_as=None):
         """`kept_as`: what the SQL of `aliases` depends on (whose list, the domain): the
         statements are built once for it and kept, with places for the prefix and a page's key
         (keyset.kept_sql)."""
-        self.aliases, self.prefix, self.kept_as = aliases, prefix, kept_as
+        self.aliases, self.prefix, self.cap, self.kept_as = aliases, prefix, cap, kept_as
 
     def _union(self, limit, order, key=None):
         """SQL and parameters of the two sides' first `limit` sources in `order` ("source" or
@@ -105,37 +119,61 @@ class SearchSeek(Seek):
         if self.kept_as is None:
             return build(limit, order, *values)
         return keyset.kept_sql(
-            (*self.kept_as, kind, limit, order, key is None), lambda *values: build(limit, order, *values), values
+            (*self.kept_as, kind, self.cap, limit, order, key is None),
+            lambda *values: build(limit, order, *values),
+            values,
         )
 
     def _union_of(self, limit, order, prefix, key=None):
-        sides = self._sides(limit, order, prefix, key)
         quoted = connection.ops.quote_name("source")
-        sql = " UNION ALL ".join(f"SELECT {quoted} FROM ({side}) {name}" for name, side, _params in sides)
-        return sql, [param for _name, _side, params in sides for param in params]
+        sides = []
+        by_source = self._by_source(limit, order, prefix, key)
+        if by_source is not None:
+            sides.append((f"SELECT {quoted} FROM ({by_source[0]}) by_source", by_source[1]))
+        picked = self._picked_by_destination(prefix)
+        if picked is not None:
+            direction, beyond = ("DESC", "<") if order.startswith("-") else ("ASC", ">")
+            where = "" if key is None else f" WHERE {quoted} {beyond} %s"
+            sides.append((
+                f"SELECT {quoted} FROM (SELECT DISTINCT {quoted} FROM ({picked[0]}) picked{where}"
+                f" ORDER BY {quoted} {direction} LIMIT {int(limit)}) by_destination",
+                [*picked[1], *(() if key is None else (key,))],
+            ))
+        sql = " UNION ALL ".join(side for side, _params in sides)
+        return sql, [param for _side, params in sides for param in params]
 
     def _count_of(self, limit, order, prefix):
-        sides = self._sides(limit, order, prefix)
-        counts = " + ".join(f"(SELECT COUNT(*) FROM ({side}) {name})" for name, side, _params in sides)
-        return f"SELECT {counts or 0}", [param for _name, _side, params in sides for param in params]
+        counts, params = [], []
+        by_source = self._by_source(limit, order, prefix)
+        if by_source is not None:
+            counts.append(f"(SELECT COUNT(*) FROM ({by_source[0]}) by_source)")
+            params += by_source[1]
+        picked = self._picked_by_destination(prefix)
+        if picked is not None:
+            # More rows picked than the cap: more than the cap of addresses, as far as is known.
+            source = connection.ops.quote_name("source")
+            counts.append(
+                f"(SELECT CASE WHEN COUNT(*) > {int(self.cap)} THEN {int(self.cap) + 1}"
+                f" ELSE COUNT(DISTINCT {source}) END FROM ({picked[0]}) picked)"
+            )
+            params += picked[1]
+        return f"SELECT {' + '.join(counts) or 0}", params
 
-    def _sides(self, limit, order, prefix, key=None):
-        """(name, sql, params) of each side that can match: the sources starting with `prefix`,
-        and the other sources with a destination that does."""
-        by_source = self.aliases.filter(source__istartswith=prefix)
-        by_destination = self.aliases.filter(destination__istartswith=prefix).exclude(source__istartswith=prefix)
-        sides = []
-        for name, side in (("by_source", by_source), ("by_destination", by_destination)):
-            # Never Meta.ordering, which would add `destination` to the DISTINCT.
-            side = side.values_list("source", flat=True).distinct().order_by(order)
-            if key is not None:
-                side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
-            try:
-                sql, params = side[:limit].query.sql_with_params()
-            except EmptyResultSet:  # a scope or filter that matches nothing
-                continue
-            sides.append((name, sql, params))
-        return sides
+    def _by_source(self, limit, order, prefix, key=None):
+        """(sql, params) of the first `limit` sources starting with `prefix` in `order` (beyond
+        `key`), or None when the list can hold none."""
+        # Never Meta.ordering, which would add `destination` to the DISTINCT.
+        side = self.aliases.filter(source__istartswith=prefix).values_list("source", flat=True).distinct()
+        side = side.order_by(order)
+        if key is not None:
+            side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
+        return _sql_of(side[:limit])
+
+    def _picked_by_destination(self, prefix):
+        """(sql, params) of the sources of the first `cap` + 1 aliases in the destination index's
+        order whose destination starts with `prefix` and source does not, or None."""
+        side = self.aliases.filter(destination__istartswith=prefix).exclude(source__istartswith=prefix)
+        return _sql_of(side.order_by("destination", "pk").values_list("source", flat=True)[: self.cap + 1])
 
     def read(self, key, forward, limit, offset=0):
         order = "source" if forward else "-source"
@@ -148,14 +186,15 @@ class SearchSeek(Seek):
             cursor.execute(sql, [*params, limit, offset])
             return [row[0] for row in cursor.fetchall()]
 
-    def count(self, cap):
-        """Total of the addresses found, counting at most cap + 1 on each side, each side read
-        in index order (unordered, MariaDB's DISTINCT went through a temporary table)."""
-        sql, params = self._kept("count", cap + 1, "source", None, self._count_of)
+    def count(self):
+        """Total of the addresses found, counting at most `cap` + 1 on the sources side, read in
+        index order (unordered, MariaDB's DISTINCT went through a temporary table), and the
+        picked ones' sources on the other."""
+        sql, params = self._kept("count", self.cap + 1, "source", None, self._count_of)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchone()[0]
-        return Total.of(found, cap)
+        return Total.of(found, self.cap)
 
     def key_of(self, source):
         return source

@@ -34,7 +34,7 @@ def alias_list(request):
     # text, which kept statements take as a value).
     if query:
         seek = listing.SearchSeek(
-            aliases, query, kept_as=("alias search", kept_statements.scope_of(request.user), domain_name)
+            aliases, query, SEARCH_TOTAL_CAP, kept_as=("alias search", kept_statements.scope_of(request.user), domain_name)
         )
     else:
         seek = listing.sources_seek(aliases, kept_as=("alias list", kept_statements.scope_of(request.user), domain_name))
@@ -43,7 +43,7 @@ def alias_list(request):
     # to a lower one (users.listing); the rows, which the write API keeps per domain, are told
     # exactly when nothing narrows the list.
     if query:
-        page.total = seek.count(SEARCH_TOTAL_CAP)
+        page.total = seek.count()
         rows_note = ""
     else:
         page.total = keyset.capped_count(

@@ -92,6 +92,7 @@ def pages(size, mailbox_pk, domain_name):
         ("alias list, last page", "page", "alias-list", [], last, None),
         ("alias list, one domain", "page", "alias-list", [], {"domain": domain_name}, None),
         ("alias search `alias042`", "alias search", "alias-list", [], {"q": "alias042"}, None),
+        ("alias search by destination `user099`", "alias search", "alias-list", [], {"q": "user099"}, None),
         ("mailbox edit page", "page", "mailbox-detail", [mailbox_pk], {}, None),
         ("audit log, first page", "audit", "audit-log", [], {}, None),
         ("audit log, 4th page (Older ×3)", "audit", "audit-log", [], {}, "next3"),

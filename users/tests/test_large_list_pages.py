@@ -360,7 +360,8 @@ def test_alias_searches_share_kept_statements_and_find_what_a_reading_of_every_r
             after = listed(client, "alias-list", q=text, after=found[49])
             assert alias_sources(after) == found[50:100], text
     kept = {key[3:] for _database, key in kept_statements._statements if key[0] == "alias search"}
-    assert kept == {("union", 51, "source", True), ("count", SEARCH_TOTAL_CAP + 1, "source", True), ("union", 51, "source", False)}
+    assert kept == {("union", SEARCH_TOTAL_CAP, 51, "source", True), ("count", SEARCH_TOTAL_CAP, SEARCH_TOTAL_CAP + 1, "source", True),
+                    ("union", SEARCH_TOTAL_CAP, 51, "source", False)}
     client.force_login(bob)
     assert alias_sources(listed(client, "alias-list", q="s00")) == [f"s00{i}@a.example" for i in range(10)]
 
@@ -415,6 +416,44 @@ def test_a_search_finds_each_address_once_whether_its_source_or_a_destination_ma
     response = listed(client, "alias-list", q="INFO")
     assert alias_sources(response) == ["info@a.example", "sales@a.example"]
     assert total(response) == keyset.Total(2)
+
+
+def test_a_search_whose_destinations_match_more_than_the_cap_lists_the_first_by_destination(
+    client, alice, domain_a, monkeypatch
+):
+    from aliases import views
+
+    monkeypatch.setattr(views, "SEARCH_TOTAL_CAP", 5)
+    # s000 forwards to fwd019, s019 to fwd000: the destinations' order is the sources' reversed.
+    Alias.objects.bulk_create(
+        Alias(domain=domain_a, source=f"s{i:03}@a.example", destination=f"fwd{19 - i:03}@elsewhere.example")
+        for i in range(20)
+    )
+    Alias.objects.create(domain=domain_a, source="fwdself@a.example", destination="x@elsewhere.example")
+    client.force_login(alice)
+    # The source that matches, then the sources of the first 6 (cap + 1) destinations, by address.
+    expected = ["fwdself@a.example"] + [f"s{i:03}@a.example" for i in range(14, 20)]
+    for query in ({}, {"page": "last"}):
+        response = listed(client, "alias-list", q="fwd", **query)
+        assert alias_sources(response) == expected
+        assert total(response) == keyset.Total(5, capped=True)
+        assert "more than 5 addresses" in response.content.decode()
+    assert alias_sources(listed(client, "alias-list", q="fwd", after="s015@a.example")) == expected[-4:]
+
+
+@pytest.mark.mariadb
+def test_a_searchs_destination_side_reads_the_destination_index_in_order(mariadb, client, alice, domain_a):
+    add_aliases(domain_a, 300)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        listed(client, "alias-list", q="d01")
+    [union] = [q["sql"] for q in queries if "UNION ALL" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + union)
+        columns = [c[0] for c in cursor.description]
+        plans = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    [destination] = [plan for plan in plans if plan["key"] == "virtual_aliases_destination"]
+    assert destination["type"] == "range" and "filesort" not in (destination["Extra"] or "")
 
 
 def test_a_search_pages_by_key_across_both_sides(client, alice, domain_a):
