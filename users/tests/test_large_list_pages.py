@@ -74,6 +74,14 @@ def walk(client, name, link, start, **query):
         assert len(pages) < 50, "the pages never end"
 
 
+def query_plan(sql):
+    """MariaDB's EXPLAIN of `sql`: a dict of its columns for each step."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        columns = [column[0] for column in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
 SORTS = {"email": ["email"], "-email": ["-email"], "domain": ["domain__name", "email"],
          "-domain": ["-domain__name", "-email"], "quota": ["quota", "email"], "-quota": ["-quota", "-email"]}
 
@@ -199,10 +207,7 @@ def test_a_page_after_a_key_is_a_range_scan_of_an_index_without_a_sort(mariadb, 
     with CaptureQueriesContext(connection) as queries:
         listed(client, "mailbox-list", sort=sort, after=key)
     page_sql = [q["sql"] for q in queries if "FROM `virtual_users`" in q["sql"] and "LIMIT" in q["sql"]][-1]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + page_sql)
-        columns = [d[0] for d in cursor.description]
-        plan = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    plan = query_plan(page_sql)
     users = next(step for step in plan if step["table"] == "virtual_users")
     assert (users["type"], users["key"]) in (("range", index), ("ref", index))
     assert "filesort" not in (plan[0]["Extra"] or "")
@@ -448,11 +453,7 @@ def test_a_searchs_destination_side_reads_the_destination_index_in_order(mariadb
     with CaptureQueriesContext(connection) as queries:
         listed(client, "alias-list", q="d01")
     [union] = [q["sql"] for q in queries if "UNION ALL" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + union)
-        columns = [c[0] for c in cursor.description]
-        plans = [dict(zip(columns, row)) for row in cursor.fetchall()]
-    [destination] = [plan for plan in plans if plan["key"] == "virtual_aliases_destination"]
+    [destination] = [step for step in query_plan(union) if step["key"] == "virtual_aliases_destination"]
     assert destination["type"] == "range" and "filesort" not in (destination["Extra"] or "")
 
 
@@ -502,9 +503,7 @@ def test_each_side_of_an_alias_search_is_a_range_scan_of_its_own_index(mariadb, 
     with CaptureQueriesContext(connection) as queries:
         listed(client, "alias-list", q="s01", after="s010@a.example")
     page_sql = next(q["sql"] for q in queries if " UNION " in q["sql"] and "ORDER BY" in q["sql"].split("UNION")[-1])
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + page_sql)
-        plan = {(row[2], row[3], row[5]) for row in cursor.fetchall()}
+    plan = {(step["table"], step["type"], step["key"]) for step in query_plan(page_sql)}
     assert ("virtual_aliases", "range", "virtual_aliases_source_destination_uniq") in plan
     assert ("virtual_aliases", "range", "virtual_aliases_destination") in plan
 
@@ -650,10 +649,7 @@ def test_a_scheme_few_mailboxes_use_is_found_by_its_index_not_by_reading_every_m
     assert [m.email for row, boxes in response.context["flagged"] for m in boxes] == [
         "old0000@a.example", "old0001@a.example", "old0002@a.example"]
     [listing] = [q["sql"] for q in queries if "LIKE '{MD5-CRYPT}%'" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + listing)
-        columns = [c[0] for c in cursor.description]
-        plan = dict(zip(columns, cursor.fetchone()))
+    [plan] = query_plan(listing)
     assert (plan["type"], plan["key"]) == ("range", "virtual_users_password_scheme")
 
 
@@ -915,8 +911,5 @@ def test_a_picked_list_reads_its_ids_through_the_filters_index(mariadb, client, 
         response = listed(client, "mailbox-list", scheme="MD5-CRYPT", sort="-quota")
     assert [m.email for m in response.context["page"]] == ["old0002@a.example", "old0001@a.example", "old0000@a.example"]
     [picking] = [q["sql"] for q in queries if "LIKE '{MD5-CRYPT}%'" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + picking)
-        columns = [c[0] for c in cursor.description]
-        plan = dict(zip(columns, cursor.fetchone()))
+    [plan] = query_plan(picking)
     assert (plan["type"], plan["key"]) == ("range", "virtual_users_password_scheme")
