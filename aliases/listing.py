@@ -98,9 +98,10 @@ class SearchSeek(Seek):
     The sources side is a range of the (source, destination) key, in the list's order. The
     destination side is **picked**: its first `cap` + 1 rows in the destination index's order,
     whose sources are then put in order. Ordering every match by source instead (as a
-    destination index range holds them in another order) grew with them: `user099`, 20,000
-    aliases at 2,000,000, took 165-180 ms. Beyond `cap` + 1 such rows the total says "more than
-    `cap`" and the pages list the picked ones' sources.
+    destination index range holds them in another order) grew with them: at 2,000,000 aliases
+    `user099` (20,000 of them) took 177 ms and `ext19` 336 ms, 5-6 ms at 20,000 aliases. Beyond
+    `cap` + 1 such rows the total says "more than `cap`" and the pages list the picked ones'
+    sources.
     """
 
     def __init__(self, aliases, prefix, cap, kept_as=None):
