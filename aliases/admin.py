@@ -58,6 +58,8 @@ class CatchAllFilter(QuickChoices):
 @admin.register(Alias)
 class AliasAdmin(TwoPrefixSearch, ScopedAdmin):
     list_display = ["source", "destination", "domain_name"]
+    # The (source, destination) unique key; the destination index (InnoDB adds the id to it).
+    index_orderings = {"source": ["source", "destination"], "destination": ["destination", "pk"]}
     # No join, as for mailboxes: MariaDB would sort all 200,000 rows for one page.
     list_select_related = False
     list_filter = [DomainFilter, CatchAllFilter]
