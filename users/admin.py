@@ -40,6 +40,7 @@ from mailadmin.operator import NotPermitted, Operator
 from mailadmin.params import parse_id
 from users import addresses, passwords, services, tallies
 from users.access import id_or_404
+from users.forms import MAX_DOMAIN_CHOICES  # with more, the admin's forms take the domain's id
 from users.models import Domain, DomainCount, Mailbox
 from users.schema import quota_column_max
 
@@ -49,8 +50,6 @@ MAX_GENERATED = 1000
 KNOWN_SCHEMES = ["BLF-CRYPT", "ARGON2ID", "ARGON2I", "SHA512-CRYPT", "SHA256-CRYPT", "MD5-CRYPT",
                  "SSHA512", "SSHA256", "SSHA", "SHA512", "PLAIN-MD5", "PLAIN", "CLEAR", "CLEARTEXT"]
 NO_PREFIX = "none"
-# Domains a form offers as a list to choose from; with more, the domain is typed as its id.
-MAX_DOMAIN_CHOICES = 100
 
 
 class DomainFilter(QuickChoices):

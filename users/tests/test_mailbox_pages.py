@@ -178,3 +178,45 @@ def test_a_mailbox_deleted_without_the_choice_leaves_the_aliases(client, bob, ja
     client.force_login(bob)
     client.post(reverse("mailbox-delete", args=[jane_mailbox.pk]))
     assert Alias.objects.filter(destination="jane@a.example").exists()
+
+
+@pytest.fixture
+def many_domains(monkeypatch, alice, domain_a):
+    """alice administers more domains than a list offers (two, with the limit set to one)."""
+    from users import forms
+
+    monkeypatch.setattr(forms, "MAX_DOMAIN_CHOICES", 1)
+    from users.models import Domain
+
+    Domain.objects.create(name="xn--bcher-kva.example")
+    return alice
+
+
+def test_with_more_domains_than_a_list_offers_the_domain_is_typed(client, many_domains):
+    client.force_login(many_domains)
+    page = client.get(reverse("mailbox-create"), {"domain": "a.example"}).content.decode()
+    assert "<select" not in page and "<option" not in page
+    assert 'name="domain" value="a.example"' in page  # as the domain's page links here
+    assert "Type the domain&#x27;s name" in page
+    # Typed as a person types it: any case, the international form, a final dot.
+    new_mailbox(client, local_part="sam", domain="A.Example.")
+    new_mailbox(client, local_part="sam", domain="bücher.example")
+    assert set(Mailbox.objects.values_list("email", flat=True)) == {"sam@a.example", "sam@xn--bcher-kva.example"}
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("nowhere.example", "You administer no domain of that name."),
+    ("b.example", "You administer no domain of that name."),  # it exists, but is not bob's
+    ("a@b.example", "Enter a domain name without &#x27;@&#x27;, such as example.org."),
+    ("", "This field is required."),
+])
+def test_a_typed_domain_that_is_not_the_persons_is_refused_at_the_field(client, bob, domain_b, monkeypatch, typed, message):
+    from users import forms
+
+    monkeypatch.setattr(forms, "MAX_DOMAIN_CHOICES", 0)
+    client.force_login(bob)
+    response = new_mailbox(client, domain=typed)
+    assert response.status_code == 200
+    assert response.context["form"].errors["domain"] == [message.replace("&#x27;", "'")]
+    assert message in response.content.decode()
+    assert not Mailbox.objects.exists()
