@@ -34,7 +34,7 @@ from aliases.guides import BOOKWORM, GUIDES
 from aliases.sender_login import QUERIES as SENDER_QUERIES
 from aliases.sender_rights import lookup_config
 from aliases.sender_rights import myorigin as sender_rights_myorigin
-from users.schema import MARIADB_PREFIX_INDEXES
+from users.schema import MARIADB_INDEXES
 
 ENV_FILE = "/etc/mailadmin/mailadmin.env"
 TIMEOUT = 30
@@ -570,7 +570,7 @@ def panel_indexes(server):
     expected = [(item.name, model._meta.db_table, functools.partial(_creating_sql, model, item))
                 for model, item in panel_indexes_and_constraints()]
     if connection.vendor == "mysql":
-        expected += [(name, table, functools.partial(str, sql)) for name, (table, sql) in MARIADB_PREFIX_INDEXES.items()]
+        expected += [(name, table, functools.partial(str, sql)) for name, (table, sql) in MARIADB_INDEXES.items()]
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
         # A table that is not there yet is the migrations check's finding, not a missing index.

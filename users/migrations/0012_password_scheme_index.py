@@ -11,14 +11,14 @@ express a prefix index, hence SQL; no model state changes.
 
 from django.db import migrations
 
-from users.schema import MARIADB_PREFIX_INDEXES
+from users.schema import MARIADB_INDEXES
 
 INDEX = "virtual_users_password_scheme"
 
 
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor == "mysql":
-        schema_editor.execute(MARIADB_PREFIX_INDEXES[INDEX][1])
+        schema_editor.execute(MARIADB_INDEXES[INDEX][1])
 
 
 def drop_index(apps, schema_editor):

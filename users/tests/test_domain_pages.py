@@ -147,6 +147,18 @@ def test_deleting_a_domain_shows_and_removes_alias_rows_elsewhere_that_refer_to_
     assert list(Alias.objects.values_list("source", flat=True)) == ["kept@b.example"]
 
 
+def test_the_rows_outliving_a_domain_are_exactly_those_at_its_name_in_any_case(client, alice, domain_a, domain_b):
+    refer = [("to-upper@b.example", "Jane@A.Example"), ("@b.example", "catch@a.example"), ("@a.example", "kim@b.example")]
+    unrelated = [("to-sub@b.example", "x@sub.a.example"), ("to-longer@b.example", "x@xa.example"),
+                 ("to-local@b.example", "a.example"), ("to-at@b.example", "x@a.example.org")]
+    Alias.objects.bulk_create(Alias(domain=domain_b, source=s, destination=d) for s, d in refer + unrelated)
+    Alias.objects.create(domain=domain_a, source="own@a.example", destination="jane@a.example")  # the cascade's
+    client.force_login(alice)
+    page = client.get(reverse("domain-delete", args=["a.example"])).content.decode()
+    assert "3 alias rows outside this domain refer to it" in page
+    assert all(f"{s} → {d}" in page for s, d in refer) and not any(s in page for s, _ in unrelated)
+
+
 def test_a_domains_page_lists_one_line_per_alias_address(client, bob, domain_a):
     from aliases.models import Alias
 
