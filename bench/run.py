@@ -94,6 +94,8 @@ def pages(size, mailbox_pk, domain_name):
         ("alias search `alias042`", "alias search", "alias-list", [], {"q": "alias042"}, None),
         ("alias search by destination `user099`", "alias search", "alias-list", [], {"q": "user099"}, None),
         ("mailbox edit page", "page", "mailbox-detail", [mailbox_pk], {}, None),
+        ("new mailbox page", "page", "mailbox-create", [], {}, None),
+        ("domain delete confirmation", "page", "domain-delete", [domain_name], {}, None),
         ("audit log, first page", "audit", "audit-log", [], {}, None),
         ("audit log, 4th page (Older ×3)", "audit", "audit-log", [], {}, "next3"),
         ("audit log, last page", "audit", "audit-log", [], {}, "audit-last"),
@@ -105,9 +107,11 @@ def pages(size, mailbox_pk, domain_name):
         ("admin: mailboxes, last page", "admin", "admin:users_mailbox_changelist", [], admin_last, None),
         ("admin: mailbox search `user05`", "admin", "admin:users_mailbox_changelist", [], {"q": "user05"}, None),
         ("admin: mailboxes by scheme", "admin", "admin:users_mailbox_changelist", [], {"scheme": "SHA512-CRYPT"}, None),
+        ("admin: mailboxes by quota", "admin", "admin:users_mailbox_changelist", [], {"o": "-3"}, None),
         ("admin: aliases", "admin", "admin:aliases_alias_changelist", [], {}, None),
         ("admin: aliases, last page", "admin", "admin:aliases_alias_changelist", [], admin_alias_last, None),
         ("admin: alias search `alias042`", "admin", "admin:aliases_alias_changelist", [], {"q": "alias042"}, None),
+        ("admin: aliases by destination", "admin", "admin:aliases_alias_changelist", [], {"o": "2"}, None),
         ("admin: mailbox change", "admin", "admin:users_mailbox_change", [mailbox_pk], {}, None),
     ]
 

@@ -5,8 +5,9 @@ ends with `-pk` unless a unique column is in the order. At a million mailboxes, 
 id DESC` and `ORDER BY email, quota` are sorts of every row for 25 of them (227–396 ms a page,
 the alias list's 610–990 ms); the orders the indexes hold are read 25 rows at a time.
 
-A ModelAdmin with `index_orderings` ({sort field: the whole order, ascending}) is sorted by the
-first sortable column of `?o=` alone, in that column's whole order, every part in its direction.
+A ModelAdmin with `index_orderings` ({sort field: the whole order, ascending, ending in a unique
+column or expression}) is sorted by the first sortable column of `?o=` alone, in that column's
+whole order, every part in its direction.
 The column headers show that one column as the sorted one.
 """
 
@@ -33,8 +34,10 @@ class IndexOrderedChangeList(GuardedChangeList):
         first = self._first_sort()
         if first is None:
             return super().get_ordering(request, queryset)
+        # Each order ends in a unique column: nothing for Django to add (its "-pk" would
+        # leave MariaDB sorting the rows again).
         _, prefix, order = first
-        return self._get_deterministic_ordering([prefix + field for field in order])
+        return [prefix + part if isinstance(part, str) else (part.desc() if prefix else part.asc()) for part in order]
 
     def get_ordering_field_columns(self):
         if not self.params.get(ORDER_VAR):

@@ -16,8 +16,8 @@ from django.contrib.admin.views.main import (
     ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
 )
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F
+from django.db.models.expressions import RawSQL
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -41,7 +41,7 @@ from mailadmin.params import parse_id
 from users import addresses, passwords, services, tallies
 from users.access import id_or_404
 from users.forms import MAX_DOMAIN_CHOICES  # with more, the admin's forms take the domain's id
-from users.models import Domain, DomainCount, Mailbox
+from users.models import Domain, Mailbox
 from users.schema import quota_column_max
 
 # New passwords are hashed inside the request; more than this belongs in `manage.py import`.
@@ -293,8 +293,13 @@ class DomainForm(forms.ModelForm):
 @admin.register(Domain)
 class DomainAdmin(ScopedAdmin):
     list_display = ["display_name", "name", "mailbox_count", "alias_count"]
-    # The counts are the kept figures, one subquery per domain: sorted in full either way.
-    index_orderings = {"name": ["name"], "mailbox_count": ["mailbox_count", "name"], "alias_count": ["alias_count", "name"]}
+    # A count's ties by the kept row's domain id (its index's second column), not the domain's:
+    # Django would name the domains' column for it, which leaves MariaDB sorting every domain.
+    index_orderings = {
+        "name": ["name"],
+        "mailbox_count": ["mailbox_count", RawSQL("`mailadmin_domain_count`.`domain_id`", [])],
+        "alias_count": ["alias_count", RawSQL("`mailadmin_domain_count`.`domain_id`", [])],
+    }
     search_fields = ["^name"]
     actions = ["delete_with_summary"]
     form = DomainForm
@@ -327,7 +332,7 @@ class DomainAdmin(ScopedAdmin):
         annotated = kept_statements.kept(
             ("admin domain list", self.admin_site.name, kept_statements.scope_of(request.user)),
             lambda: super(DomainAdmin, self).get_queryset(request).annotate(
-                mailbox_count=_kept("mailboxes"), alias_count=_kept("aliases")
+                mailbox_count=F("kept_count__mailboxes"), alias_count=F("kept_count__aliases")
             ),
         )
         return annotated.all()
@@ -366,14 +371,6 @@ class DomainAdmin(ScopedAdmin):
         # shows what goes with it, what survives elsewhere, and wants the name typed.
         domain = get_object_or_404(self.get_queryset(request), pk=id_or_404(object_id))
         return HttpResponseRedirect(reverse("domain-delete", args=[domain.name]))
-
-
-@functools.cache
-def _kept(figure):
-    # Made once: annotate() resolves a copy of it for each list, and making the subquery cost
-    # more than resolving it.
-    kept = DomainCount.objects.filter(domain_id=OuterRef("pk")).values(figure)[:1]
-    return Coalesce(Subquery(kept), Value(0))
 
 
 def _count_link(list_name, domain, count):

@@ -11,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aliases.models import Alias
+from users import tallies
 from users.admin import ScopedAdmin
-from users.models import Mailbox
+from users.models import Domain, Mailbox
 from users.tests.test_large_list_pages import query_plan
 
+DOMAINS = reverse("admin:users_domain_changelist")
 MAILBOXES = reverse("admin:users_mailbox_changelist")
 ALIASES = reverse("admin:aliases_alias_changelist")
 HASH = "{BLF-CRYPT}$2y$05$B73qez2RL79n1yPAPUwe6O33Yt.8xgSwlApHFU3nGHaRXs1ce0qea"
@@ -38,7 +40,7 @@ def listed_addresses(client, url, **query):
     addresses, page_number = [], 1
     while True:
         page = client.get(url, {**query, "p": page_number}).content.decode()
-        found = re.findall(r'<th class="field-(?:display_email|source)"><a [^>]*>([^<]+)</a>', page)
+        found = re.findall(r'<th class="field-(?:display_email|source|display_name)"><a [^>]*>([^<]+)</a>', page)
         addresses += found
         if len(found) < 25:
             return addresses
@@ -93,10 +95,28 @@ def test_aliases_sorted_by_destination_keep_one_order_across_pages(admin_client,
     assert listed_addresses(admin_client, ALIASES, o="-2.1") == by_destination[::-1]
 
 
+def add_domains_with_mailboxes(count):
+    """Domains d00000.example … whose mailboxes number 0, 1, 2, 0, 1, 2 …, counted by the panel."""
+    domains = Domain.objects.bulk_create(Domain(name=f"d{i:05}.example") for i in range(count))
+    Mailbox.objects.bulk_create(
+        Mailbox(domain=domain, email=f"u{n}@{domain.name}", password=HASH)
+        for i, domain in enumerate(domains) for n in range(i % 3)
+    )
+    tallies.recount()
+    return domains
+
+
+def test_domains_sorted_by_their_mailboxes_tie_in_one_order_on_every_page(admin_client):
+    domains = add_domains_with_mailboxes(60)
+    by_mailboxes = [d.name for d in sorted(domains, key=lambda d: (int(d.name[1:6]) % 3, d.pk))]
+    assert listed_addresses(admin_client, DOMAINS, o="3") == by_mailboxes
+    assert listed_addresses(admin_client, DOMAINS, o="-3") == by_mailboxes[::-1]
+
+
 def page_statement(client, url, table, **query):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url, query).status_code == 200
-    return [q["sql"] for q in queries if f"FROM `{table}`" in q["sql"] and "ORDER BY" in q["sql"]][-1]
+    return [q["sql"] for q in queries if table in q["sql"] and "ORDER BY" in q["sql"]][-1]
 
 
 @pytest.mark.mariadb
@@ -107,6 +127,8 @@ def page_statement(client, url, table, **query):
     (ALIASES, "virtual_aliases", "1", "virtual_aliases_source_destination_uniq"),
     (ALIASES, "virtual_aliases", "-2", "virtual_aliases_destination"),
     (ALIASES, "virtual_aliases", "2.-1", "virtual_aliases_destination"),
+    (DOMAINS, "mailadmin_domain_count", "-3", "domain_count_mailboxes"),
+    (DOMAINS, "mailadmin_domain_count", "4.1", "domain_count_aliases"),
 ])
 def test_a_sorted_admin_page_reads_an_index_in_order_without_sorting_the_table(
     transactional_db, mariadb, admin_client, domain_a, url, table, order, index
@@ -115,6 +137,8 @@ def test_a_sorted_admin_page_reads_an_index_in_order_without_sorting_the_table(
     # MariaDB sorts a table of 3,000 aliases (the unique key is wider than the email index).
     if table == "virtual_users":
         add_mailboxes(domain_a, 3000)
+    elif table == "mailadmin_domain_count":
+        add_domains_with_mailboxes(20000)  # its rows are narrow: 3,000 are sorted
     else:
         Alias.objects.bulk_create(
             Alias(domain=domain_a, source=f"s{i:05}@a.example", destination=f"d{i % 4}@elsewhere.example")
