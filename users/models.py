@@ -62,7 +62,8 @@ class Domain(models.Model):
 
     # The domain's kept counts (users.tallies), for joins: no column, no database constraint.
     kept_count = models.ForeignObject(
-        "DomainCount", on_delete=models.DO_NOTHING, from_fields=["id"], to_fields=["domain_id"], related_name="+"
+        "DomainCount", on_delete=models.DO_NOTHING, from_fields=["id"], to_fields=["domain_id"], related_name="+",
+        editable=False,
     )
 
     objects = DomainQuerySet.as_manager()
@@ -85,6 +86,10 @@ class Domain(models.Model):
 
     def clean(self):
         self.name = _normalized(addresses.normalize_domain, self.name, "name")
+
+    def clean_fields(self, exclude=None):
+        # kept_count is a join, no value of the row: reading it would look up the kept counts.
+        super().clean_fields(exclude={*(exclude or ()), "kept_count"})
 
 
 class InDomainQuerySet(models.QuerySet):

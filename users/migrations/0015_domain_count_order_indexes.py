@@ -20,8 +20,8 @@ class Migration(migrations.Migration):
                 model_name="domain",
                 name="kept_count",
                 field=models.ForeignObject(
-                    from_fields=["id"], on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
-                    to="users.domaincount", to_fields=["domain_id"],
+                    editable=False, from_fields=["id"], on_delete=django.db.models.deletion.DO_NOTHING,
+                    related_name="+", to="users.domaincount", to_fields=["domain_id"],
                 ),
             ),
         ]),
