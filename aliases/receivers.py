@@ -31,7 +31,8 @@ def outliving_domain(domain):
         # The address domain indexes (aliases/migrations/0003): a range of each, not every row.
         # Lookups, not a boolean RawSQL, which Django compares with 1 and MariaDB then reads
         # every row for.
-        return others.filter(Q(Exact(_invisible("source_domain"), domain.name)) | Q(Exact(_invisible("destination_domain"), domain.name)))
+        at_domain = [Q(Exact(_invisible(column), domain.name)) for column in ("source_domain", "destination_domain")]
+        return others.filter(at_domain[0] | at_domain[1])
     return others.filter(Q(source__iendswith="@" + domain.name) | Q(destination__iendswith="@" + domain.name))
 
 

@@ -103,6 +103,7 @@ def pages(size, mailbox_pk, domain_name):
         ("audit log, object filter", "audit", "audit-log", [], {"object": "user042@"}, None),
         ("import/export page", "page", "bulk-import", [], {}, None),
         ("admin: domains", "admin", "admin:users_domain_changelist", [], {}, None),
+        ("admin: domains by mailboxes", "admin", "admin:users_domain_changelist", [], {"o": "-3"}, None),
         ("admin: mailboxes", "admin", "admin:users_mailbox_changelist", [], {}, None),
         ("admin: mailboxes, last page", "admin", "admin:users_mailbox_changelist", [], admin_last, None),
         ("admin: mailbox search `user05`", "admin", "admin:users_mailbox_changelist", [], {"q": "user05"}, None),
