@@ -150,3 +150,13 @@ def test_a_sorted_admin_page_reads_an_index_in_order_without_sorting_the_table(
     step = next(step for step in plan if step["table"] == table)
     assert step["key"] == index
     assert "filesort" not in (step["Extra"] or "")
+
+
+def test_a_domain_added_behind_the_panels_back_is_listed_with_its_counts_in_every_order(admin_client, domain_a):
+    # The list joins each domain to its kept counts: the panel counts a new domain's rows first.
+    domain = Domain.objects.bulk_create([Domain(name="script.example")])[0]
+    Mailbox.objects.bulk_create(Mailbox(domain=domain, email=f"u{n}@script.example", password=HASH) for n in range(2))
+    for order in ("", "3", "-3", "-4"):
+        page = admin_client.get(DOMAINS, {"o": order} if order else {}).content.decode()
+        assert re.search(r'script\.example</td><td class="field-mailbox_count"><a [^>]*>2</a>', page), order
+        assert "a.example</td>" in page
