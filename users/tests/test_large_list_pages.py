@@ -235,6 +235,18 @@ def test_the_whole_lists_total_is_kept_and_notices_rows_added_behind_its_back(cl
     assert listed(client, "mailbox-list").context["page"].total.count == 65
 
 
+@pytest.mark.parametrize("over", ["50", "abc", ""])
+def test_a_share_of_the_quota_the_list_does_not_offer_leaves_the_whole_list_and_its_kept_total(client, alice, domain_a, over):
+    add_mailboxes(domain_a, SEARCH_TOTAL_CAP + 1)
+    client.force_login(alice)
+    listed(client, "mailbox-list")  # the kept figures count the rows added behind the panel's back, once
+    with CaptureQueriesContext(connection) as queries:
+        response = listed(client, "mailbox-list", over=over)
+    assert total(response) == keyset.Total(SEARCH_TOTAL_CAP + 1)
+    assert [m.email for m in response.context["page"]] == [f"u{i:04}@a.example" for i in range(50)]
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"] and "virtual_users" in q["sql"]]
+
+
 def test_a_searchs_total_is_exact_up_to_the_search_cap_and_more_than_the_cap_beyond(client, alice, domain_a):
     add_mailboxes(domain_a, SEARCH_TOTAL_CAP)
     client.force_login(alice)
