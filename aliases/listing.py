@@ -1,7 +1,6 @@
 """Aliases listed as people think of them: one line per address, with its first destinations
 and how many there are (the alias list, a domain's page), paged by the address (mailadmin.keyset)."""
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from aliases.models import Alias
@@ -75,14 +74,6 @@ def sources_seek(aliases, kept_as=None):
         parse=lambda text: None if _source_key(text) is None else (text,),
         kept_as=kept_as,
     )
-
-
-def _sql_of(queryset):
-    """(sql, params) of a queryset, or None for one that matches nothing (a scope or a filter)."""
-    try:
-        return queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return None
 
 
 class SearchSeek(Seek):
@@ -168,13 +159,13 @@ class SearchSeek(Seek):
         side = side.order_by(order)
         if key is not None:
             side = side.filter(**{f"source__{'lt' if order.startswith('-') else 'gt'}": key})
-        return _sql_of(side[:limit])
+        return keyset.sql_of(side[:limit])
 
     def _picked_by_destination(self, prefix):
         """(sql, params) of the sources of the first `cap` + 1 aliases in the destination index's
         order whose destination starts with `prefix` and source does not, or None."""
         side = self.aliases.filter(destination__istartswith=prefix).exclude(source__istartswith=prefix)
-        return _sql_of(side.order_by("destination", "pk").values_list("source", flat=True)[: self.cap + 1])
+        return keyset.sql_of(side.order_by("destination", "pk").values_list("source", flat=True)[: self.cap + 1])
 
     def read(self, key, forward, limit, offset=0):
         order = "source" if forward else "-source"

@@ -467,11 +467,19 @@ def _count_statement(queryset):
         # The rows' primary keys alone, as Django's count() selects them: an index answers, and
         # the rows themselves are not read (the audit log's 1,001 newest entries, their changes).
         queryset = queryset.values("pk")
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # a scope or filter that matches nothing
+    statement = sql_of(queryset)
+    if statement is None:
         return None
+    sql, params = statement
     return f"SELECT COUNT(*) FROM ({sql}) counted", params
+
+
+def sql_of(queryset):
+    """(sql, params) of a queryset, or None for one that matches nothing (a scope or a filter)."""
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None
 
 
 def _one_value(statement):

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
@@ -242,10 +241,7 @@ def _fullest_statement(user, name, shown):
         rows = QuotaUsage.objects.filter(mailbox__in=Mailbox.objects.visible_to(user).values("email"))
     in_range = rows.filter(ALERT_RANGES[name])
     fullest = in_range.order_by("-used_ppm", "-mailbox_id").values_list(*_FULLEST_COLUMNS)[:shown]
-    try:
-        return fullest.query.sql_with_params()
-    except EmptyResultSet:
-        return None
+    return keyset.sql_of(fullest)
 
 
 def count_over(user, percent, cap):
