@@ -1,5 +1,6 @@
 """Look for pages whose cost grows with the installation: many more pages than bench/run.py
-measures, each timed in-process at every size, the growth flagged.
+measures (as the superuser, a domain admin of two domains and a mailbox user), each timed
+in-process at every size, the growth flagged.
 
     .venv/bin/python bench/sweep.py [--sizes 10000,1000000] [--only REGEX]
 
@@ -86,6 +87,51 @@ def pages(domain, mailbox_pk, alias, domain_pk, staff_pk):
     ]
 
 
+def others_pages(domain, mailbox_pk):
+    """(label, path) seen by a domain admin of two domains, and by a mailbox user."""
+    from django.urls import reverse
+
+    lists = [("mailbox list", "mailbox-list"), ("alias list", "alias-list"), ("domain list", "domain-list")]
+    as_domain_admin = [(f"domain admin: {label}", reverse(name)) for label, name in lists] + [
+        ("domain admin: dashboard", reverse("dashboard")),
+        ("domain admin: mailbox list by used", reverse("mailbox-list") + "?sort=-used"),
+        ("domain admin: mailbox search `user04`", reverse("mailbox-list") + "?q=user04"),
+        ("domain admin: alias search `alias04`", reverse("alias-list") + "?q=alias04"),
+        ("domain admin: new mailbox page", reverse("mailbox-create")),
+        ("domain admin: mailbox edit page", reverse("mailbox-detail", args=[mailbox_pk])),
+        ("domain admin: audit log", reverse("audit-log")),
+        ("domain admin: admin mailboxes by quota", reverse("admin:users_mailbox_changelist") + "?o=-3"),
+        ("domain admin: admin aliases by destination", reverse("admin:aliases_alias_changelist") + "?o=2"),
+        ("domain admin: admin domains by mailboxes", reverse("admin:users_domain_changelist") + "?o=-3"),
+    ]
+    as_mailbox_user = [("mailbox user: own page", reverse("account"))]
+    return as_domain_admin, as_mailbox_user
+
+
+def people(domain_names):
+    """Clients logged in as a domain admin of `domain_names` and as the mailbox user042 of the
+    first, made in the bench's database the first time (the seed makes only the superuser)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from users.models import Domain, DomainAdminGrant
+
+    users = get_user_model()
+    admin, _ = users.objects.get_or_create(username="sweepdomainadmin", defaults={"is_staff": True})
+    for name in domain_names:
+        DomainAdminGrant.objects.get_or_create(user=admin, domain=Domain.objects.get(name=name))
+    admin.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label__in=["users", "aliases"], codename__regex=r"^(view|change)_(domain|mailbox|alias)$"))
+    mailbox_user, _ = users.objects.get_or_create(username=f"user042@{domain_names[0]}")
+    clients = []
+    for user in (admin, mailbox_user):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        clients.append(client)
+    return clients
+
+
 def sweep(only):
     """Child: time each page at this process's database; print one JSON line a page."""
     import django
@@ -106,7 +152,12 @@ def sweep(only):
     domain = Domain.objects.get(name="d0042.bench.example")
     mailbox = Mailbox.objects.get(email=f"user042@{domain.name}")
     alias = Alias.objects.filter(source=f"alias042@{domain.name}").first().source
-    for label, path in pages(domain.name, mailbox.pk, alias, domain.pk, user.pk):
+    as_domain_admin, as_mailbox_user = others_pages(domain.name, mailbox.pk)
+    domain_admin, mailbox_user = people([domain.name, "d0043.bench.example"])
+    swept = [(client, label, path) for label, path in pages(domain.name, mailbox.pk, alias, domain.pk, user.pk)]
+    swept += [(domain_admin, label, path) for label, path in as_domain_admin]
+    swept += [(mailbox_user, label, path) for label, path in as_mailbox_user]
+    for client, label, path in swept:
         if only and not re.search(only, label):
             continue
         times = []
