@@ -12,11 +12,13 @@ The column headers show that one column as the sorted one.
 """
 
 from django.contrib.admin.views.main import ORDER_VAR
+from django.utils.functional import cached_property
 
 from mailadmin.admin_input import GuardedChangeList
 
 
 class IndexOrderedChangeList(GuardedChangeList):
+    @cached_property
     def _first_sort(self):
         """(column number, "" or "-", the order) of the first sortable column in `?o=`, or None."""
         orderings = self.model_admin.index_orderings
@@ -31,7 +33,7 @@ class IndexOrderedChangeList(GuardedChangeList):
         return None
 
     def get_ordering(self, request, queryset):
-        first = self._first_sort()
+        first = self._first_sort
         if first is None:
             return super().get_ordering(request, queryset)
         # Each order ends in a unique column: nothing for Django to add (its "-pk" would
@@ -42,7 +44,7 @@ class IndexOrderedChangeList(GuardedChangeList):
     def get_ordering_field_columns(self):
         if not self.params.get(ORDER_VAR):
             return super().get_ordering_field_columns()
-        first = self._first_sort()
+        first = self._first_sort
         if first is None:
             return {}
         number, prefix, _ = first
