@@ -34,6 +34,8 @@ from aliases.guides import BOOKWORM, GUIDES
 from aliases.sender_login import QUERIES as SENDER_QUERIES
 from aliases.sender_rights import lookup_config
 from aliases.sender_rights import myorigin as sender_rights_myorigin
+from users import tallies, tally_triggers
+from users.models import Domain
 from users.schema import MARIADB_INDEXES
 
 ENV_FILE = "/etc/mailadmin/mailadmin.env"
@@ -582,6 +584,39 @@ def panel_indexes(server):
         yield Finding(True, "indexes", "every index and key the panel added is there")
     for name, table, sql in missing:
         yield Finding(False, f"index {name}", f"missing on {table}", sql)
+
+
+@doctor_check
+def kept_figures(server):
+    """The triggers that keep the panel's figures through other programs' writes, and the
+    figures themselves against a count of the mail tables (seconds at a million mailboxes)."""
+    for name, table in tally_triggers.missing(connection):
+        yield Finding(False, f"trigger {name}", f"missing on {table}: other programs' changes there go uncounted",
+                      "manage.py recount (makes it again)")
+    differing = tallies.differences()
+    if not differing:
+        yield Finding(True, "kept figures", "the panel's counts match the mail tables")
+        return
+    names = dict(Domain.objects.filter(pk__in=differing).values_list("pk", "name"))
+    shown = "; ".join(_difference_text(names, domain_id, *sides) for domain_id, sides in list(differing.items())[:3])
+    more = f" and {len(differing) - 3} more" if len(differing) > 3 else ""
+    yield Finding(False, "kept figures", f"differ from the mail tables: {shown}{more}", "manage.py recount")
+
+
+def _difference_text(names, domain_id, kept, counted):
+    if domain_id == tallies.ALL_DOMAINS:
+        label = "all domains"
+    else:
+        label = names.get(domain_id) or f"domain id {domain_id} (not in virtual_domains)"
+    parts = [f"{what} {was} kept, {now} counted"
+             for what, was, now in zip(("domains", "mailboxes", "aliases"), kept, counted) if was != now]
+    if kept[3] != counted[3]:
+        parts.append(f"schemes {_schemes_text(kept[3])} kept, {_schemes_text(counted[3])} counted")
+    return f"{label}: " + ", ".join(parts)
+
+
+def _schemes_text(schemes):
+    return "{" + ", ".join(f"{scheme} {n}" for scheme, n in sorted(schemes.items())) + "}"
 
 
 @doctor_check

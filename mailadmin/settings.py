@@ -134,7 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             # utf8mb4 for the connection; the guide's tables keep their own utf8mb3 columns.
             "charset": "utf8mb4",
             # Strict mode: an over-long or out-of-range value is an error, never silently cut.
-            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            # The marker tells the kept figures' triggers that the write API counts this
+            # connection's writes itself (users/tally_triggers.py).
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES', @mailadmin_keeps_tallies = 1",
             # Moments read by C code rather than MySQLdb's Python (mailadmin/mysql_driver.py).
             "conv": CONVERSIONS,
         }

@@ -376,32 +376,59 @@ def _highest_ids_columns():
 
 def recount():
     """Every figure counted again from the mail tables (GROUP BY domain: one scan each)."""
-    alias_model = _alias_model()
     with transaction.atomic():
-        highest = _highest_ids()
-        domains = set(Domain.objects.values_list("pk", flat=True))
-        mailboxes = dict(Mailbox.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
-        aliases = dict(alias_model.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
+        domain_rows, scheme_rows, highest = _counted()
         DomainCount.objects.all().delete()
-        DomainCount.objects.bulk_create(
-            [DomainCount(domain_id=domain_id, domains=int(domain_id in domains), mailboxes=mailboxes.get(domain_id, 0),
-                         aliases=aliases.get(domain_id, 0))
-             for domain_id in domains | set(mailboxes) | set(aliases)]
-            + [DomainCount(domain_id=ALL_DOMAINS, domains=len(domains), mailboxes=sum(mailboxes.values()),
-                           aliases=sum(aliases.values()))]
-        )
-        per_domain = _schemes_per_domain()
-        all_domains = {}
-        for (_domain_id, scheme), count in per_domain.items():
-            all_domains[scheme] = all_domains.get(scheme, 0) + count
+        DomainCount.objects.bulk_create(DomainCount(domain_id=domain_id, domains=domains, mailboxes=mailboxes, aliases=aliases)
+                                        for domain_id, (domains, mailboxes, aliases) in domain_rows.items())
         SchemeCount.objects.all().delete()
-        SchemeCount.objects.bulk_create(
-            [SchemeCount(domain_id=domain_id, scheme=scheme, mailboxes=count)
-             for (domain_id, scheme), count in per_domain.items()]
-            + [SchemeCount(domain_id=ALL_DOMAINS, scheme=scheme, mailboxes=count) for scheme, count in all_domains.items()]
-        )
+        SchemeCount.objects.bulk_create(SchemeCount(domain_id=domain_id, scheme=scheme, mailboxes=count)
+                                        for (domain_id, scheme), count in scheme_rows.items())
         TallyWatermark.objects.all().delete()
         TallyWatermark.objects.bulk_create(TallyWatermark(table=table, max_id=top) for table, top in highest.items())
+
+
+def _counted():
+    """What the kept rows would be, counted from the mail tables now: ({domain id: (domains,
+    mailboxes, aliases)}, {(domain id, scheme): mailboxes}, {table: highest id}), the rows of
+    ALL_DOMAINS included."""
+    alias_model = _alias_model()
+    highest = _highest_ids()
+    domains = set(Domain.objects.values_list("pk", flat=True))
+    mailboxes = dict(Mailbox.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
+    aliases = dict(alias_model.objects.order_by().values_list("domain_id").annotate(n=Count("pk")))
+    domain_rows = {
+        domain_id: (int(domain_id in domains), mailboxes.get(domain_id, 0), aliases.get(domain_id, 0))
+        for domain_id in domains | set(mailboxes) | set(aliases)
+    }
+    domain_rows[ALL_DOMAINS] = (len(domains), sum(mailboxes.values()), sum(aliases.values()))
+    scheme_rows = _schemes_per_domain()
+    for (_domain_id, scheme), count in list(scheme_rows.items()):
+        scheme_rows[ALL_DOMAINS, scheme] = scheme_rows.get((ALL_DOMAINS, scheme), 0) + count
+    return domain_rows, scheme_rows, highest
+
+
+def differences():
+    """{domain id: (kept, counted)} for each domain (and ALL_DOMAINS) whose kept figures differ
+    from a count of the mail tables now, each side (domains, mailboxes, aliases, {scheme:
+    mailboxes}). Rows added behind the panel's back are counted first, as a page view would;
+    the kept rows and the count are read in one transaction (one snapshot on MariaDB)."""
+    ensure_counted()
+    with transaction.atomic():
+        domain_rows, scheme_rows, _highest = _counted()
+        kept_rows = {row.domain_id: (row.domains, row.mailboxes, row.aliases) for row in DomainCount.objects.all()}
+        kept_schemes = {(row.domain_id, row.scheme): row.mailboxes for row in SchemeCount.objects.all()}
+
+    def figures(rows, schemes, domain_id):
+        by_scheme = {scheme: n for (of, scheme), n in schemes.items() if of == domain_id and n}
+        return (*rows.get(domain_id, (0, 0, 0)), by_scheme)
+
+    found = {}
+    for domain_id in sorted({*domain_rows, *kept_rows, *(of for of, _ in scheme_rows), *(of for of, _ in kept_schemes)}):
+        kept, counted = figures(kept_rows, kept_schemes, domain_id), figures(domain_rows, scheme_rows, domain_id)
+        if kept != counted:
+            found[domain_id] = (kept, counted)
+    return found
 
 
 def _schemes_per_domain():

@@ -114,7 +114,7 @@ def test_a_matching_server_is_all_green(production_settings, postfix_account):
     for subject in ("postfix recipient_delimiter", "postfix smtpd_sender_login_maps", "postfix virtual_alias_maps",
                     "postfix myorigin", "postfix mydestination",
                     "postfix database grants", "dovecot password_query", "dovecot default_pass_scheme",
-                    "panel database grants", "indexes", "check --deploy"):
+                    "panel database grants", "indexes", "kept figures", "check --deploy"):
         assert f"ok   {subject}" in checked, subject
 
 

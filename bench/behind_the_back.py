@@ -1,0 +1,104 @@
+"""What the kept figures' triggers (users/tally_triggers.py) cost another program's writes, and
+whether the figures are still right afterwards.
+
+    .venv/bin/python bench/behind_the_back.py [--sizes 10000,1000000] [--writes 500]
+
+At each size, from a connection of its own (as Roundcube's password plugin or the mysql client
+would write): Roundcube's `UPDATE virtual_users SET password=… WHERE email=…`, each moving a
+mailbox to the other of two schemes and back, and an alias moved to another domain and back.
+Each statement is timed with the triggers doing their work, and with the connection carrying
+the panel's marker (the triggers then stop at their first test): the difference is what they
+cost. Every write is undone by the next one. Afterwards the kept figures are compared with a
+count of the tables (`tallies.differences()`, what `manage.py doctor` reports). The databases
+are bench/run.py's; `migrate` is run first to give them the triggers.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import MySQLdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import database_url, size_label  # noqa: E402
+
+BLF = "{BLF-CRYPT}$2y$05$" + "a" * 53
+SHA = "{SHA512-CRYPT}$6$salt$" + "b" * 86
+
+
+def connect(url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
+                           password=parts.password or "", database=parts.path.lstrip("/"), autocommit=True)
+
+
+def timed(cursor, statements):
+    spent = []
+    for sql, params in statements:
+        start = time.perf_counter()
+        cursor.execute(sql, params)
+        spent.append((time.perf_counter() - start) * 1000)
+    return statistics.median(spent)
+
+
+def writes(cursor, count):
+    cursor.execute("SELECT email, password FROM virtual_users WHERE domain_id = (SELECT MAX(id) FROM virtual_domains) "
+                   "ORDER BY id LIMIT %s", (count,))
+    mailboxes = cursor.fetchall()
+    cursor.execute("SELECT id, domain_id FROM virtual_aliases WHERE domain_id = (SELECT MAX(id) FROM virtual_domains) "
+                   "ORDER BY id LIMIT %s", (count,))
+    aliases = cursor.fetchall()
+    cursor.execute("SELECT MIN(id) FROM virtual_domains")
+    (other_domain,) = cursor.fetchone()
+    passwords = [("UPDATE virtual_users SET password=%s WHERE email=%s", (SHA if n < len(mailboxes) else BLF, email))
+                 for n, (email, _password) in enumerate(mailboxes * 2)]
+    restore = [("UPDATE virtual_users SET password=%s WHERE email=%s", (password, email)) for email, password in mailboxes]
+    moves = [("UPDATE virtual_aliases SET domain_id=%s WHERE id=%s", (other_domain if n < len(aliases) else domain_id, pk))
+             for n, (pk, domain_id) in enumerate(aliases * 2)]
+    return passwords, restore, moves
+
+
+def differences(url):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
+    code = "import django; django.setup(); from users import tallies; print(len(tallies.differences()))"
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return int(out.split()[-1]), time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--writes", type=int, default=500)
+    args = parser.parse_args()
+    for size in [int(size) for size in args.sizes.split(",")]:
+        url = database_url(size)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        link = connect(url)
+        cursor = link.cursor()
+        passwords, restore, moves = writes(cursor, args.writes)
+        results = {}
+        for marker in (None, 1):  # the triggers at work, then skipping (the panel's marker)
+            cursor.execute("SET @mailadmin_keeps_tallies = %s", (marker,))
+            results[marker] = (timed(cursor, passwords), timed(cursor, moves))
+            timed(cursor, restore)
+        link.close()
+        found, seconds = differences(url)
+        (with_password, with_move), (without_password, without_move) = results[None], results[1]
+        print(f"{size_label(size)}: password set {with_password:.3f} ms with the triggers' work, "
+              f"{without_password:.3f} without (median of {len(passwords)}); alias moved to another domain "
+              f"{with_move:.3f} / {without_move:.3f} ms (of {len(moves)}); "
+              f"kept figures differing from a count afterwards: {found} domains (compared in {seconds:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Changes and deletes made behind the panel's back keep its figures right (MariaDB triggers,
+users/tally_triggers.py): each test writes through another program's connection, committed,
+and then compares the kept figures with what counting the tables again gives."""
+
+import secrets
+
+import MySQLdb
+import pytest
+from django.db import connection
+
+from aliases import services as aliases
+from aliases.models import Alias
+from mailadmin.operator import Operator
+from mailadmin.testing.dovecot import MailDatabase
+from users import services, tallies, tally_triggers
+from users.models import Domain, DomainCount, Mailbox, SchemeCount
+
+pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
+
+PASSPHRASE = "a long enough passphrase 42"
+ROUNDCUBE_HASH = "{SHA512-CRYPT}$6$salt$" + "x" * 86
+
+
+def _link(user=None, password=None):
+    db = MailDatabase.from_django(connection)
+    return MySQLdb.connect(host=db.host, port=db.port, user=user or db.user, password=password or db.password,
+                           database=db.name, autocommit=True)
+
+
+@pytest.fixture
+def elsewhere(mariadb):
+    """The mysql client's connection: the panel's database, without the panel's marker."""
+    link = _link()
+    yield link.cursor()
+    link.close()
+
+
+@pytest.fixture
+def roundcube(mariadb):
+    """Roundcube's password plugin as the ISPmail guide sets it up: an account that may only read
+    and update virtual_users, running `UPDATE virtual_users SET password=%P WHERE email=%u`."""
+    name, password = f"ma_rc_{secrets.token_hex(3)}", secrets.token_urlsafe(18)
+    root = _link()
+    root.cursor().execute("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s", (name, password))
+    root.cursor().execute(f"GRANT SELECT, UPDATE ON `{connection.settings_dict['NAME']}`.virtual_users TO %s@'127.0.0.1'",
+                          (name,))
+    link = _link(name, password)
+    try:
+        yield lambda email, hashed: link.cursor().execute(
+            "UPDATE virtual_users SET password=%s WHERE email=%s", (hashed, email))
+    finally:
+        link.close()
+        root.cursor().execute("DROP USER %s@'127.0.0.1'", (name,))
+        root.close()
+
+
+@pytest.fixture
+def server():
+    """Two domains with mailboxes and aliases, made through the write API."""
+    operator = Operator.command_line()
+    for name in ("a.example", "b.example"):
+        services.create_domain(operator, name)
+    for email in ("ann@a.example", "bob@a.example", "cid@b.example"):
+        services.create_mailbox(operator, email, PASSPHRASE)
+    aliases.create_aliases(operator, "info@a.example", ["ann@a.example", "bob@a.example"])
+    aliases.create_aliases(operator, "sales@b.example", ["cid@b.example"])
+    tallies.recount()  # as the first page view after `migrate` does: the highest ids counted are remembered
+    return operator
+
+
+def kept():
+    """Every kept figure, rows of nothing but zeros left out (counting again makes no such rows)."""
+    counts = {row.domain_id: (row.domains, row.mailboxes, row.aliases) for row in DomainCount.objects.all()}
+    schemes = {(row.domain_id, row.scheme): row.mailboxes for row in SchemeCount.objects.all()}
+    return ({key: value for key, value in counts.items() if any(value)},
+            {key: value for key, value in schemes.items() if value})
+
+
+def counted_again():
+    tallies.recount()
+    return kept()
+
+
+def domain_id(name):
+    return Domain.objects.get(name=name).pk
+
+
+def test_the_panels_connections_carry_the_marker_the_triggers_skip(mariadb):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tally_triggers.MARKER}")
+        assert cursor.fetchone() == (1,)
+    assert tally_triggers.missing(connection) == []
+
+
+def test_the_panels_own_writes_are_counted_once(server):
+    services.delete_mailbox(server, Mailbox.objects.get(email="bob@a.example"))
+    aliases.delete_alias(server, Alias.objects.get(source="sales@b.example"))
+    before = kept()
+    assert before[0][tallies.ALL_DOMAINS] == (2, 2, 2)
+    assert before == counted_again()
+
+
+def test_a_password_set_by_roundcube_moves_the_mailbox_to_its_scheme(server, roundcube):
+    roundcube("ann@a.example", ROUNDCUBE_HASH)
+    assert tallies.schemes() == {"BLF-CRYPT": 2, "SHA512-CRYPT": 1}
+    assert kept() == counted_again()
+
+
+def test_a_password_changed_within_its_scheme_changes_no_figure(server, elsewhere):
+    before = kept()
+    elsewhere.execute("UPDATE virtual_users SET password = CONCAT('{blf-crypt}', SUBSTRING(password, 12)) "
+                      "WHERE email = 'ann@a.example'")
+    assert kept() == before == counted_again()
+
+
+def test_mailboxes_deleted_or_moved_with_the_mysql_client_leave_the_figures_right(server, elsewhere):
+    elsewhere.execute("DELETE FROM virtual_users WHERE email = 'bob@a.example'")
+    elsewhere.execute("UPDATE virtual_users SET domain_id = %s, password = '{PLAIN}x' WHERE email = 'cid@b.example'",
+                      (domain_id("a.example"),))
+    assert tallies.totals() == {"domains": 2, "mailboxes": 2, "aliases": 3}
+    assert tallies.domain_totals(None, name="b.example")["mailboxes"] == 0
+    assert tallies.schemes() == {"BLF-CRYPT": 1, "PLAIN": 1}
+    assert kept() == counted_again()
+
+
+def test_aliases_deleted_or_moved_with_the_mysql_client_leave_the_figures_right(server, elsewhere):
+    elsewhere.execute("DELETE FROM virtual_aliases WHERE destination = 'bob@a.example'")
+    elsewhere.execute("UPDATE virtual_aliases SET domain_id = %s WHERE source = 'sales@b.example'",
+                      (domain_id("a.example"),))
+    elsewhere.execute("UPDATE virtual_aliases SET destination = 'cid@b.example' WHERE source = 'info@a.example'")
+    assert tallies.domain_totals(None, name="a.example") == {"mailboxes": 2, "aliases": 2}
+    assert tallies.domain_totals(None, name="b.example") == {"mailboxes": 1, "aliases": 0}
+    assert kept() == counted_again()
+
+
+def test_a_domain_deleted_with_the_mysql_client_takes_what_its_deletion_cascades_to(server, elsewhere):
+    gone = domain_id("a.example")
+    elsewhere.execute("DELETE FROM virtual_domains WHERE name = 'a.example'")
+    assert not Mailbox.objects.filter(domain_id=gone).exists()  # the guide's ON DELETE CASCADE
+    assert tallies.totals() == {"domains": 1, "mailboxes": 1, "aliases": 1}
+    assert not DomainCount.objects.filter(domain_id=gone).exists()
+    assert not SchemeCount.objects.filter(domain_id=gone).exists()
+    assert kept() == counted_again()
+
+
+def test_a_row_added_behind_the_panels_back_is_left_to_the_count_its_id_starts(server, elsewhere):
+    elsewhere.execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, 'new@a.example', '{PLAIN}x')",
+                      (domain_id("a.example"),))
+    elsewhere.execute("UPDATE virtual_users SET password = %s WHERE email = 'new@a.example'", (ROUNDCUBE_HASH,))
+    elsewhere.execute("DELETE FROM virtual_users WHERE email = 'ann@a.example'")
+    assert tallies.totals()["mailboxes"] == 3  # counted again: the new id was above the counted ones
+    assert tallies.schemes() == {"BLF-CRYPT": 2, "SHA512-CRYPT": 1}
+    assert kept() == counted_again()
+
+
+def test_recount_makes_missing_triggers_again(server, elsewhere):
+    from django.core.management import call_command
+
+    elsewhere.execute("DROP TRIGGER virtual_users_tally_delete")
+    assert tally_triggers.missing(connection) == [("virtual_users_tally_delete", "virtual_users")]
+    call_command("recount", stdout=open("/dev/null", "w"))
+    assert tally_triggers.missing(connection) == []
+    elsewhere.execute("DELETE FROM virtual_users WHERE email = 'bob@a.example'")
+    assert tallies.totals()["mailboxes"] == 2
