@@ -1,24 +1,27 @@
-"""MariaDB triggers that keep the panel's figures (users.tallies) through changes and deletes
-made behind its back.
+"""MariaDB triggers that keep the panel's figures (users.tallies) through other programs' writes.
 
-The panel notices rows added behind its back by their ids, but a change or a delete leaves no
-trace there: a password set by Roundcube's password plugin (`UPDATE virtual_users SET
-password=…`) moved a mailbox to another scheme without the dashboard's inventory knowing, and a
-row deleted with the mysql client stayed counted until `manage.py recount` (3.3 s at a million
-mailboxes). These triggers apply such a write's difference to the kept rows, in the writer's
-own transaction, as the write API does for the panel's writes.
+The panel noticed rows added behind its back by their ids and counted everything again (3.3 s
+at a million mailboxes, paid by the next page view), and a change or a delete left no trace at
+all: a password set by Roundcube's password plugin (`UPDATE virtual_users SET password=…`)
+moved a mailbox to another scheme without the dashboard's inventory knowing, and a row deleted
+with the mysql client stayed counted until `manage.py recount`. These triggers apply each such
+write to the kept rows, in the writer's own transaction, as the write API does for the panel's.
 
 The panel's own connections say who they are (`SET @mailadmin_keeps_tallies = 1`, in the
 connection's init_command, mailadmin/settings.py): for them the triggers do nothing, the write
-API has already counted. A row with an id above the remembered highest one was never counted:
-the triggers leave it to the count again that its id starts.
+API counts. A changed or deleted row above the remembered highest id was never counted, and a
+new row is counted only when its id is the one right after the highest counted (else an
+uncounted row may lie below it): the triggers leave such rows to the count again their ids
+start.
 
 Every trigger takes the all-domains row first, as the write API does (users.tallies), so a
 write behind the panel's back and one of the panel's wait for each other instead of deadlocking.
 A domain's deletion cascades to its mailboxes and aliases without firing their triggers
 (InnoDB's cascades never do): the domain's trigger takes its whole kept rows out.
 
-MariaDB only: SQLite has no session variables to tell the panel's writes from others.
+MariaDB only: SQLite has no session variables to tell the panel's writes from others, and
+keeps noticing new rows by their ids. Rows restored from a dump before its triggers are made
+are counted by nobody: `manage.py recount`.
 """
 
 MARKER = "@mailadmin_keeps_tallies"
@@ -33,12 +36,26 @@ def scheme_key(password):
     return f"LEFT({key}, {SCHEME_LENGTH})"
 
 
-def _counted(table, row_id):
-    """Was the row counted: the panel's, or at most the highest id it has counted?"""
-    return (
-        f"{MARKER} IS NULL AND {row_id} <= "
-        f"(SELECT max_id FROM mailadmin_tally_watermark WHERE `table` = '{table}')"
-    )
+def _highest_counted(table):
+    return f"(SELECT max_id FROM mailadmin_tally_watermark WHERE `table` = '{table}')"
+
+
+def _was_counted(table):
+    """Was the changed or deleted row counted: at most the highest id counted?"""
+    return f"OLD.id <= {_highest_counted(table)}"
+
+
+def _right_after_counted(table):
+    """Is the new row the one right after the highest id counted? Counting it then keeps the
+    remembered id true. Asking whether every row below it is counted would read the table, and
+    that read waits for other transactions' new rows while holding the all-domains row: a
+    deadlock with the write API, which writes its rows first. Any other new id is left to the
+    count again it starts."""
+    return f"NEW.id = {_highest_counted(table)} + 1"
+
+
+def _raise_watermark(table):
+    return f"UPDATE mailadmin_tally_watermark SET max_id = NEW.id WHERE `table` = '{table}'"
 
 
 LOCK_ALL_DOMAINS = f"UPDATE mailadmin_domain_count SET mailboxes = mailboxes WHERE domain_id = {ALL_DOMAINS}"
@@ -67,8 +84,13 @@ def _when(condition, statements):
     return f"IF {condition} THEN " + " ".join(f"{statement};" for statement in statements) + " END IF"
 
 
-def _trigger(event, table, condition, statements):
-    return table, f"AFTER {event} ON {table} FOR EACH ROW BEGIN {_when(condition, statements)}; END"
+def _trigger(event, table, counted, statements, changed="TRUE"):
+    """The all-domains row is taken before the remembered ids are read: the write API takes it
+    before it moves them, so they cannot change under the trigger."""
+    return table, (
+        f"AFTER {event} ON {table} FOR EACH ROW BEGIN "
+        f"IF {MARKER} IS NULL AND {changed} THEN {LOCK_ALL_DOMAINS}; {_when(counted, statements)}; END IF; END"
+    )
 
 
 def _domain_rows_removed():
@@ -89,30 +111,39 @@ OLD_SCHEME, NEW_SCHEME = scheme_key("OLD.password"), scheme_key("NEW.password")
 
 # {trigger name: (table, what follows CREATE TRIGGER name)}
 TRIGGERS = {
+    "virtual_domains_tally_insert": _trigger(
+        "INSERT", "virtual_domains", _right_after_counted("virtual_domains"),
+        [_add("NEW.id", "domains", 1), _raise_watermark("virtual_domains")],
+    ),
+    "virtual_users_tally_insert": _trigger(
+        "INSERT", "virtual_users", _right_after_counted("virtual_users"),
+        [_add("NEW.domain_id", "mailboxes", 1), _add_scheme("NEW.domain_id", NEW_SCHEME, 1),
+         _raise_watermark("virtual_users")],
+    ),
+    "virtual_aliases_tally_insert": _trigger(
+        "INSERT", "virtual_aliases", _right_after_counted("virtual_aliases"),
+        [_add("NEW.domain_id", "aliases", 1), _raise_watermark("virtual_aliases")],
+    ),
     "virtual_users_tally_update": _trigger(
-        "UPDATE", "virtual_users",
-        f"{_counted('virtual_users', 'OLD.id')} AND "
-        f"(NOT (NEW.domain_id <=> OLD.domain_id) OR BINARY {OLD_SCHEME} <> BINARY {NEW_SCHEME})",
-        [LOCK_ALL_DOMAINS,
-         _add("OLD.domain_id", "mailboxes", -1), _add_scheme("OLD.domain_id", OLD_SCHEME, -1),
+        "UPDATE", "virtual_users", _was_counted("virtual_users"),
+        [_add("OLD.domain_id", "mailboxes", -1), _add_scheme("OLD.domain_id", OLD_SCHEME, -1),
          _add("NEW.domain_id", "mailboxes", 1), _add_scheme("NEW.domain_id", NEW_SCHEME, 1)],
+        changed=f"(NOT (NEW.domain_id <=> OLD.domain_id) OR BINARY {OLD_SCHEME} <> BINARY {NEW_SCHEME})",
     ),
     "virtual_users_tally_delete": _trigger(
-        "DELETE", "virtual_users", _counted("virtual_users", "OLD.id"),
-        [LOCK_ALL_DOMAINS, _add("OLD.domain_id", "mailboxes", -1), _add_scheme("OLD.domain_id", OLD_SCHEME, -1)],
+        "DELETE", "virtual_users", _was_counted("virtual_users"),
+        [_add("OLD.domain_id", "mailboxes", -1), _add_scheme("OLD.domain_id", OLD_SCHEME, -1)],
     ),
     "virtual_aliases_tally_update": _trigger(
-        "UPDATE", "virtual_aliases",
-        f"{_counted('virtual_aliases', 'OLD.id')} AND NOT (NEW.domain_id <=> OLD.domain_id)",
-        [LOCK_ALL_DOMAINS, _add("OLD.domain_id", "aliases", -1), _add("NEW.domain_id", "aliases", 1)],
+        "UPDATE", "virtual_aliases", _was_counted("virtual_aliases"),
+        [_add("OLD.domain_id", "aliases", -1), _add("NEW.domain_id", "aliases", 1)],
+        changed="NOT (NEW.domain_id <=> OLD.domain_id)",
     ),
     "virtual_aliases_tally_delete": _trigger(
-        "DELETE", "virtual_aliases", _counted("virtual_aliases", "OLD.id"),
-        [LOCK_ALL_DOMAINS, _add("OLD.domain_id", "aliases", -1)],
+        "DELETE", "virtual_aliases", _was_counted("virtual_aliases"), [_add("OLD.domain_id", "aliases", -1)],
     ),
     "virtual_domains_tally_delete": _trigger(
-        "DELETE", "virtual_domains", _counted("virtual_domains", "OLD.id"),
-        [LOCK_ALL_DOMAINS, *_domain_rows_removed()],
+        "DELETE", "virtual_domains", _was_counted("virtual_domains"), _domain_rows_removed(),
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Changes and deletes made behind the panel's back keep its figures right (MariaDB triggers,
+"""Rows added, changed and deleted behind the panel's back keep its figures right (MariaDB triggers,
 users/tally_triggers.py): each test writes through another program's connection, committed,
 and then compares the kept figures with what counting the tables again gives."""
 
@@ -13,7 +13,7 @@ from aliases.models import Alias
 from mailadmin.operator import Operator
 from mailadmin.testing.dovecot import MailDatabase
 from users import services, tallies, tally_triggers
-from users.models import Domain, DomainCount, Mailbox, SchemeCount
+from users.models import Domain, DomainCount, Mailbox, SchemeCount, TallyWatermark
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -143,13 +143,35 @@ def test_a_domain_deleted_with_the_mysql_client_takes_what_its_deletion_cascades
     assert kept() == counted_again()
 
 
-def test_a_row_added_behind_the_panels_back_is_left_to_the_count_its_id_starts(server, elsewhere):
+def highest_counted(table):
+    return TallyWatermark.objects.get(table=table).max_id
+
+
+def test_rows_added_with_the_mysql_client_are_counted_as_they_are_written(server, elsewhere):
+    elsewhere.execute("INSERT INTO virtual_domains (name) VALUES ('c.example')")
+    elsewhere.execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, 'new@c.example', %s)",
+                      (domain_id("c.example"), ROUNDCUBE_HASH))
+    elsewhere.execute("INSERT INTO virtual_aliases (domain_id, source, destination) "
+                      "VALUES (%s, 'info@c.example', 'new@c.example')", (domain_id("c.example"),))
+    # Counted by the triggers, the highest ids moved with them: nothing left to count again.
+    assert kept()[0][tallies.ALL_DOMAINS] == (3, 4, 4)
+    assert highest_counted("virtual_users") == Mailbox.objects.get(email="new@c.example").pk
+    assert tallies.ensure_counted() is False
+    assert tallies.schemes() == {"BLF-CRYPT": 3, "SHA512-CRYPT": 1}
+    assert kept() == counted_again()
+
+
+def test_a_row_added_above_an_uncounted_one_is_left_to_the_count_again(server, elsewhere):
+    with connection.cursor() as cursor:  # the panel's connection, around its write API: counted by nobody
+        cursor.execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, 'raw@a.example', '{PLAIN}x')",
+                       [domain_id("a.example")])
     elsewhere.execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, 'new@a.example', '{PLAIN}x')",
                       (domain_id("a.example"),))
     elsewhere.execute("UPDATE virtual_users SET password = %s WHERE email = 'new@a.example'", (ROUNDCUBE_HASH,))
     elsewhere.execute("DELETE FROM virtual_users WHERE email = 'ann@a.example'")
-    assert tallies.totals()["mailboxes"] == 3  # counted again: the new id was above the counted ones
-    assert tallies.schemes() == {"BLF-CRYPT": 2, "SHA512-CRYPT": 1}
+    assert kept()[0][tallies.ALL_DOMAINS] == (2, 2, 3)  # the delete alone: the new rows are above the counted ids
+    assert tallies.totals()["mailboxes"] == 4  # counted again: ids above the counted ones
+    assert tallies.schemes() == {"BLF-CRYPT": 2, "PLAIN": 1, "SHA512-CRYPT": 1}
     assert kept() == counted_again()
 
 
@@ -162,3 +184,46 @@ def test_recount_makes_missing_triggers_again(server, elsewhere):
     assert tally_triggers.missing(connection) == []
     elsewhere.execute("DELETE FROM virtual_users WHERE email = 'bob@a.example'")
     assert tallies.totals()["mailboxes"] == 2
+
+
+def test_the_panel_and_another_program_writing_at_once_wait_for_each_other_and_both_count(server):
+    """Both take the all-domains row first: no deadlock, and every write counted once."""
+    import threading
+
+    errors = []
+
+    def panel():
+        try:
+            for n in range(15):
+                services.create_mailbox(Operator.command_line(), f"panel{n}@a.example", PASSPHRASE)
+            services.delete_mailbox(Operator.command_line(), Mailbox.objects.get(email="panel0@a.example"))
+        except Exception as error:  # reported below, with the other side's
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def other_program():
+        link = _link()
+        try:
+            cursor = link.cursor()
+            a = domain_id("a.example")
+            for n in range(15):
+                cursor.execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, %s, %s)",
+                               (a, f"script{n}@a.example", ROUNDCUBE_HASH))
+                cursor.execute("UPDATE virtual_users SET password = '{PLAIN}x' WHERE email = 'ann@a.example'")
+                cursor.execute("UPDATE virtual_users SET password = %s WHERE email = 'ann@a.example'", (ROUNDCUBE_HASH,))
+            cursor.execute("DELETE FROM virtual_users WHERE email = 'script0@a.example'")
+        except Exception as error:
+            errors.append(error)
+        finally:
+            link.close()
+            connection.close()
+
+    threads = [threading.Thread(target=panel), threading.Thread(target=other_program)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert tallies.totals()["mailboxes"] == 3 + 14 + 14
+    assert kept() == counted_again()
