@@ -55,7 +55,7 @@ def roundcube(mariadb):
 
 
 @pytest.fixture
-def server():
+def server(mariadb):
     """Two domains with mailboxes and aliases, made through the write API."""
     operator = Operator.command_line()
     for name in ("a.example", "b.example"):
