@@ -10,9 +10,10 @@ write to the kept rows, in the writer's own transaction, as the write API does f
 The panel's own connections say who they are (`SET @mailadmin_keeps_tallies = 1`, in the
 connection's init_command, mailadmin/settings.py): for them the triggers do nothing, the write
 API counts. A changed or deleted row above the remembered highest id was never counted, and a
-new row is counted only when its id is the one right after the highest counted (else an
-uncounted row may lie below it): the triggers leave such rows to the count again their ids
-start.
+new row further up than right after it may have an uncounted one below it: the triggers leave
+such rows to the count again their ids start. A new row at or below the remembered id is
+counted: a transaction of the panel's that could not see it yet moved the id past it (before
+these triggers, such a row was counted by nobody until `manage.py recount`).
 
 Every trigger takes the all-domains row first, as the write API does (users.tallies), so a
 write behind the panel's back and one of the panel's wait for each other instead of deadlocking.
@@ -45,17 +46,23 @@ def _was_counted(table):
     return f"OLD.id <= {_highest_counted(table)}"
 
 
-def _right_after_counted(table):
-    """Is the new row the one right after the highest id counted? Counting it then keeps the
-    remembered id true. Asking whether every row below it is counted would read the table, and
-    that read waits for other transactions' new rows while holding the all-domains row: a
-    deadlock with the write API, which writes its rows first. Any other new id is left to the
-    count again it starts."""
-    return f"NEW.id = {_highest_counted(table)} + 1"
+def _new_and_countable(table):
+    """May the new row be counted here? Its id is at most the one right after the highest counted.
+    One at or below it was counted by nobody: the write API and the count again count the rows
+    they see, and this transaction's rows were not yet there to see, though the remembered id
+    may have been moved past them meanwhile. One further up may have an uncounted row below it:
+    the count again its id starts counts both."""
+    return f"NEW.id <= {_highest_counted(table)} + 1"
 
 
-def _raise_watermark(table):
-    return f"UPDATE mailadmin_tally_watermark SET max_id = NEW.id WHERE `table` = '{table}'"
+def _raise_watermark_past_new(table):
+    """Reading the table to ask whether every row below a new one is counted would wait for other
+    transactions' new rows while holding the all-domains row: a deadlock with the write API, which
+    writes its rows before it takes that row. The id right after the highest counted needs no read."""
+    return (
+        f"IF NEW.id = {_highest_counted(table)} + 1 THEN "
+        f"UPDATE mailadmin_tally_watermark SET max_id = NEW.id WHERE `table` = '{table}'; END IF"
+    )
 
 
 LOCK_ALL_DOMAINS = f"UPDATE mailadmin_domain_count SET mailboxes = mailboxes WHERE domain_id = {ALL_DOMAINS}"
@@ -112,17 +119,17 @@ OLD_SCHEME, NEW_SCHEME = scheme_key("OLD.password"), scheme_key("NEW.password")
 # {trigger name: (table, what follows CREATE TRIGGER name)}
 TRIGGERS = {
     "virtual_domains_tally_insert": _trigger(
-        "INSERT", "virtual_domains", _right_after_counted("virtual_domains"),
-        [_add("NEW.id", "domains", 1), _raise_watermark("virtual_domains")],
+        "INSERT", "virtual_domains", _new_and_countable("virtual_domains"),
+        [_add("NEW.id", "domains", 1), _raise_watermark_past_new("virtual_domains")],
     ),
     "virtual_users_tally_insert": _trigger(
-        "INSERT", "virtual_users", _right_after_counted("virtual_users"),
+        "INSERT", "virtual_users", _new_and_countable("virtual_users"),
         [_add("NEW.domain_id", "mailboxes", 1), _add_scheme("NEW.domain_id", NEW_SCHEME, 1),
-         _raise_watermark("virtual_users")],
+         _raise_watermark_past_new("virtual_users")],
     ),
     "virtual_aliases_tally_insert": _trigger(
-        "INSERT", "virtual_aliases", _right_after_counted("virtual_aliases"),
-        [_add("NEW.domain_id", "aliases", 1), _raise_watermark("virtual_aliases")],
+        "INSERT", "virtual_aliases", _new_and_countable("virtual_aliases"),
+        [_add("NEW.domain_id", "aliases", 1), _raise_watermark_past_new("virtual_aliases")],
     ),
     "virtual_users_tally_update": _trigger(
         "UPDATE", "virtual_users", _was_counted("virtual_users"),

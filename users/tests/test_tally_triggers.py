@@ -227,3 +227,47 @@ def test_the_panel_and_another_program_writing_at_once_wait_for_each_other_and_b
     assert errors == []
     assert tallies.totals()["mailboxes"] == 3 + 14 + 14
     assert kept() == counted_again()
+
+
+def test_a_row_the_panel_moved_the_highest_counted_id_past_unseen_is_counted_by_its_trigger(server):
+    """Another program's new row waits for the all-domains row while the panel, which cannot
+    see it yet, counts its own rows on both sides of it and remembers the highest."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    def other_program():
+        link = _link()
+        try:
+            link.cursor().execute("INSERT INTO virtual_users (domain_id, email, password) VALUES (%s, %s, %s)",
+                                  (domain_id("a.example"), "script@a.example", ROUNDCUBE_HASH))
+        finally:
+            link.close()
+            connection.close()
+
+    waiting = _link()
+    with transaction.atomic():
+        services.create_mailbox(server, "before@a.example", PASSPHRASE)  # takes the all-domains row
+        thread = threading.Thread(target=other_program)
+        thread.start()
+        for _ in range(200):
+            cursor = waiting.cursor()
+            # The trigger's first statement, waiting for the row this transaction holds.
+            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                           "WHERE info LIKE 'UPDATE mailadmin_domain_count SET mailboxes = mailboxes WHERE domain_id = 0'")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the other program's insert never waited for the all-domains row")
+        services.create_mailbox(server, "after@a.example", PASSPHRASE)
+    thread.join()
+    waiting.close()
+    ids = sorted(Mailbox.objects.filter(email__in=["before@a.example", "script@a.example", "after@a.example"])
+                 .values_list("pk", "email"))
+    assert [email for _pk, email in ids] == ["before@a.example", "script@a.example", "after@a.example"]
+    assert highest_counted("virtual_users") == ids[-1][0]  # moved past the row it could not see
+    assert tallies.ensure_counted() is False
+    assert kept()[0][tallies.ALL_DOMAINS] == (2, 6, 3)
+    assert kept() == counted_again()
