@@ -11,10 +11,12 @@ Every change takes the all-domains row of DomainCount first: the tallies of conc
 transactions are then updated one transaction after another, in the same order, so they cannot
 deadlock on each other's rows.
 
-Rows written behind the panel's back (the mail server's own scripts, a restored dump) are
-noticed by the highest id of each mail table, which the panel remembers with its counts: a
-higher one means rows it never counted, and the figures are counted again from the tables
-(`manage.py recount` does the same by hand, and after deletes made behind its back).
+Rows written behind the panel's back (the mail server's own scripts, Roundcube's password
+plugin, the mysql client) are counted on MariaDB by triggers in the writer's transaction
+(users/tally_triggers.py). Where no trigger counted a new row, it is noticed by the highest id
+of each mail table, which the panel remembers with its counts: a higher one means rows it never
+counted, and the figures are counted again from the tables (`manage.py recount` does the same
+by hand: after a restored dump, and on SQLite after changes and deletes made behind its back).
 """
 
 import functools
