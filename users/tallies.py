@@ -421,13 +421,18 @@ def differences():
         kept_rows = {row.domain_id: (row.domains, row.mailboxes, row.aliases) for row in DomainCount.objects.all()}
         kept_schemes = {(row.domain_id, row.scheme): row.mailboxes for row in SchemeCount.objects.all()}
 
-    def figures(rows, schemes, domain_id):
-        by_scheme = {scheme: n for (of, scheme), n in schemes.items() if of == domain_id and n}
-        return (*rows.get(domain_id, (0, 0, 0)), by_scheme)
+    def by_domain(schemes):
+        grouped = {}
+        for (domain_id, scheme), count in schemes.items():
+            if count:
+                grouped.setdefault(domain_id, {})[scheme] = count
+        return grouped
 
+    kept_by_domain, counted_by_domain = by_domain(kept_schemes), by_domain(scheme_rows)
     found = {}
-    for domain_id in sorted({*domain_rows, *kept_rows, *(of for of, _ in scheme_rows), *(of for of, _ in kept_schemes)}):
-        kept, counted = figures(kept_rows, kept_schemes, domain_id), figures(domain_rows, scheme_rows, domain_id)
+    for domain_id in sorted({*domain_rows, *kept_rows, *kept_by_domain, *counted_by_domain}):
+        kept = (*kept_rows.get(domain_id, (0, 0, 0)), kept_by_domain.get(domain_id, {}))
+        counted = (*domain_rows.get(domain_id, (0, 0, 0)), counted_by_domain.get(domain_id, {}))
         if kept != counted:
             found[domain_id] = (kept, counted)
     return found
