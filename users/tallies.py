@@ -377,8 +377,13 @@ def _highest_ids_columns():
 
 
 def recount():
-    """Every figure counted again from the mail tables (GROUP BY domain: one scan each)."""
+    """Every figure counted again from the mail tables (GROUP BY domain: one scan each).
+
+    The all-domains row is taken before the tables are read, as every change to the figures
+    takes it first (the write API, the triggers): a change that commits while the tables are
+    read would otherwise have its difference overwritten by a count that did not include it."""
     with transaction.atomic():
+        _bump(DomainCount, {"domain_id": ALL_DOMAINS}, mailboxes=0)
         domain_rows, scheme_rows, highest = _counted()
         DomainCount.objects.all().delete()
         DomainCount.objects.bulk_create(DomainCount(domain_id=domain_id, domains=domains, mailboxes=mailboxes, aliases=aliases)

@@ -271,3 +271,38 @@ def test_a_row_the_panel_moved_the_highest_counted_id_past_unseen_is_counted_by_
     assert tallies.ensure_counted() is False
     assert kept()[0][tallies.ALL_DOMAINS] == (2, 6, 3)
     assert kept() == counted_again()
+
+
+def test_a_count_again_waits_for_a_change_in_flight_instead_of_overwriting_it(server):
+    """The panel deletes a mailbox in a transaction still open while the figures are counted
+    again: the count waits for it, then counts without the mailbox."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    def count_again():
+        try:
+            tallies.recount()
+        finally:
+            connection.close()
+
+    waiting = _link()
+    with transaction.atomic():
+        services.delete_mailbox(server, Mailbox.objects.get(email="bob@a.example"))  # takes the all-domains row
+        thread = threading.Thread(target=count_again)
+        thread.start()
+        for _ in range(200):
+            cursor = waiting.cursor()
+            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                           "WHERE info LIKE '%mailadmin_domain_count%' AND id <> CONNECTION_ID()")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the count again never waited for the figures the open transaction changed")
+    thread.join()
+    waiting.close()
+    assert kept()[0][tallies.ALL_DOMAINS] == (2, 2, 3)
+    assert kept() == counted_again()
+
