@@ -419,8 +419,14 @@ def differences():
     """{domain id: (kept, counted)} for each domain (and ALL_DOMAINS) whose kept figures differ
     from a count of the mail tables now, each side (domains, mailboxes, aliases, {scheme:
     mailboxes}). Rows added behind the panel's back are counted first, as a page view would;
-    the kept rows and the count are read in one transaction (one snapshot on MariaDB)."""
+    the count and the kept rows are read in one snapshot (every change to the figures commits
+    with the rows it counts), without holding up the writes as a lock would."""
     ensure_counted()
+    if connection.vendor == "mysql" and not connection.in_atomic_block:
+        # Django's connections read committed rows anew at each statement; this applies to
+        # the next transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     with transaction.atomic():
         domain_rows, scheme_rows, _highest = _counted()
         kept_rows = {row.domain_id: (row.domains, row.mailboxes, row.aliases) for row in DomainCount.objects.all()}

@@ -306,3 +306,19 @@ def test_a_count_again_waits_for_a_change_in_flight_instead_of_overwriting_it(se
     assert kept()[0][tallies.ALL_DOMAINS] == (2, 2, 3)
     assert kept() == counted_again()
 
+
+def test_the_comparison_with_a_count_reads_both_sides_in_one_snapshot(server, elsewhere, monkeypatch):
+    """Another program deletes a mailbox (its trigger changing the kept rows) between the count
+    and the reading of the kept rows: neither side sees it, and nothing differs."""
+    count = tallies._counted
+
+    def count_then_delete():
+        counted = count()
+        elsewhere.execute("DELETE FROM virtual_users WHERE email = 'bob@a.example'")
+        return counted
+
+    monkeypatch.setattr(tallies, "_counted", count_then_delete)
+    assert tallies.differences() == {}
+    monkeypatch.undo()
+    assert tallies.totals()["mailboxes"] == 2
+    assert tallies.differences() == {}
