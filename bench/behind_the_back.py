@@ -15,9 +15,7 @@ are bench/run.py's; `migrate` is run first to give them the triggers.
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,18 +25,16 @@ import MySQLdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import database_url, size_label  # noqa: E402
+from bench.run import BenchDatabase, database_url, run_command, size_label  # noqa: E402
 
 BLF = "{BLF-CRYPT}$2y$05$" + "a" * 53
 SHA = "{SHA512-CRYPT}$6$salt$" + "b" * 86
 
 
 def connect(url):
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                           password=parts.password or "", database=parts.path.lstrip("/"), autocommit=True)
+    """A connection of its own to a size's database, without the panel's marker."""
+    database = BenchDatabase(url)
+    return MySQLdb.connect(db=database.name, autocommit=True, **database.server)
 
 
 def timed(cursor, statements):
@@ -78,11 +74,17 @@ def counted_up_to_the_highest_id(cursor):
 
 
 def differences(url):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
-    code = "import django; django.setup(); from users import tallies; print(len(tallies.differences()))"
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    return int(out.split()[-1]), time.perf_counter() - start
+    snippet = "from users import tallies; print(len(tallies.differences()))"
+    seconds, code, out, err = run_command(url, "shell", "-v", "0", "-c", snippet)
+    if code:
+        sys.exit(err)
+    return int(out.split()[-1]), seconds
+
+
+def migrate(url):
+    _seconds, code, _out, err = run_command(url, "migrate", "--noinput", "-v", "0")
+    if code:
+        sys.exit(err)
 
 
 def main():
@@ -92,8 +94,7 @@ def main():
     args = parser.parse_args()
     for size in [int(size) for size in args.sizes.split(",")]:
         url = database_url(size)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": url}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        migrate(url)
         link = connect(url)
         cursor = link.cursor()
         passwords, restore, moves, added, deleted = writes(cursor, args.writes)
