@@ -25,9 +25,11 @@ keeps noticing new rows by their ids. Rows restored from a dump before its trigg
 are counted by nobody: `manage.py recount`.
 """
 
+from users.models import SchemeCount
+from users.tallies import ALL_DOMAINS
+
 MARKER = "@mailadmin_keeps_tallies"
-ALL_DOMAINS = 0
-SCHEME_LENGTH = 40  # mailadmin_scheme_count.scheme
+SCHEME_LENGTH = SchemeCount._meta.get_field("scheme").max_length
 
 
 def scheme_key(password):
