@@ -3,6 +3,8 @@ users/tally_triggers.py): each test writes through another program's connection,
 and then compares the kept figures with what counting the tables again gives."""
 
 import secrets
+import threading
+import time
 
 import MySQLdb
 import pytest
@@ -188,8 +190,6 @@ def test_recount_makes_missing_triggers_again(server, elsewhere):
 
 def test_the_panel_and_another_program_writing_at_once_wait_for_each_other_and_both_count(server):
     """Both take the all-domains row first: no deadlock, and every write counted once."""
-    import threading
-
     errors = []
 
     def panel():
@@ -229,12 +229,26 @@ def test_the_panel_and_another_program_writing_at_once_wait_for_each_other_and_b
     assert kept() == counted_again()
 
 
+def wait_until_running(statement_like, failure):
+    """Until another connection runs a statement LIKE `statement_like` (there, waiting for a lock
+    the test holds), for up to 2 s."""
+    link = _link()
+    try:
+        for _ in range(200):
+            cursor = link.cursor()
+            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE %s AND id <> CONNECTION_ID()",
+                           (statement_like,))
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+        pytest.fail(failure)
+    finally:
+        link.close()
+
+
 def test_a_row_the_panel_moved_the_highest_counted_id_past_unseen_is_counted_by_its_trigger(server):
     """Another program's new row waits for the all-domains row while the panel, which cannot
     see it yet, counts its own rows on both sides of it and remembers the highest."""
-    import threading
-    import time
-
     from django.db import transaction
 
     def other_program():
@@ -246,24 +260,15 @@ def test_a_row_the_panel_moved_the_highest_counted_id_past_unseen_is_counted_by_
             link.close()
             connection.close()
 
-    waiting = _link()
     with transaction.atomic():
         services.create_mailbox(server, "before@a.example", PASSPHRASE)  # takes the all-domains row
         thread = threading.Thread(target=other_program)
         thread.start()
-        for _ in range(200):
-            cursor = waiting.cursor()
-            # The trigger's first statement, waiting for the row this transaction holds.
-            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist "
-                           "WHERE info LIKE 'UPDATE mailadmin_domain_count SET mailboxes = mailboxes WHERE domain_id = 0'")
-            if cursor.fetchone()[0]:
-                break
-            time.sleep(0.01)
-        else:
-            pytest.fail("the other program's insert never waited for the all-domains row")
+        # The trigger's first statement, waiting for the row this transaction holds.
+        wait_until_running("UPDATE mailadmin_domain_count SET mailboxes = mailboxes WHERE domain_id = 0",
+                           "the other program's insert never waited for the all-domains row")
         services.create_mailbox(server, "after@a.example", PASSPHRASE)
     thread.join()
-    waiting.close()
     ids = sorted(Mailbox.objects.filter(email__in=["before@a.example", "script@a.example", "after@a.example"])
                  .values_list("pk", "email"))
     assert [email for _pk, email in ids] == ["before@a.example", "script@a.example", "after@a.example"]
@@ -276,9 +281,6 @@ def test_a_row_the_panel_moved_the_highest_counted_id_past_unseen_is_counted_by_
 def test_a_count_again_waits_for_a_change_in_flight_instead_of_overwriting_it(server):
     """The panel deletes a mailbox in a transaction still open while the figures are counted
     again: the count waits for it, then counts without the mailbox."""
-    import threading
-    import time
-
     from django.db import transaction
 
     def count_again():
@@ -287,22 +289,12 @@ def test_a_count_again_waits_for_a_change_in_flight_instead_of_overwriting_it(se
         finally:
             connection.close()
 
-    waiting = _link()
     with transaction.atomic():
         services.delete_mailbox(server, Mailbox.objects.get(email="bob@a.example"))  # takes the all-domains row
         thread = threading.Thread(target=count_again)
         thread.start()
-        for _ in range(200):
-            cursor = waiting.cursor()
-            cursor.execute("SELECT COUNT(*) FROM information_schema.processlist "
-                           "WHERE info LIKE '%mailadmin_domain_count%' AND id <> CONNECTION_ID()")
-            if cursor.fetchone()[0]:
-                break
-            time.sleep(0.01)
-        else:
-            pytest.fail("the count again never waited for the figures the open transaction changed")
+        wait_until_running("%mailadmin_domain_count%", "the count again never waited for the figures the open transaction changed")
     thread.join()
-    waiting.close()
     assert kept()[0][tallies.ALL_DOMAINS] == (2, 2, 3)
     assert kept() == counted_again()
 
